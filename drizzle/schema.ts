@@ -1,0 +1,382 @@
+/**
+ * The CultureBridge data model.
+ *
+ * The first ten tables, five enums and six indexes are the seed's model
+ * (../shared/seeds/000_ec99788e6bd90cfe.txt) and keep its names and columns.
+ * Additions, each needed by a contract rule, are marked "added:".
+ *
+ * Foreign keys follow the seed's cascade list (user -> profiles, posts,
+ * comments, bookmarks; post -> comments; resource -> bookmarks). Where the
+ * seed lists none, the choice is documented on the column.
+ */
+import { sql } from "drizzle-orm";
+import {
+  type AnyPgColumn,
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  unique,
+  uuid,
+  varchar,
+} from "drizzle-orm/pg-core";
+
+export const userRole = pgEnum("user_role", ["client", "coach", "admin"]);
+export const bookingStatus = pgEnum("booking_status", ["pending", "confirmed", "completed", "cancelled"]);
+export const paymentStatus = pgEnum("payment_status", ["pending", "succeeded", "failed", "refunded"]);
+export const postType = pgEnum("post_type", ["discussion", "question", "announcement"]);
+export const resourceType = pgEnum("resource_type", ["article", "video", "document"]);
+
+const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    // Stored lower-cased so that the unique index is also case-insensitive.
+    email: varchar("email", { length: 255 }).notNull(),
+    // Nullable: imported users without a usable hash and deleted-account
+    // tombstones have no password and can only get one through a reset.
+    passwordHash: varchar("password_hash", { length: 255 }),
+    role: userRole("role").notNull().default("client"),
+    isActive: boolean("is_active").notNull().default(true),
+    emailVerified: boolean("email_verified").notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    // added: last authenticated request (throttled writes), for "active this period".
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [uniqueIndex("ix_users_email").on(t.email)],
+);
+
+export const clientProfiles = pgTable("client_profiles", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  userId: uuid("user_id")
+    .notNull()
+    .unique("client_profiles_user_id_key")
+    .references(() => users.id, { onDelete: "cascade" }),
+  firstName: varchar("first_name", { length: 100 }),
+  lastName: varchar("last_name", { length: 100 }),
+  photoUrl: varchar("photo_url", { length: 500 }),
+  phone: varchar("phone", { length: 20 }),
+  timezone: varchar("timezone", { length: 64 }),
+  // Required by the seed: never NULL; an empty object until the quiz is filled in.
+  quizData: jsonb("quiz_data").$type<Record<string, unknown>>().notNull().default({}),
+  preferences: jsonb("preferences").$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const coachProfiles = pgTable(
+  "coach_profiles",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .unique("coach_profiles_user_id_key")
+      .references(() => users.id, { onDelete: "cascade" }),
+    firstName: varchar("first_name", { length: 100 }),
+    lastName: varchar("last_name", { length: 100 }),
+    photoUrl: varchar("photo_url", { length: 500 }),
+    bio: text("bio"),
+    introVideoUrl: varchar("intro_video_url", { length: 500 }),
+    expertise: text("expertise").array().notNull().default(sql`'{}'::text[]`),
+    languages: text("languages").array().notNull().default(sql`'{}'::text[]`),
+    countries: text("countries").array().notNull().default(sql`'{}'::text[]`),
+    hourlyRate: numeric("hourly_rate", { precision: 10, scale: 2 }),
+    currency: varchar("currency", { length: 3 }).notNull().default("USD"),
+    availability: jsonb("availability").$type<Record<string, unknown>>().notNull().default({}),
+    rating: numeric("rating", { precision: 3, scale: 2 }).notNull().default("0.00"),
+    totalSessions: integer("total_sessions").notNull().default(0),
+    isVerified: boolean("is_verified").notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("ix_coach_profiles_languages").using("gin", t.languages),
+    // added: the discovery filters on countries and expertise are containment too.
+    index("ix_coach_profiles_countries").using("gin", t.countries),
+    index("ix_coach_profiles_expertise").using("gin", t.expertise),
+    // added: discovery's ordering.
+    index("ix_coach_profiles_rank").on(t.rating.desc(), t.totalSessions.desc(), t.id),
+  ],
+);
+
+export const bookings = pgTable(
+  "bookings",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    // No cascade (the seed lists none): bookings are financial records; a
+    // deleted user with bookings stays as an anonymised tombstone.
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => users.id),
+    coachId: uuid("coach_id")
+      .notNull()
+      .references(() => users.id),
+    sessionDatetime: timestamp("session_datetime", { withTimezone: true, mode: "date" }).notNull(),
+    durationMinutes: integer("duration_minutes").notNull().default(60),
+    status: bookingStatus("status").notNull().default("pending"),
+    paymentId: uuid("payment_id").references((): AnyPgColumn => payments.id, { onDelete: "set null" }),
+    meetingLink: varchar("meeting_link", { length: 500 }),
+    notes: text("notes"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    // added: bumped on every change, used as the iCalendar SEQUENCE.
+    sequence: integer("sequence").notNull().default(0),
+  },
+  (t) => [
+    index("ix_bookings_client_id").on(t.clientId),
+    index("ix_bookings_coach_id").on(t.coachId),
+    index("ix_bookings_session_datetime").on(t.sessionDatetime),
+  ],
+);
+
+export const payments = pgTable(
+  "payments",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    bookingId: uuid("booking_id")
+      .notNull()
+      .references((): AnyPgColumn => bookings.id),
+    amount: numeric("amount", { precision: 10, scale: 2 }).notNull(),
+    currency: varchar("currency", { length: 3 }).notNull().default("USD"),
+    status: paymentStatus("status").notNull().default("pending"),
+    stripeSessionId: varchar("stripe_session_id", { length: 255 }),
+    stripePaymentIntentId: varchar("stripe_payment_intent_id", { length: 255 }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    // added: checkout bookkeeping and the money trail.
+    checkoutUrl: text("checkout_url"),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }),
+    paidAt: timestamp("paid_at", { withTimezone: true, mode: "date" }),
+    refundedAt: timestamp("refunded_at", { withTimezone: true, mode: "date" }),
+    // added: a paid amount/currency that differs from the expected one is kept here, not confirmed.
+    receivedAmount: numeric("received_amount", { precision: 10, scale: 2 }),
+    receivedCurrency: varchar("received_currency", { length: 3 }),
+    flagReason: text("flag_reason"),
+  },
+  (t) => [
+    index("ix_payments_booking_id").on(t.bookingId),
+    uniqueIndex("ix_payments_stripe_session_id").on(t.stripeSessionId),
+    index("ix_payments_stripe_payment_intent_id").on(t.stripePaymentIntentId),
+  ],
+);
+
+export const posts = pgTable(
+  "posts",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    authorId: uuid("author_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    title: varchar("title", { length: 200 }).notNull(),
+    content: text("content").notNull(),
+    postType: postType("post_type").notNull().default("discussion"),
+    isPrivate: boolean("is_private").notNull().default(false),
+    upvotes: integer("upvotes").notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("ix_posts_created_at").on(t.createdAt), index("ix_posts_author_id").on(t.authorId)],
+);
+
+export const comments = pgTable(
+  "comments",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    postId: uuid("post_id")
+      .notNull()
+      .references(() => posts.id, { onDelete: "cascade" }),
+    authorId: uuid("author_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    content: text("content").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("ix_comments_post_id").on(t.postId, t.createdAt)],
+);
+
+export const resources = pgTable(
+  "resources",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    title: varchar("title", { length: 200 }).notNull(),
+    description: text("description"),
+    resourceType: resourceType("resource_type").notNull(),
+    url: varchar("url", { length: 500 }),
+    tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
+    // SET NULL (the seed lists no cascade): the library outlives its authors.
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("ix_resources_tags").using("gin", t.tags),
+    index("ix_resources_search").using(
+      "gin",
+      sql`to_tsvector('simple', coalesce(${t.title}, '') || ' ' || coalesce(${t.description}, ''))`,
+    ),
+  ],
+);
+
+export const bookmarks = pgTable(
+  "bookmarks",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    resourceId: uuid("resource_id")
+      .notNull()
+      .references(() => resources.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (t) => [unique("uq_bookmarks_user_resource").on(t.userId, t.resourceId)],
+);
+
+export const matchCache = pgTable(
+  "match_cache",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    // Cascade (not in the seed's list): a cache must never keep a user row alive.
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    matchResults: jsonb("match_results").$type<unknown>().notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    createdAt: createdAt(),
+    // added: quiz hash + coaches version the results were computed for.
+    cacheKey: varchar("cache_key", { length: 200 }),
+  },
+  (t) => [uniqueIndex("ix_match_cache_client_id").on(t.clientId), index("ix_match_cache_expires_at").on(t.expiresAt)],
+);
+
+// ---------------------------------------------------------------------------
+// added tables
+// ---------------------------------------------------------------------------
+
+/** Refresh tokens, one row per issued token; a login starts a family, every refresh adds a row. */
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    id: uuid("id").primaryKey(), // the token's jti
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    familyId: uuid("family_id").notNull(),
+    tokenHash: varchar("token_hash", { length: 64 }).notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("ix_refresh_tokens_user_id").on(t.userId), index("ix_refresh_tokens_family_id").on(t.familyId)],
+);
+
+/** Single-use email tokens (password reset, email verification), stored as SHA-256 hashes. */
+export const emailTokens = pgTable(
+  "email_tokens",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: varchar("purpose", { length: 20 }).$type<"reset" | "verify">().notNull(),
+    tokenHash: varchar("token_hash", { length: 64 }).notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("ix_email_tokens_hash").on(t.tokenHash), index("ix_email_tokens_user_id").on(t.userId)],
+);
+
+/** One vote per (post, user); posts.upvotes is kept equal to the row count. */
+export const postVotes = pgTable(
+  "post_votes",
+  {
+    postId: uuid("post_id")
+      .notNull()
+      .references(() => posts.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.postId, t.userId] })],
+);
+
+/** Every admin mutation, written in the same transaction as the mutation. */
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    // No FK: the trail must survive the deletion of the admin who wrote it.
+    actorId: uuid("actor_id"),
+    action: varchar("action", { length: 64 }).notNull(),
+    targetType: varchar("target_type", { length: 32 }).notNull(),
+    targetId: varchar("target_id", { length: 64 }),
+    details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index("ix_audit_log_created_at").on(t.createdAt), index("ix_audit_log_actor_action").on(t.actorId, t.action)],
+);
+
+/** Stripe event ids already applied: the insert is the exactly-once gate of the webhook. */
+export const stripeEvents = pgTable("stripe_events", {
+  id: varchar("id", { length: 255 }).primaryKey(),
+  type: varchar("type", { length: 100 }).notNull(),
+  receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+});
+
+/** Outgoing email. In development the row is the delivery (GET /dev/emails reads it). */
+export const emailOutbox = pgTable(
+  "email_outbox",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    toAddress: varchar("to_address", { length: 255 }).notNull(),
+    subject: varchar("subject", { length: 300 }).notNull(),
+    body: text("body").notNull(),
+    status: varchar("status", { length: 16 }).$type<"queued" | "sent" | "kept" | "failed">().notNull().default("queued"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+    sentAt: timestamp("sent_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [index("ix_email_outbox_to").on(t.toAddress, t.createdAt)],
+);
+
+/** Secret iCalendar feed tokens, hashed; one per user, replaced on rotation. */
+export const calendarFeeds = pgTable(
+  "calendar_feeds",
+  {
+    userId: uuid("user_id")
+      .primaryKey()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tokenHash: varchar("token_hash", { length: 64 }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("ix_calendar_feeds_token_hash").on(t.tokenHash)],
+);
+
+/** Small global counters, e.g. the coaches version that keys the match cache. */
+export const appCounters = pgTable("app_counters", {
+  name: varchar("name", { length: 64 }).primaryKey(),
+  value: bigint("value", { mode: "number" }).notNull().default(0),
+});
+
+export type User = typeof users.$inferSelect;
+export type ClientProfile = typeof clientProfiles.$inferSelect;
+export type CoachProfile = typeof coachProfiles.$inferSelect;
+export type Booking = typeof bookings.$inferSelect;
+export type Payment = typeof payments.$inferSelect;
+export type Post = typeof posts.$inferSelect;
+export type Resource = typeof resources.$inferSelect;

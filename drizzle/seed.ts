@@ -1,0 +1,199 @@
+/**
+ * Demo data for local development: a realistic small market. Deterministic
+ * (seeded PRNG), so every fresh `.data/` looks the same.
+ */
+import bcrypt from "bcryptjs";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import * as schema from "./schema.ts";
+
+export const DEMO_PASSWORD = "CultureBridge#2026";
+export const DEMO_LOGINS = {
+  admin: "admin@culturebridge.demo",
+  client: "client1@culturebridge.demo",
+  coach: "coach1@culturebridge.demo",
+};
+
+type AnyDatabase = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+function prng(seed: number) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+  const some = <T>(items: readonly T[], min: number, max: number): T[] => {
+    const count = min + Math.floor(next() * (max - min + 1));
+    const pool = [...items];
+    const out: T[] = [];
+    while (out.length < count && pool.length > 0) out.push(pool.splice(Math.floor(next() * pool.length), 1)[0] as T);
+    return out;
+  };
+  return { next, pick, some };
+}
+
+const FIRST_NAMES = ["Ana", "Liam", "Sofia", "Kenji", "Amara", "Mateo", "Priya", "Lukas", "Chloe", "Omar", "Mei", "Jonas", "Isabela", "Tariq", "Elena", "Kwame", "Yuki", "Noah", "Leila", "Diego", "Ingrid", "Ravi", "Fatima", "Hugo", "Aiko", "Samuel", "Zara", "Pablo", "Nadia", "Arjun"];
+const LAST_NAMES = ["Garcia", "Müller", "Tanaka", "Okafor", "Rossi", "Dubois", "Kowalski", "Nguyen", "Silva", "Haddad", "Andersen", "Kim", "Mensah", "Ivanova", "Chen", "Patel", "O'Brien", "Schmidt", "Moreau", "Costa"];
+const COUNTRIES = ["Spain", "Germany", "Japan", "France", "United States", "United Kingdom", "Brazil", "Mexico", "China", "India", "United Arab Emirates", "Singapore", "Netherlands", "Canada", "Australia", "Italy", "South Korea", "Kenya", "Nigeria", "Sweden", "Switzerland", "Argentina", "Portugal", "Thailand"];
+const LANGUAGE_SETS = [
+  ["English", "Spanish"], ["English", "German"], ["Japanese", "English"], ["French", "English"], ["Portuguese", "Spanish", "English"],
+  ["Mandarin Chinese", "English"], ["Hindi", "English"], ["Arabic", "English", "French"], ["Dutch", "English", "German"],
+  ["Italian", "English"], ["Korean", "English"], ["Swahili", "English"], ["Swedish", "English", "Norwegian"], ["Russian", "English"],
+  ["Spanish"], ["English"], ["Thai", "English"], ["Turkish", "German", "English"], ["Polish", "English"], ["Vietnamese", "English", "French"],
+];
+const EXPERTISE = ["cultural adaptation", "career transition", "family relocation", "cross-cultural communication", "leadership abroad", "language immersion", "diplomatic protocol", "remote work", "repatriation", "business etiquette", "expat spouse support", "third culture kids", "negotiation across cultures", "stress and resilience", "networking abroad"];
+const ZONES = ["Europe/Madrid", "Europe/Berlin", "Asia/Tokyo", "America/New_York", "America/Sao_Paulo", "Asia/Singapore", "Europe/London", "Asia/Dubai", "America/Los_Angeles", "Africa/Nairobi", "Australia/Sydney", "Asia/Kolkata"];
+const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
+const WINDOWS = [["09:00-12:00", "14:00-17:00"], ["08:00-11:30"], ["13:00-18:00"], ["10:00-12:00", "16:00-20:00"], ["18:00-21:00"], ["07:30-10:00", "12:30-15:00"]];
+const GOALS = ["integrate into local culture", "build a professional network", "support my family's adjustment", "learn workplace norms", "improve language confidence", "prepare for a diplomatic posting"];
+const CHALLENGES = ["language barrier", "isolation", "workplace communication", "bureaucracy", "children's schooling", "culture shock", "finding community"];
+const INDUSTRIES = ["technology", "finance", "diplomacy", "healthcare", "education", "energy", "consulting", "non-profit"];
+
+function availability(rand: ReturnType<typeof prng>, timezone: string) {
+  const days = rand.some(WEEKDAYS, 3, 6);
+  const result: Record<string, unknown> = { timezone };
+  for (const day of days) result[day] = rand.pick(WINDOWS);
+  return result;
+}
+
+export function demoQuiz(rand: ReturnType<typeof prng>, languages: string[], timezone: string) {
+  const min = 25 + Math.floor(rand.next() * 8) * 10;
+  return {
+    target_countries: rand.some(COUNTRIES, 1, 2),
+    cultural_goals: rand.some(GOALS, 1, 3),
+    preferred_languages: languages,
+    industry: rand.pick(INDUSTRIES),
+    family_status: rand.pick(["single", "partnered", "married", "married_with_children", "single_parent", "other"]),
+    previous_expat_experience: rand.next() < 0.5,
+    timeline_urgency: 1 + Math.floor(rand.next() * 5),
+    budget_range: { min, max: min + 50 + Math.floor(rand.next() * 10) * 25 },
+    coaching_style: rand.pick(["directive", "collaborative", "reflective", "structured", "flexible"]),
+    specific_challenges: rand.some(CHALLENGES, 1, 3),
+    home_country: rand.pick(COUNTRIES),
+    current_country: rand.pick(COUNTRIES),
+    relocation_stage: rand.pick(["planning", "recently_arrived", "settled", "returning_home"]),
+    career_level: rand.pick(["student", "early_career", "mid_career", "senior", "executive"]),
+    communication_style: rand.pick(["direct", "indirect", "mixed"]),
+    preferred_session_duration: rand.pick([30, 60, 90]),
+    session_frequency: rand.pick(["weekly", "biweekly", "monthly", "ad_hoc"]),
+    preferred_times: rand.some(["morning", "afternoon", "evening", "weekend"], 1, 3),
+    timezone,
+    languages_learning: rand.some(["Spanish", "German", "Japanese", "French", "Mandarin Chinese"], 0, 2),
+  };
+}
+
+export interface SeedSummary {
+  coaches: number;
+  clients: number;
+  posts: number;
+  resources: number;
+}
+
+export async function seedDemoData(db: AnyDatabase, options: { coaches?: number; clients?: number } = {}): Promise<SeedSummary> {
+  const rand = prng(20261125);
+  const coachCount = options.coaches ?? 64;
+  const clientCount = options.clients ?? 12;
+  // One hash for every demo account: cost-12 bcrypt is ~0.25 s of CPU per hash.
+  const passwordHash = await bcrypt.hash(DEMO_PASSWORD, 12);
+
+  const [admin] = await db
+    .insert(schema.users)
+    .values({ email: DEMO_LOGINS.admin, passwordHash, role: "admin", emailVerified: true })
+    .returning({ id: schema.users.id });
+
+  const coachUsers = await db
+    .insert(schema.users)
+    .values(Array.from({ length: coachCount }, (_, i) => ({ email: `coach${i + 1}@culturebridge.demo`, passwordHash, role: "coach" as const, emailVerified: true })))
+    .returning({ id: schema.users.id });
+  await db.insert(schema.coachProfiles).values(
+    coachUsers.map((user, i) => {
+      const timezone = ZONES[i % ZONES.length] as string;
+      const languages = LANGUAGE_SETS[i % LANGUAGE_SETS.length] as string[];
+      const expertise = rand.some(EXPERTISE, 2, 4);
+      const countries = rand.some(COUNTRIES, 1, 4);
+      return {
+        userId: user.id,
+        firstName: rand.pick(FIRST_NAMES),
+        lastName: rand.pick(LAST_NAMES),
+        bio: `Intercultural coach focused on ${expertise.join(", ")}. I have lived and worked in ${countries.join(", ")} and coach in ${languages.join(" and ")}.`,
+        introVideoUrl: i % 3 === 0 ? `https://videos.culturebridge.demo/coach-${i + 1}.mp4` : null,
+        expertise,
+        languages,
+        countries,
+        hourlyRate: (25 + Math.floor(rand.next() * 95) * 5).toFixed(2),
+        currency: "USD",
+        availability: availability(rand, timezone),
+        rating: (3 + rand.next() * 2).toFixed(2),
+        totalSessions: Math.floor(rand.next() * 300),
+        isVerified: rand.next() < 0.6,
+      };
+    }),
+  );
+
+  const clientUsers = await db
+    .insert(schema.users)
+    .values(Array.from({ length: clientCount }, (_, i) => ({ email: `client${i + 1}@culturebridge.demo`, passwordHash, role: "client" as const, emailVerified: true })))
+    .returning({ id: schema.users.id });
+  await db.insert(schema.clientProfiles).values(
+    clientUsers.map((user, i) => {
+      const timezone = ZONES[(i * 5) % ZONES.length] as string;
+      return {
+        userId: user.id,
+        firstName: rand.pick(FIRST_NAMES),
+        lastName: rand.pick(LAST_NAMES),
+        timezone,
+        phone: `+3460000${String(1000 + i)}`,
+        quizData: demoQuiz(rand, (LANGUAGE_SETS[i % LANGUAGE_SETS.length] as string[]).slice(0, 2), timezone),
+        preferences: {},
+      };
+    }),
+  );
+
+  const authors = [...clientUsers.slice(0, 6), ...coachUsers.slice(0, 4)];
+  const postRows = [
+    ["First month in Tokyo: what surprised me", "The quiet on trains, the bowing, the paperwork. What helped you most?", "discussion"],
+    ["How do you find a pediatrician abroad?", "We just moved to Berlin with two kids. Any tips on the insurance system?", "question"],
+    ["Networking in Madrid", "Lunch is at 14:00 and dinner at 21:30; meetings follow the same rhythm.", "discussion"],
+    ["Reverse culture shock is real", "Coming home after six years in Singapore was harder than leaving.", "discussion"],
+    ["Which language app actually works?", "I need conversational Portuguese before São Paulo in March.", "question"],
+    ["Diplomatic receptions: dress codes decoded", "A short guide from my years in protocol.", "discussion"],
+  ] as const;
+  const posts = await db
+    .insert(schema.posts)
+    .values(postRows.map(([title, content, postType], i) => ({ authorId: (authors[i % authors.length] as { id: string }).id, title, content, postType, upvotes: 0 })))
+    .returning({ id: schema.posts.id });
+  await db.insert(schema.posts).values({
+    authorId: (admin as { id: string }).id,
+    title: "Welcome to the CultureBridge community",
+    content: "Introduce yourself, ask anything, and be kind.",
+    postType: "announcement",
+  });
+  await db.insert(schema.comments).values(
+    posts.flatMap((post, i) => [
+      { postId: post.id, authorId: (authors[(i + 1) % authors.length] as { id: string }).id, content: "Thanks for sharing, same here!" },
+      { postId: post.id, authorId: (authors[(i + 2) % authors.length] as { id: string }).id, content: "A coach helped me a lot with exactly this." },
+    ]),
+  );
+  const resourceRows = [
+    ["The expat's guide to culture shock", "Stages of adjustment and what to do in each.", "article", ["culture-shock", "adaptation"]],
+    ["Negotiating across cultures", "High-context vs low-context communication in practice.", "video", ["negotiation", "communication"]],
+    ["Relocation checklist", "Documents, schools, healthcare, banking: a printable list.", "document", ["relocation", "family"]],
+    ["Working remotely from abroad", "Tax residency, time zones and team rituals.", "article", ["remote-work", "career"]],
+    ["Raising third culture kids", "Helping children belong everywhere and somewhere.", "article", ["family", "adaptation"]],
+    ["Protocol basics for diplomats", "Precedence, forms of address and receptions.", "document", ["diplomacy", "etiquette"]],
+  ] as const;
+  await db.insert(schema.resources).values(
+    resourceRows.map(([title, description, resourceType, tags], i) => ({
+      title,
+      description,
+      resourceType,
+      url: `https://resources.culturebridge.demo/${i + 1}`,
+      tags: [...tags],
+      createdBy: i % 2 === 0 ? (admin as { id: string }).id : (coachUsers[i] as { id: string }).id,
+    })),
+  );
+  return { coaches: coachCount, clients: clientCount, posts: postRows.length + 1, resources: resourceRows.length };
+}

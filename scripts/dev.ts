@@ -1,0 +1,192 @@
+/**
+ * `npm start`: the whole local stack in one process tree.
+ *
+ *  1. the database: embedded PGlite persisted under .data/ (served over the
+ *     Postgres wire protocol), or the Postgres given by DATABASE_URL;
+ *  2. migrations; demo data on the first start of the embedded database
+ *     (SEED_DEMO=0 skips, SEED_DEMO=1 also seeds a DATABASE_URL);
+ *  3. the ADMIN_EMAIL / ADMIN_PASSWORD admin, when given;
+ *  4. the WebSocket-to-TCP proxy the Neon driver goes through;
+ *  5. `wrangler dev` (real workerd) on PORT (8787), with .dev.vars overridden
+ *     by the environment;
+ * and on Ctrl-C / SIGTERM it stops every child.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { count } from "drizzle-orm";
+import { projectRoot, startEmbeddedDatabase, useExternalDatabase, type DatabaseHandle } from "./lib/database.ts";
+import { startWsProxy, type WsProxy } from "./lib/ws-proxy.ts";
+import { connectNode } from "./lib/node-db.ts";
+import { users } from "../drizzle/schema.ts";
+import { seedDemoData, DEMO_LOGINS, DEMO_PASSWORD } from "../drizzle/seed.ts";
+import { ensureAdmin } from "../src/services/admins.ts";
+
+const OVERRIDABLE = [
+  "DATABASE_URL", "JWT_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "CORS_ORIGINS",
+  "RATE_LIMIT_PER_MINUTE", "ENVIRONMENT", "PUBLIC_BASE_URL", "CHECKOUT_SUCCESS_URL", "CHECKOUT_CANCEL_URL",
+  "EMAIL_API_URL", "EMAIL_API_KEY", "EMAIL_FROM", "APP_VERSION", "ALLOW_TEST_CLOCK",
+];
+
+function log(message: string) {
+  process.stdout.write(`[start] ${message}\n`);
+}
+
+function readDevVars(file: string): Record<string, string> {
+  if (!fs.existsSync(file)) return {};
+  const vars: Record<string, string> = {};
+  for (const line of fs.readFileSync(file, "utf8").split(/\r?\n/)) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
+    if (!match?.[1] || line.trimStart().startsWith("#")) continue;
+    vars[match[1]] = (match[2] ?? "").replace(/^(['"])(.*)\1$/, "$2");
+  }
+  return vars;
+}
+
+const children: ChildProcess[] = [];
+let database: DatabaseHandle | undefined;
+let proxy: WsProxy | undefined;
+let stopping = false;
+
+async function stop(code: number): Promise<never> {
+  if (stopping) process.exit(code);
+  stopping = true;
+  log("stopping...");
+  for (const child of children) {
+    if (child.exitCode === null && child.pid) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        child.kill("SIGTERM");
+      }
+    }
+  }
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => {
+            if (child.pid) {
+              try {
+                process.kill(-child.pid, "SIGKILL");
+              } catch {
+                /* already gone */
+              }
+            }
+            resolve();
+          }, 5000);
+          child.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+    ),
+  );
+  await proxy?.close().catch(() => {});
+  await database?.close().catch(() => {});
+  process.exit(code);
+}
+
+process.on("SIGINT", () => void stop(0));
+process.on("SIGTERM", () => void stop(0));
+
+async function main() {
+  const started = Date.now();
+  const dataDir = path.join(projectRoot, ".data");
+  fs.mkdirSync(dataDir, { recursive: true });
+  const fileVars = readDevVars(path.join(projectRoot, ".dev.vars"));
+  const vars: Record<string, string> = { ENVIRONMENT: "development", PUBLIC_BASE_URL: "", ...fileVars };
+  for (const name of OVERRIDABLE) {
+    const value = process.env[name];
+    if (value !== undefined) vars[name] = value;
+  }
+  const port = Number(process.env.PORT ?? 8787);
+  const host = "127.0.0.1";
+  if (!vars.PUBLIC_BASE_URL) vars.PUBLIC_BASE_URL = `http://${host}:${port}`;
+
+  const externalUrl = process.env.DATABASE_URL;
+  if (externalUrl) {
+    log(`using DATABASE_URL (${externalUrl.replace(/:[^:@/]*@/, ":***@")})`);
+    database = await useExternalDatabase(externalUrl);
+  } else {
+    log("starting the embedded database (PGlite, .data/pglite)");
+    database = await startEmbeddedDatabase({ dataDir: path.join(dataDir, "pglite") });
+  }
+  log("migrations applied");
+  vars.DATABASE_URL = database.url;
+
+  if (!vars.JWT_SECRET) {
+    // A stable per-checkout development secret, so tokens survive restarts.
+    const secretFile = path.join(dataDir, "jwt-secret");
+    if (!fs.existsSync(secretFile)) fs.writeFileSync(secretFile, randomBytes(48).toString("base64url"), { mode: 0o600 });
+    vars.JWT_SECRET = fs.readFileSync(secretFile, "utf8").trim();
+  }
+  if (vars.ENVIRONMENT !== "development" && Buffer.byteLength(vars.JWT_SECRET) < 32) {
+    log("refusing to start: JWT_SECRET must be at least 32 bytes outside development");
+    return stop(1);
+  }
+
+  const node = connectNode(database.url);
+  try {
+    const seedSetting = process.env.SEED_DEMO;
+    const [row] = await node.db.select({ n: count() }).from(users);
+    const empty = (row?.n ?? 0) === 0;
+    const shouldSeed = seedSetting === "1" ? empty : seedSetting === "0" ? false : !externalUrl && empty;
+    if (shouldSeed) {
+      const summary = await seedDemoData(node.db);
+      log(`demo data seeded: ${summary.coaches} coaches, ${summary.clients} clients, ${summary.posts} posts, ${summary.resources} resources`);
+    } else if (!empty) {
+      log("database already has data: not seeding");
+    }
+    if (process.env.ADMIN_EMAIL && process.env.ADMIN_PASSWORD) {
+      const admin = await ensureAdmin(node.db, process.env.ADMIN_EMAIL, process.env.ADMIN_PASSWORD);
+      log(`admin ${process.env.ADMIN_EMAIL} ${admin.created ? "created" : "updated"}`);
+    }
+  } finally {
+    await node.close();
+  }
+
+  proxy = await startWsProxy(0);
+  vars.WS_PROXY = proxy.url;
+
+  const wranglerBin = path.join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
+  const args = [wranglerBin, "dev", "--ip", host, "--port", String(port), "--persist-to", path.join(dataDir, "wrangler"), "--show-interactive-dev-session=false", "--log-level", "info"];
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  const wrangler = spawn(process.execPath, args, {
+    cwd: projectRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true, // own process group: stop() kills wrangler and workerd together
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "" },
+  });
+  children.push(wrangler);
+  wrangler.stdout?.pipe(process.stdout);
+  wrangler.stderr?.pipe(process.stderr);
+  wrangler.on("exit", (code) => {
+    if (!stopping) {
+      log(`wrangler exited (${code})`);
+      void stop(code ?? 1);
+    }
+  });
+
+  const url = `http://${host}:${port}`;
+  for (let attempt = 0; attempt < 240 && !stopping; attempt++) {
+    try {
+      const response = await fetch(`${url}/health`);
+      if (response.status === 200) break;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  log(`CultureBridge API ready on ${url} in ${((Date.now() - started) / 1000).toFixed(1)} s (docs: ${url}/docs)`);
+  if (!externalUrl || process.env.SEED_DEMO === "1") {
+    log(`demo logins (password ${DEMO_PASSWORD}): admin ${DEMO_LOGINS.admin}, client ${DEMO_LOGINS.client}, coach ${DEMO_LOGINS.coach}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  void stop(1);
+});

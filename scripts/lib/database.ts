@@ -1,0 +1,67 @@
+/**
+ * The database side of local development and tests: an embedded PGlite
+ * served over the Postgres wire protocol, or any Postgres given by URL, with
+ * the project's migrations applied.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
+import { PGlite } from "@electric-sql/pglite";
+import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const migrationsFolder = path.join(projectRoot, "migrations");
+
+export interface DatabaseHandle {
+  /** postgresql:// URL reachable over TCP on loopback */
+  url: string;
+  kind: "pglite" | "postgres";
+  close(): Promise<void>;
+}
+
+/** Applies migrations over TCP with node-postgres (any real Postgres, Neon included). */
+export async function migrateUrl(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await migratePg(drizzlePg({ client }), { migrationsFolder });
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Starts PGlite (persisted in `dataDir`, or in memory when undefined) with
+ * btree_gist loaded, applies migrations on that instance, and serves it on
+ * loopback. One process per data directory, ever.
+ */
+export async function startEmbeddedDatabase(options: { dataDir?: string; port?: number }): Promise<DatabaseHandle> {
+  const db = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    extensions: { btree_gist },
+  });
+  await migratePglite(drizzlePglite({ client: db }), { migrationsFolder });
+  const server = new PGLiteSocketServer({ db, port: options.port ?? 0, host: "127.0.0.1", maxConnections: 100 });
+  await server.start();
+  // getServerConn() reports the port actually bound when 0 was asked for.
+  const hostPort = server.getServerConn();
+  return {
+    url: `postgresql://postgres:postgres@${hostPort}/postgres?sslmode=disable`,
+    kind: "pglite",
+    close: async () => {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+/** Uses an existing Postgres; applies migrations. */
+export async function useExternalDatabase(url: string): Promise<DatabaseHandle> {
+  await migrateUrl(url);
+  return { url, kind: "postgres", close: async () => {} };
+}

@@ -1,0 +1,149 @@
+/**
+ * createApp(): the middleware chain and the mounting of every route module.
+ * The one place where the app is assembled.
+ */
+import { HTTPException } from "hono/http-exception";
+import { cors } from "hono/cors";
+import { bodyLimit } from "hono/body-limit";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { Context } from "hono";
+import { createRouter, type RouterEnv } from "./lib/router.ts";
+import { AppError, errorEnvelope, fromDatabaseError, type ErrorCode } from "./lib/errors.ts";
+import { ErrorSchema } from "./lib/openapi.ts";
+import { requestContext } from "./middleware/context.ts";
+import { allowedOrigins, securityHeaders } from "./middleware/security.ts";
+import { identify } from "./middleware/auth.ts";
+import { rateLimit } from "./middleware/rate-limit.ts";
+import { database } from "./middleware/database.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { mountFeatureRoutes } from "./routes/index.ts";
+
+const MB = 1024 * 1024;
+/** JSON bodies: 1 MB (contract). Uploads and CSV imports have their own, larger caps. */
+const JSON_BODY_LIMIT = 1 * MB;
+const MULTIPART_BODY_LIMIT = 6 * MB;
+const CSV_BODY_LIMIT = 20 * MB;
+
+function sendError(c: Context<RouterEnv>, code: ErrorCode, message: string, details: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  const error = new AppError(code, message, details);
+  const response = c.json(errorEnvelope(code, message, details, c.var.requestId ?? "req_unknown"), error.status);
+  for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+  return response;
+}
+
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  400: "VALIDATION_ERROR",
+  401: "UNAUTHORIZED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  405: "METHOD_NOT_ALLOWED",
+  409: "CONFLICT",
+  413: "PAYLOAD_TOO_LARGE",
+  429: "RATE_LIMIT_EXCEEDED",
+  503: "SERVICE_UNAVAILABLE",
+  504: "GATEWAY_TIMEOUT",
+};
+
+export function createApp() {
+  const app = createRouter();
+
+  app.use("*", requestContext);
+  app.use("*", securityHeaders);
+  app.use("*", async (c, next) => {
+    const origins = allowedOrigins(c.env.CORS_ORIGINS);
+    return cors({
+      origin: (origin) => (origins.includes("*") ? origin : origins.includes(origin) ? origin : null),
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "X-Request-Id"],
+      exposeHeaders: ["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+      maxAge: 600,
+    })(c, next);
+  });
+  app.use("*", async (c, next) => {
+    const type = c.req.header("content-type") ?? "";
+    const maxSize = type.startsWith("multipart/") ? MULTIPART_BODY_LIMIT : type.startsWith("text/csv") ? CSV_BODY_LIMIT : JSON_BODY_LIMIT;
+    return bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new AppError("PAYLOAD_TOO_LARGE", `Request body exceeds ${Math.round(maxSize / MB)} MB`);
+      },
+    })(c, next);
+  });
+  app.use("*", identify);
+  app.use("*", rateLimit);
+  app.use("*", database);
+
+  app.route("/", healthRoutes);
+  mountFeatureRoutes(app);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "Access token from POST /auth/login or /auth/signup",
+  });
+  app.openAPIRegistry.register("Error", ErrorSchema);
+  app.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "CultureBridge API",
+      version: c.env.APP_VERSION ?? "0.1.0",
+      description: "Matches intercultural coaches with expats, diplomats and global nomads; books and bills sessions; hosts the community. Every error has the `Error` envelope.",
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "CultureBridge API" }));
+
+  app.notFound((c) => {
+    const allowed = methodsForPath(app.routes, c.req.path);
+    if (allowed.length > 0) {
+      return sendError(c, "METHOD_NOT_ALLOWED", `Method ${c.req.method} is not allowed on ${c.req.path}`, { allowed }, { Allow: allowed.join(", ") });
+    }
+    return sendError(c, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`);
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof AppError) return sendError(c, error.code, error.message, error.details, error.headers);
+    if (error instanceof HTTPException) {
+      const status = error.status;
+      const code = STATUS_CODES[status] ?? (status >= 500 ? "INTERNAL_ERROR" : "VALIDATION_ERROR");
+      const message = status === 400 && /JSON/i.test(error.message) ? "Malformed JSON in request body" : error.message || code;
+      return sendError(c, code, message);
+    }
+    const mapped = fromDatabaseError(error);
+    if (mapped) {
+      if (mapped.code === "SERVICE_UNAVAILABLE") logError(c, error, "database unavailable");
+      return sendError(c, mapped.code, mapped.message, mapped.details);
+    }
+    logError(c, error, "unhandled error");
+    return sendError(c, "INTERNAL_ERROR", "An unexpected error occurred");
+  });
+
+  return app;
+}
+
+function logError(c: Context<RouterEnv>, error: unknown, msg: string) {
+  console.error(
+    JSON.stringify({
+      level: "error",
+      msg,
+      request_id: c.var.requestId,
+      path: c.req.path,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    }),
+  );
+}
+
+/** Methods registered for a concrete path (for 405 answers). */
+function methodsForPath(routes: readonly { method: string; path: string }[], path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of routes) {
+    if (route.method === "ALL" || route.path.includes("*")) continue;
+    const pattern = new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z0-9_]+(\\\{[^}]*\\\})?/g, "[^/]+")}$`);
+    if (pattern.test(path)) methods.add(route.method);
+  }
+  return [...methods];
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,51 @@
+import { z } from "@hono/zod-openapi";
+import { ERROR_STATUS, type ErrorCode } from "./errors.ts";
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()),
+      timestamp: z.string().openapi({ example: "2026-01-01T10:00:00Z" }),
+      request_id: z.string().openapi({ example: "req_3f2a..." }),
+    }),
+  })
+  .openapi("Error");
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: "Validation error (field errors in details)",
+  401: "Missing, invalid, expired or revoked token",
+  403: "Authenticated, but not allowed",
+  404: "Not found",
+  409: "Conflict",
+  413: "Payload too large",
+  429: "Rate limit exceeded",
+  500: "Unexpected error",
+  503: "A dependency is unavailable",
+};
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
+
+const errorContent = { "application/json": { schema: ErrorSchema } };
+
+/** Error responses of a route; 400, 429 and 500 are always possible. */
+export function errorResponses(...statuses: ErrorStatus[]) {
+  const all = new Set<ErrorStatus>([400, 429, 500, ...statuses]);
+  const responses: Partial<Record<ErrorStatus, { description: string; content: typeof errorContent }>> = {};
+  for (const status of all) responses[status] = { description: DESCRIPTIONS[status] ?? "Error", content: errorContent };
+  return responses as Record<ErrorStatus, { description: string; content: typeof errorContent }>;
+}
+
+/** The `security` entry of a route that needs a bearer token. */
+export const bearerSecurity = [{ bearerAuth: [] as string[] }];
+
+export const UuidParam = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
+});
+
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function jsonContent<T extends z.ZodTypeAny>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}

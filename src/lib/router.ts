@@ -1,0 +1,12 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../env.ts";
+import { validationHook } from "./validation.ts";
+import type { AppError } from "./errors.ts";
+import type { TokenClaims } from "../services/tokens.ts";
+
+export type RouterEnv = AppEnv & { Variables: { claims?: TokenClaims; authError?: AppError } };
+
+/** Every route module is one of these: typed context, the shared validation hook. */
+export function createRouter() {
+  return new OpenAPIHono<RouterEnv>({ defaultHook: validationHook });
+}

@@ -1,0 +1,44 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env.ts";
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Request id (echo a sane incoming one), the request clock, and one JSON log line per request. */
+export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
+  const incoming = c.req.header("x-request-id");
+  const requestId = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : `req_${crypto.randomUUID().replace(/-/g, "")}`;
+  c.set("requestId", requestId);
+  c.set("user", undefined);
+  c.set("now", requestClock(c.env.ENVIRONMENT, c.env.ALLOW_TEST_CLOCK, c.req.header("x-test-now")));
+  const started = Date.now();
+  try {
+    await next();
+  } finally {
+    c.header("X-Request-Id", requestId);
+    console.log(
+      JSON.stringify({
+        level: "info",
+        msg: "request",
+        request_id: requestId,
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        duration_ms: Date.now() - started,
+        user_id: c.var.user?.id ?? null,
+      }),
+    );
+  }
+});
+
+/**
+ * Tests move time (token expiry, refund windows) with an `X-Test-Now` header.
+ * Honoured only when the deployment says so explicitly (ENVIRONMENT=test and
+ * ALLOW_TEST_CLOCK=1), never in development or production.
+ */
+function requestClock(environment: string | undefined, allow: string | undefined, header: string | undefined): Date {
+  if (environment === "test" && allow === "1" && header) {
+    const parsed = new Date(header);
+    if (!Number.isNaN(parsed.getTime())) return parsed;
+  }
+  return new Date();
+}
