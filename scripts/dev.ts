@@ -13,12 +13,12 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { count } from "drizzle-orm";
 import { projectRoot, startEmbeddedDatabase, useExternalDatabase, type DatabaseHandle } from "./lib/database.ts";
 import { startWsProxy, type WsProxy } from "./lib/ws-proxy.ts";
 import { connectNode } from "./lib/node-db.ts";
+import { startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
 import { users } from "../drizzle/schema.ts";
 import { seedDemoData, DEMO_LOGINS, DEMO_PASSWORD } from "../drizzle/seed.ts";
 import { ensureAdmin } from "../src/services/admins.ts";
@@ -44,7 +44,7 @@ function readDevVars(file: string): Record<string, string> {
   return vars;
 }
 
-const children: ChildProcess[] = [];
+const children: WranglerDev[] = [];
 let database: DatabaseHandle | undefined;
 let proxy: WsProxy | undefined;
 let stopping = false;
@@ -53,37 +53,7 @@ async function stop(code: number): Promise<never> {
   if (stopping) process.exit(code);
   stopping = true;
   log("stopping...");
-  for (const child of children) {
-    if (child.exitCode === null && child.pid) {
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        child.kill("SIGTERM");
-      }
-    }
-  }
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const timer = setTimeout(() => {
-            if (child.pid) {
-              try {
-                process.kill(-child.pid, "SIGKILL");
-              } catch {
-                /* already gone */
-              }
-            }
-            resolve();
-          }, 5000);
-          child.once("exit", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        }),
-    ),
-  );
+  await Promise.all(children.map((child) => child.stop()));
   await proxy?.close().catch(() => {});
   await database?.close().catch(() => {});
   process.exit(code);
@@ -151,35 +121,18 @@ async function main() {
   proxy = await startWsProxy(0);
   vars.WS_PROXY = proxy.url;
 
-  const wranglerBin = path.join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
-  const args = [wranglerBin, "dev", "--ip", host, "--port", String(port), "--persist-to", path.join(dataDir, "wrangler"), "--show-interactive-dev-session=false", "--log-level", "info"];
-  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
-  const wrangler = spawn(process.execPath, args, {
-    cwd: projectRoot,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true, // own process group: stop() kills wrangler and workerd together
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "" },
-  });
+  const wrangler = startWranglerDev({ port, vars, persistTo: path.join(dataDir, "wrangler") });
   children.push(wrangler);
-  wrangler.stdout?.pipe(process.stdout);
-  wrangler.stderr?.pipe(process.stderr);
-  wrangler.on("exit", (code) => {
+  wrangler.child.on("exit", (code) => {
     if (!stopping) {
       log(`wrangler exited (${code})`);
       void stop(code ?? 1);
     }
   });
 
-  const url = `http://${host}:${port}`;
-  for (let attempt = 0; attempt < 240 && !stopping; attempt++) {
-    try {
-      const response = await fetch(`${url}/health`);
-      if (response.status === 200) break;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  const url = wrangler.url;
+  const status = await wrangler.ready(120_000);
+  if (status !== 200) log(`warning: /health answered ${status}`);
   log(`CultureBridge API ready on ${url} in ${((Date.now() - started) / 1000).toFixed(1)} s (docs: ${url}/docs)`);
   if (!externalUrl || process.env.SEED_DEMO === "1") {
     log(`demo logins (password ${DEMO_PASSWORD}): admin ${DEMO_LOGINS.admin}, client ${DEMO_LOGINS.client}, coach ${DEMO_LOGINS.coach}`);

@@ -10,7 +10,12 @@
  */
 import net from "node:net";
 import type { AddressInfo } from "node:net";
-import { WebSocketServer, type WebSocket, type RawData } from "ws";
+import { createRequire } from "node:module";
+import type { WebSocket, RawData } from "ws";
+
+// Loaded through require: bundler-style resolvers (vite in the workers test
+// project) pick ws's browser stub for an ESM import, which has no server.
+const { WebSocketServer } = createRequire(import.meta.url)("ws") as typeof import("ws");
 
 const SSL_REQUEST_CODE = 80877103;
 const GSSENC_REQUEST_CODE = 80877104;

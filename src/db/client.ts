@@ -46,8 +46,12 @@ export interface DatabaseSession {
 export function createDatabase(config: DatabaseConfig, onError: (error: Error) => void = () => {}): DatabaseSession {
   configureDriver(config.WS_PROXY);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5, connectionTimeoutMillis: 10_000 });
-  // A dropped socket must be logged, never become an uncaught exception.
-  pool.on("error", onError);
+  let ended = false;
+  // A dropped socket must be logged, never become an uncaught exception. Once
+  // the pool is ending, sockets closing under it are expected, not errors.
+  pool.on("error", (error: Error) => {
+    if (!ended) onError(error);
+  });
   let queries = 0;
   // Round-trip counter: every statement, through pool.query or a checked-out
   // client (transactions), ends in a client's query(); wrap each new client once.
@@ -59,7 +63,6 @@ export function createDatabase(config: DatabaseConfig, onError: (error: Error) =
     };
   });
   const db = drizzle({ client: pool, schema });
-  let ended = false;
   return {
     db,
     pool,

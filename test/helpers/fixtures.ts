@@ -1,0 +1,106 @@
+/**
+ * Fast fixtures: users inserted straight into the database with a real
+ * cost-12 bcrypt hash (computed once per file) and real signed JWTs. Each test
+ * makes its own users (unique emails): no shared fixtures, any order.
+ */
+import bcrypt from "bcryptjs";
+import { query } from "./db.ts";
+import { uniqueEmail } from "./api.ts";
+import { TEST_JWT_SECRET } from "./stack.ts";
+import { signToken, type Role } from "../../src/services/tokens.ts";
+
+export const FIXTURE_PASSWORD = "Fixture#Pass1";
+let fixtureHash: Promise<string> | undefined;
+
+export interface TestUser {
+  id: string;
+  email: string;
+  role: Role;
+  token: string;
+  /** coach/client profile id when one was created */
+  profileId?: string;
+}
+
+export async function accessToken(userId: string, role: Role, now = new Date()): Promise<string> {
+  return (await signToken(new TextEncoder().encode(TEST_JWT_SECRET), { sub: userId, role, type: "access" }, now)).token;
+}
+
+export async function createUser(role: Role, options: { email?: string; isActive?: boolean } = {}): Promise<TestUser> {
+  fixtureHash ??= bcrypt.hash(FIXTURE_PASSWORD, 12);
+  const email = options.email ?? uniqueEmail(role);
+  const [row] = await query<{ id: string }>(
+    `INSERT INTO users (email, password_hash, role, is_active, email_verified) VALUES ($1, $2, $3, $4, true) RETURNING id`,
+    [email.toLowerCase(), await fixtureHash, role, options.isActive ?? true],
+  );
+  const id = (row as { id: string }).id;
+  return { id, email: email.toLowerCase(), role, token: await accessToken(id, role) };
+}
+
+export const WEEK_AVAILABILITY = {
+  timezone: "UTC",
+  monday: ["00:00-23:30"],
+  tuesday: ["00:00-23:30"],
+  wednesday: ["00:00-23:30"],
+  thursday: ["00:00-23:30"],
+  friday: ["00:00-23:30"],
+  saturday: ["00:00-23:30"],
+  sunday: ["00:00-23:30"],
+};
+
+export async function createCoach(
+  options: { languages?: string[]; countries?: string[]; expertise?: string[]; hourlyRate?: number | null; rating?: number; availability?: object; firstName?: string; currency?: string } = {},
+): Promise<TestUser> {
+  const user = await createUser("coach");
+  const [row] = await query<{ id: string }>(
+    `INSERT INTO coach_profiles (user_id, first_name, last_name, bio, expertise, languages, countries, hourly_rate, currency, availability, rating)
+     VALUES ($1, $2, 'Coach', 'Intercultural coach', $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+    [
+      user.id,
+      options.firstName ?? "Test",
+      options.expertise ?? ["cultural adaptation"],
+      options.languages ?? ["English"],
+      options.countries ?? ["Spain"],
+      options.hourlyRate === undefined ? 100 : options.hourlyRate,
+      options.currency ?? "USD",
+      JSON.stringify(options.availability ?? WEEK_AVAILABILITY),
+      options.rating ?? 4.5,
+    ],
+  );
+  return { ...user, profileId: (row as { id: string }).id };
+}
+
+export function completeQuiz(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    target_countries: ["Spain"],
+    cultural_goals: ["integrate into local culture"],
+    preferred_languages: ["English"],
+    industry: "technology",
+    family_status: "single",
+    previous_expat_experience: false,
+    timeline_urgency: 3,
+    budget_range: { min: 50, max: 150 },
+    coaching_style: "collaborative",
+    specific_challenges: ["language barrier"],
+    home_country: "Germany",
+    current_country: "Spain",
+    relocation_stage: "recently_arrived",
+    career_level: "mid_career",
+    communication_style: "direct",
+    preferred_session_duration: 60,
+    session_frequency: "weekly",
+    preferred_times: ["morning"],
+    timezone: "Europe/Madrid",
+    languages_learning: ["Spanish"],
+    ...overrides,
+  };
+}
+
+export async function createClient(options: { quiz?: Record<string, unknown> | null; firstName?: string } = {}): Promise<TestUser> {
+  const user = await createUser("client");
+  const quiz = options.quiz === undefined ? completeQuiz() : options.quiz;
+  const [row] = await query<{ id: string }>(
+    `INSERT INTO client_profiles (user_id, first_name, last_name, timezone, quiz_data) VALUES ($1, $2, 'Client', 'Europe/Madrid', $3) RETURNING id`,
+    [user.id, options.firstName ?? "Test", JSON.stringify(quiz ?? {})],
+  );
+  return { ...user, profileId: (row as { id: string }).id };
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { env, createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { sql } from "drizzle-orm";
+import worker from "../../src/index.ts";
+import { createDatabase } from "../../src/db/client.ts";
+import type { Bindings } from "../../src/env.ts";
+
+const bindings = env as unknown as Bindings;
+
+describe("inside workerd", () => {
+  it("reaches Postgres through the Neon driver and the WebSocket proxy", async () => {
+    const session = createDatabase(bindings);
+    try {
+      const result = await session.db.execute<{ answer: number }>(sql`select 41 + 1 as answer`);
+      expect(Number(result.rows[0]?.answer)).toBe(42);
+      expect(session.queryCount()).toBe(1);
+    } finally {
+      await session.end();
+    }
+  });
+
+  it("serves /health through the Worker's fetch handler with a per-request pool", async () => {
+    for (let i = 0; i < 3; i++) {
+      // several requests in a row: a module-level pool would fail from the second on
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(new Request("http://api.test/health"), bindings, ctx);
+      await waitOnExecutionContext(ctx);
+      const body = (await response.json()) as { status: string; database: string };
+      expect(response.status).toBe(200);
+      expect(body).toMatchObject({ status: "healthy", database: "connected" });
+    }
+  });
+
+  it("runs the scheduled maintenance job", async () => {
+    const controller = createScheduledController({ scheduledTime: new Date(), cron: "*/5 * * * *" });
+    const ctx = createExecutionContext();
+    await worker.scheduled(controller, bindings, ctx);
+    await waitOnExecutionContext(ctx);
+  });
+});
