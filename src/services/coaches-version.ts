@@ -1,0 +1,24 @@
+/**
+ * The global coaches version: bumped in the same transaction as any change
+ * to a coach profile (or a coach's account), read into every match cache key,
+ * so that a coach change invalidates every cached match without deleting keys.
+ */
+import { eq, sql } from "drizzle-orm";
+import { appCounters } from "../../drizzle/schema.ts";
+import type { Executor } from "../db/client.ts";
+
+const COACHES_VERSION = "coaches_version";
+
+export async function bumpCoachesVersion(db: Executor): Promise<number> {
+  const [row] = await db
+    .insert(appCounters)
+    .values({ name: COACHES_VERSION, value: 1 })
+    .onConflictDoUpdate({ target: appCounters.name, set: { value: sql`${appCounters.value} + 1` } })
+    .returning({ value: appCounters.value });
+  return row?.value ?? 1;
+}
+
+export async function getCoachesVersion(db: Executor): Promise<number> {
+  const [row] = await db.select({ value: appCounters.value }).from(appCounters).where(eq(appCounters.name, COACHES_VERSION)).limit(1);
+  return row?.value ?? 0;
+}
