@@ -14,6 +14,7 @@ import { requestContext } from "./middleware/context.ts";
 import { allowedOrigins, securityHeaders } from "./middleware/security.ts";
 import { identify } from "./middleware/auth.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
+import { loginThrottle } from "./middleware/login-throttle.ts";
 import { database } from "./middleware/database.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { mountFeatureRoutes } from "./routes/index.ts";
@@ -59,6 +60,10 @@ export function createApp() {
       maxAge: 600,
     })(c, next);
   });
+  // identify + rateLimit before the body limit: every answer, a 413 included,
+  // is counted and carries the X-RateLimit-* headers.
+  app.use("*", identify);
+  app.use("*", rateLimit);
   app.use("*", async (c, next) => {
     const type = c.req.header("content-type") ?? "";
     const maxSize = type.startsWith("multipart/") ? MULTIPART_BODY_LIMIT : type.startsWith("text/csv") ? CSV_BODY_LIMIT : JSON_BODY_LIMIT;
@@ -69,9 +74,8 @@ export function createApp() {
       },
     })(c, next);
   });
-  app.use("*", identify);
-  app.use("*", rateLimit);
   app.use("*", database);
+  app.use("/auth/login", loginThrottle);
 
   app.route("/", healthRoutes);
   mountFeatureRoutes(app);

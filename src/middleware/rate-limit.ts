@@ -2,10 +2,16 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
 import { AppError, unauthorized } from "../lib/errors.ts";
 import type { TokenClaims } from "../services/tokens.ts";
+import type { HitResult } from "../durable/rate-limiter.ts";
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 100;
+const WINDOW_SECONDS = 60;
 
-/** Routes that are not counted: Stripe's deliveries come in bursts from few IPs. */
+/**
+ * Routes that are not counted (their answers still carry the headers, read
+ * without counting): Stripe's webhook deliveries come in bursts from few IPs,
+ * and a dropped delivery would be retried for days.
+ */
 const EXEMPT_PATHS = new Set(["/payment/webhook"]);
 
 export function rateLimitPerMinute(value: string | undefined): number {
@@ -13,20 +19,48 @@ export function rateLimitPerMinute(value: string | undefined): number {
   return Number.isInteger(parsed) && parsed > 0 ? parsed : DEFAULT_RATE_LIMIT_PER_MINUTE;
 }
 
+/**
+ * The caller's IP as Cloudflare's edge states it. Only `CF-Connecting-IP`:
+ * the edge always sets it (and overwrites a client's), whereas
+ * X-Forwarded-For / X-Real-IP are whatever the client sent — keying on them
+ * would let anyone pick a fresh bucket per request. `wrangler dev` keeps an
+ * incoming CF-Connecting-IP and sets it to the socket address otherwise,
+ * which is how the tests act as several clients from one machine.
+ */
 export function clientIp(header: (name: string) => string | undefined): string {
-  return header("cf-connecting-ip") ?? header("x-real-ip") ?? "unknown";
+  const ip = header("cf-connecting-ip")?.trim();
+  // Bounded: it becomes part of a Durable Object name.
+  return ip && ip.length <= 64 ? ip : "unknown";
+}
+
+export function rateLimitHeaders(result: Pick<HitResult, "limit" | "remaining" | "resetAt">): Record<string, string> {
+  return {
+    "X-RateLimit-Limit": String(result.limit),
+    "X-RateLimit-Remaining": String(result.remaining),
+    "X-RateLimit-Reset": String(result.resetAt),
+  };
+}
+
+/** Seconds until `resetAt` (unix seconds), at least 1: the Retry-After of a 429. */
+export function retryAfterSeconds(resetAt: number, now: Date): number {
+  return Math.max(1, resetAt - Math.floor(now.getTime() / 1000));
 }
 
 /**
  * 100 requests/minute per user (per client IP when anonymous), counted exactly
  * in a Durable Object. The same call tells whether the user's tokens were
  * revoked; a revoked token is treated as no token.
+ *
+ * Runs before the body limit and everything that can fail on request content,
+ * so that every answer (413, 400, 404, 5xx ...) is counted and carries the
+ * X-RateLimit-* headers.
  */
 export const rateLimit = createMiddleware<AppEnv & { Variables: { claims?: TokenClaims; authError?: AppError } }>(
   async (c, next) => {
     const claims = c.var.claims;
     const namespace = c.env.RATE_LIMITER;
-    if (!namespace || EXEMPT_PATHS.has(c.req.path)) {
+    if (!namespace) {
+      // Only in a runtime without the binding (plain app.request in unit tests).
       if (claims) c.set("user", { id: claims.sub, role: claims.role });
       await next();
       return;
@@ -34,24 +68,23 @@ export const rateLimit = createMiddleware<AppEnv & { Variables: { claims?: Token
     const key = claims ? `user:${claims.sub}` : `ip:${clientIp((name) => c.req.header(name))}`;
     const limit = rateLimitPerMinute(c.env.RATE_LIMIT_PER_MINUTE);
     const stub = namespace.get(namespace.idFromName(key));
-    const result = await stub.hit(limit, 60, c.var.now.getTime());
-    const headers = {
-      "X-RateLimit-Limit": String(result.limit),
-      "X-RateLimit-Remaining": String(result.remaining),
-      "X-RateLimit-Reset": String(result.resetAt),
-    };
+    const cost = EXEMPT_PATHS.has(c.req.path) ? 0 : 1;
+    const result = await stub.hit(limit, WINDOW_SECONDS, c.var.now.getTime(), cost);
+    const headers = rateLimitHeaders(result);
     if (claims) {
       if (claims.iat < result.revokedBefore) c.set("authError", unauthorized("Token revoked"));
       else c.set("user", { id: claims.sub, role: claims.role });
     }
-    if (!result.allowed) {
-      const retryAfter = Math.max(1, result.resetAt - Math.floor(c.var.now.getTime() / 1000));
-      throw new AppError("RATE_LIMIT_EXCEEDED", "Too many requests, slow down", { retry_after_seconds: retryAfter }, {
+    if (!result.allowed && cost === 1) {
+      const retryAfter = retryAfterSeconds(result.resetAt, c.var.now);
+      throw new AppError("RATE_LIMIT_EXCEEDED", "Too many requests, slow down", { limit, retry_after_seconds: retryAfter }, {
         ...headers,
         "Retry-After": String(retryAfter),
       });
     }
     await next();
+    // After next() the response exists: errors thrown further in were already
+    // turned into their envelope by onError at the level where they were thrown.
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
   },
 );
