@@ -1,0 +1,330 @@
+/**
+ * Forum posts, their comments and their votes.
+ *
+ * Every statement that reads or changes a post filters with `postVisibleTo`
+ * (visibility.ts), so a private post that the caller may not see behaves
+ * exactly like a post that does not exist: absent from lists, NOT_FOUND by id.
+ *
+ * Round trips are budgeted: the list is one statement (page, total, author
+ * names and comment counts together), the detail two (post, comments).
+ */
+import { and, asc, desc, eq, sql, type SQL } from "drizzle-orm";
+import { comments, postVotes, posts } from "../../../drizzle/schema.ts";
+import type { Executor } from "../../db/client.ts";
+import { forbidden, notFound } from "../../lib/errors.ts";
+import type { Pagination } from "../../lib/pagination.ts";
+import { personClient, personCoach, personFirstName, personJoins, personLastName, type Person } from "./people.ts";
+import { postVisibleTo, type Viewer } from "./visibility.ts";
+import { rethrowMissingParent } from "./errors.ts";
+
+export type PostType = (typeof posts.postType.enumValues)[number];
+
+export interface PostRecord {
+  id: string;
+  author: Person;
+  title: string;
+  content: string;
+  postType: PostType;
+  isPrivate: boolean;
+  upvotes: number;
+  commentCount: number;
+  createdAt: Date;
+}
+
+export interface CommentRecord {
+  id: string;
+  postId: string;
+  author: Person;
+  content: string;
+  createdAt: Date;
+}
+
+export interface PostWithComments extends PostRecord {
+  comments: CommentRecord[];
+}
+
+export interface PostFilters {
+  postType?: PostType | undefined;
+  isPrivate?: boolean | undefined;
+}
+
+export interface NewPost {
+  title: string;
+  content: string;
+  postType: PostType;
+  isPrivate: boolean;
+}
+
+export type PostChanges = Partial<NewPost>;
+
+const postAuthor = personJoins(posts.authorId);
+
+/** The columns of a post as the API shows it, names and comment count included. */
+function postColumns() {
+  return {
+    id: posts.id,
+    authorId: posts.authorId,
+    title: posts.title,
+    content: posts.content,
+    postType: posts.postType,
+    isPrivate: posts.isPrivate,
+    upvotes: posts.upvotes,
+    createdAt: posts.createdAt,
+    authorFirstName: personFirstName().as("author_first_name"),
+    authorLastName: personLastName().as("author_last_name"),
+    // Correlated count: evaluated only for the rows of the page, served by ix_comments_post_id.
+    commentCount: sql<number>`(select count(*)::int from ${comments} where ${comments.postId} = ${posts.id})`.as("comment_count"),
+  };
+}
+
+type PostColumnsRow = {
+  id: string;
+  authorId: string;
+  title: string;
+  content: string;
+  postType: PostType;
+  isPrivate: boolean;
+  upvotes: number;
+  createdAt: Date;
+  authorFirstName: string | null;
+  authorLastName: string | null;
+  commentCount: number;
+};
+
+function toPostRecord(row: PostColumnsRow): PostRecord {
+  return {
+    id: row.id,
+    author: { id: row.authorId, firstName: row.authorFirstName, lastName: row.authorLastName },
+    title: row.title,
+    content: row.content,
+    postType: row.postType,
+    isPrivate: row.isPrivate,
+    upvotes: row.upvotes,
+    commentCount: Number(row.commentCount),
+    createdAt: row.createdAt,
+  };
+}
+
+function selectPosts(db: Executor) {
+  return db
+    .select(postColumns())
+    .from(posts)
+    .leftJoin(personCoach, postAuthor.coach)
+    .leftJoin(personClient, postAuthor.client);
+}
+
+const commentAuthor = personJoins(comments.authorId);
+
+function selectComments(db: Executor) {
+  return db
+    .select({
+      id: comments.id,
+      postId: comments.postId,
+      authorId: comments.authorId,
+      content: comments.content,
+      createdAt: comments.createdAt,
+      authorFirstName: personFirstName(),
+      authorLastName: personLastName(),
+    })
+    .from(comments)
+    .leftJoin(personCoach, commentAuthor.coach)
+    .leftJoin(personClient, commentAuthor.client);
+}
+
+function toCommentRecord(row: { id: string; postId: string; authorId: string; content: string; createdAt: Date; authorFirstName: string | null; authorLastName: string | null }): CommentRecord {
+  return {
+    id: row.id,
+    postId: row.postId,
+    author: { id: row.authorId, firstName: row.authorFirstName, lastName: row.authorLastName },
+    content: row.content,
+    createdAt: row.createdAt,
+  };
+}
+
+/** Newest first. One round trip: the page is LEFT JOINed onto the one-row total, so an empty page still reports the total. */
+export async function listPosts(db: Executor, viewer: Viewer, filters: PostFilters, pagination: Pagination): Promise<{ items: PostRecord[]; total: number }> {
+  const conditions: SQL[] = [postVisibleTo(viewer)];
+  if (filters.postType !== undefined) conditions.push(eq(posts.postType, filters.postType));
+  if (filters.isPrivate !== undefined) conditions.push(eq(posts.isPrivate, filters.isPrivate));
+  const where = and(...conditions);
+
+  const pageRows = selectPosts(db)
+    .where(where)
+    .orderBy(desc(posts.createdAt), desc(posts.id))
+    .limit(pagination.limit)
+    .offset(pagination.skip)
+    .as("page_rows");
+  const totals = db
+    .select({ total: sql<number>`count(*)::int`.as("total") })
+    .from(posts)
+    .where(where)
+    .as("totals");
+
+  const rows = await db
+    .select({
+      total: totals.total,
+      id: pageRows.id,
+      authorId: pageRows.authorId,
+      title: pageRows.title,
+      content: pageRows.content,
+      postType: pageRows.postType,
+      isPrivate: pageRows.isPrivate,
+      upvotes: pageRows.upvotes,
+      createdAt: pageRows.createdAt,
+      authorFirstName: pageRows.authorFirstName,
+      authorLastName: pageRows.authorLastName,
+      commentCount: pageRows.commentCount,
+    })
+    .from(totals)
+    .leftJoin(pageRows, sql`true`)
+    .orderBy(desc(pageRows.createdAt), desc(pageRows.id));
+
+  const total = Number(rows[0]?.total ?? 0);
+  const items: PostRecord[] = [];
+  for (const row of rows) {
+    // The one row of an empty page carries only the total.
+    if (row.id === null) continue;
+    items.push(toPostRecord(row as PostColumnsRow));
+  }
+  return { items, total };
+}
+
+/** The post if the viewer may see it (one round trip). */
+export async function findVisiblePost(db: Executor, viewer: Viewer, postId: string): Promise<PostRecord | undefined> {
+  const [row] = await selectPosts(db).where(and(eq(posts.id, postId), postVisibleTo(viewer)));
+  return row ? toPostRecord(row) : undefined;
+}
+
+/** The post with its comments, oldest first: two round trips. */
+export async function getPostWithComments(db: Executor, viewer: Viewer, postId: string): Promise<PostWithComments> {
+  const post = await findVisiblePost(db, viewer, postId);
+  if (!post) throw notFound("Post");
+  const rows = await selectComments(db).where(eq(comments.postId, postId)).orderBy(asc(comments.createdAt), asc(comments.id));
+  return { ...post, comments: rows.map(toCommentRecord) };
+}
+
+export async function createPost(db: Executor, viewer: Viewer, input: NewPost, now: Date): Promise<PostRecord> {
+  if (input.postType === "announcement" && viewer.role !== "admin") throw forbidden("Only admins can post announcements");
+  const [created] = await db
+    .insert(posts)
+    .values({ authorId: viewer.id, title: input.title, content: input.content, postType: input.postType, isPrivate: input.isPrivate, createdAt: now, updatedAt: now })
+    .returning({ id: posts.id });
+  const post = created && (await findVisiblePost(db, viewer, created.id));
+  // Just written by the viewer, so visible to them; absent only if deleted in between.
+  if (!post) throw notFound("Post");
+  return post;
+}
+
+/**
+ * Who may change a post once they can see it: its author and admins. A post
+ * the viewer cannot see is NOT_FOUND (its existence stays secret), one they
+ * can see but do not own is FORBIDDEN.
+ */
+async function requireEditablePost(db: Executor, viewer: Viewer, postId: string): Promise<void> {
+  const [row] = await db
+    .select({ authorId: posts.authorId })
+    .from(posts)
+    .where(and(eq(posts.id, postId), postVisibleTo(viewer)));
+  if (!row) throw notFound("Post");
+  if (row.authorId !== viewer.id && viewer.role !== "admin") throw forbidden("Only the author or an admin can change this post");
+}
+
+export async function updatePost(db: Executor, viewer: Viewer, postId: string, changes: PostChanges, now: Date): Promise<PostRecord> {
+  await requireEditablePost(db, viewer, postId);
+  if (changes.postType === "announcement" && viewer.role !== "admin") throw forbidden("Only admins can post announcements");
+  const updated = await db
+    .update(posts)
+    .set({
+      ...(changes.title !== undefined ? { title: changes.title } : {}),
+      ...(changes.content !== undefined ? { content: changes.content } : {}),
+      ...(changes.postType !== undefined ? { postType: changes.postType } : {}),
+      ...(changes.isPrivate !== undefined ? { isPrivate: changes.isPrivate } : {}),
+      updatedAt: now,
+    })
+    .where(eq(posts.id, postId))
+    .returning({ id: posts.id });
+  if (updated.length === 0) throw notFound("Post");
+  const post = await findVisiblePost(db, viewer, postId);
+  if (!post) throw notFound("Post");
+  return post;
+}
+
+/** Deletes the post; comments and votes go with it (FK cascades). */
+export async function deletePost(db: Executor, viewer: Viewer, postId: string): Promise<void> {
+  await requireEditablePost(db, viewer, postId);
+  await db.delete(posts).where(eq(posts.id, postId));
+}
+
+/** Adds a comment to a post the viewer may see; visibility and insert are one statement. */
+export async function addComment(db: Executor, viewer: Viewer, postId: string, content: string, now: Date): Promise<CommentRecord> {
+  const inserted = await db
+    .insert(comments)
+    .select(
+      db
+        .select({
+          id: sql<string>`gen_random_uuid()`.as("id"),
+          postId: posts.id,
+          authorId: sql<string>`${viewer.id}::uuid`.as("author_id"),
+          content: sql<string>`${content}::text`.as("content"),
+          createdAt: sql<Date>`${now.toISOString()}::timestamptz`.as("created_at"),
+        })
+        .from(posts)
+        .where(and(eq(posts.id, postId), postVisibleTo(viewer))),
+    )
+    .returning({ id: comments.id })
+    .catch(rethrowMissingParent("Post"));
+  const comment = inserted[0];
+  if (!comment) throw notFound("Post");
+  const [withAuthor] = await selectComments(db).where(eq(comments.id, comment.id));
+  if (!withAuthor) throw notFound("Post");
+  return toCommentRecord(withAuthor);
+}
+
+/**
+ * Casts the viewer's vote (idempotent) and returns the post's vote count.
+ *
+ * One statement: the post row is locked (FOR UPDATE) before the vote is
+ * inserted, so the count read with the lock is the latest and cannot move
+ * until this statement commits; the post_votes trigger then adds the new
+ * vote to posts.upvotes (migration 0002). A repeated vote hits the primary
+ * key (post_id, user_id) and inserts nothing. undefined: post not visible.
+ */
+export async function castVote(db: Executor, viewer: Viewer, postId: string, now: Date): Promise<number> {
+  const result = await db
+    .execute<{ upvotes: number }>(
+      sql`with target as (
+            select ${posts.id} as id, ${posts.upvotes} as upvotes from ${posts}
+            where ${posts.id} = ${postId} and ${postVisibleTo(viewer)}
+            for update of ${posts}
+          ), cast_vote as (
+            insert into ${postVotes} (post_id, user_id, created_at)
+            select target.id, ${viewer.id}, ${now.toISOString()}::timestamptz from target
+            on conflict do nothing
+            returning 1
+          )
+          select (target.upvotes + (select count(*) from cast_vote))::int as upvotes from target`,
+    )
+    .catch(rethrowMissingParent("Post"));
+  const row = result.rows[0];
+  if (!row) throw notFound("Post");
+  return Number(row.upvotes);
+}
+
+/** Removes the viewer's vote if there is one and returns the post's vote count; same locking as castVote. */
+export async function withdrawVote(db: Executor, viewer: Viewer, postId: string): Promise<number> {
+  const result = await db.execute<{ upvotes: number }>(
+    sql`with target as (
+          select ${posts.id} as id, ${posts.upvotes} as upvotes from ${posts}
+          where ${posts.id} = ${postId} and ${postVisibleTo(viewer)}
+          for update of ${posts}
+        ), removed as (
+          delete from ${postVotes}
+          where post_id in (select id from target) and user_id = ${viewer.id}
+          returning 1
+        )
+        select (target.upvotes - (select count(*) from removed))::int as upvotes from target`,
+  );
+  const row = result.rows[0];
+  if (!row) throw notFound("Post");
+  return Number(row.upvotes);
+}

@@ -1,0 +1,39 @@
+/**
+ * Who may see a post: the one place where the private-post rule is written.
+ *
+ * Public posts are visible to every signed-in user. A private post is visible
+ * to its author, to admins, and to users who share a confirmed or completed
+ * booking with the author, in either direction (the author's coaches and the
+ * author's clients). Everyone else must not learn that it exists: the list
+ * leaves it out and every route that addresses it by id answers 404.
+ *
+ * The rule is a SQL predicate over the `posts` table (unaliased) so that the
+ * list, the detail and every mutation filter with the same expression inside
+ * their own statement: no check-then-act gap, no second round trip.
+ */
+import { sql, type SQL } from "drizzle-orm";
+import { bookings, posts } from "../../../drizzle/schema.ts";
+
+export interface Viewer {
+  id: string;
+  role: "client" | "coach" | "admin";
+}
+
+/** Bookings that make two people "know each other" for private posts. */
+const RELATIONSHIP_STATUSES = sql`('confirmed', 'completed')`;
+
+export function postVisibleTo(viewer: Viewer): SQL {
+  if (viewer.role === "admin") return sql`true`;
+  return sql`(
+    ${posts.isPrivate} = false
+    or ${posts.authorId} = ${viewer.id}
+    or exists (
+      select 1 from ${bookings}
+      where ${bookings.status} in ${RELATIONSHIP_STATUSES}
+        and (
+          (${bookings.clientId} = ${viewer.id} and ${bookings.coachId} = ${posts.authorId})
+          or (${bookings.coachId} = ${viewer.id} and ${bookings.clientId} = ${posts.authorId})
+        )
+    )
+  )`;
+}
