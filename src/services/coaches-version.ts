@@ -5,11 +5,14 @@
  */
 import { eq, sql } from "drizzle-orm";
 import { appCounters } from "../../drizzle/schema.ts";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type * as schema from "../../drizzle/schema.ts";
 import type { Executor } from "../db/client.ts";
 
 const COACHES_VERSION = "coaches_version";
 
-export async function bumpCoachesVersion(db: Executor): Promise<number> {
+/** Any drizzle handle (Neon pool or transaction, node-postgres in the import CLI). */
+export async function bumpCoachesVersion(db: Executor | PgDatabase<PgQueryResultHKT, typeof schema>): Promise<number> {
   const [row] = await db
     .insert(appCounters)
     .values({ name: COACHES_VERSION, value: 1 })
