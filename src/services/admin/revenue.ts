@@ -1,0 +1,107 @@
+/**
+ * GET /admin/revenue: revenue per coach and per day over a date range, in
+ * one statement, and its CSV rendering.
+ *
+ * Revenue counts succeeded payments, minus refunded ones, by payment date:
+ * only payments whose status is `succeeded` count (a refund turns the status
+ * into `refunded`, which takes the payment out again), each on the UTC date of
+ * its `paid_at` (`created_at` for rows without one). Amounts in different
+ * currencies are never added together: the report is for one currency (USD
+ * unless asked otherwise).
+ */
+import { sql } from "drizzle-orm";
+import { stringify } from "csv-stringify/sync";
+import type { Executor } from "../../db/client.ts";
+
+export interface RevenueReport {
+  period: { start_date: string; end_date: string; days: number };
+  currency: string;
+  total_revenue: number;
+  total_bookings: number;
+  average_booking_value: number;
+  by_coach: { coach_id: string; coach_name: string; bookings: number; revenue: number }[];
+  daily_breakdown: { date: string; bookings: number; revenue: number }[];
+}
+
+interface RevenueRow extends Record<string, unknown> {
+  total_revenue: string;
+  total_bookings: string | number;
+  by_coach: { coach_id: string; coach_name: string; bookings: number; revenue: number | string }[];
+  daily: { date: string; bookings: number; revenue: number | string }[];
+}
+
+/** Dates are `YYYY-MM-DD` (UTC days), `end` inclusive. */
+export async function getRevenueReport(db: Executor, start: string, end: string, currency = "USD"): Promise<RevenueReport> {
+  const result = await db.execute<RevenueRow>(sql`
+    WITH paid AS (
+      SELECT p.amount, p.booking_id, b.coach_id,
+             (coalesce(p.paid_at, p.created_at) AT TIME ZONE 'UTC')::date AS day
+        FROM payments p
+        JOIN bookings b ON b.id = p.booking_id
+       WHERE p.status = 'succeeded'
+         AND p.currency = ${currency}
+         AND coalesce(p.paid_at, p.created_at) >= (${start}::date)::timestamp AT TIME ZONE 'UTC'
+         AND coalesce(p.paid_at, p.created_at) < (${end}::date + 1)::timestamp AT TIME ZONE 'UTC'
+    ),
+    per_coach AS (
+      SELECT paid.coach_id,
+             coalesce(nullif(trim(concat_ws(' ', cp.first_name, cp.last_name)), ''), u.email) AS coach_name,
+             count(DISTINCT paid.booking_id) AS bookings,
+             sum(paid.amount) AS revenue
+        FROM paid
+        JOIN users u ON u.id = paid.coach_id
+        LEFT JOIN coach_profiles cp ON cp.user_id = paid.coach_id
+       GROUP BY paid.coach_id, cp.first_name, cp.last_name, u.email
+    ),
+    per_day AS (
+      SELECT day, count(DISTINCT booking_id) AS bookings, sum(amount) AS revenue FROM paid GROUP BY day
+    )
+    SELECT
+      (SELECT coalesce(sum(amount), 0)::text FROM paid) AS total_revenue,
+      (SELECT count(DISTINCT booking_id) FROM paid) AS total_bookings,
+      (SELECT coalesce(json_agg(json_build_object(
+                 'coach_id', coach_id, 'coach_name', coach_name, 'bookings', bookings, 'revenue', revenue)
+               ORDER BY revenue DESC, coach_id), '[]'::json)
+         FROM per_coach) AS by_coach,
+      (SELECT json_agg(json_build_object(
+                 'date', to_char(d.day, 'YYYY-MM-DD'),
+                 'bookings', coalesce(per_day.bookings, 0),
+                 'revenue', coalesce(per_day.revenue, 0))
+               ORDER BY d.day)
+         FROM generate_series(${start}::date, ${end}::date, interval '1 day') AS d(day)
+         LEFT JOIN per_day ON per_day.day = d.day::date) AS daily
+  `);
+  const row = result.rows[0] as RevenueRow;
+  const totalRevenue = Number(row.total_revenue);
+  const totalBookings = Number(row.total_bookings);
+  const daily = row.daily ?? [];
+  return {
+    period: { start_date: start, end_date: end, days: daily.length },
+    currency,
+    total_revenue: totalRevenue,
+    total_bookings: totalBookings,
+    average_booking_value: totalBookings > 0 ? Math.round((totalRevenue / totalBookings) * 100) / 100 : 0,
+    by_coach: row.by_coach.map((coach) => ({
+      coach_id: coach.coach_id,
+      coach_name: coach.coach_name,
+      bookings: Number(coach.bookings),
+      revenue: Number(coach.revenue),
+    })),
+    daily_breakdown: daily.map((day) => ({ date: day.date, bookings: Number(day.bookings), revenue: Number(day.revenue) })),
+  };
+}
+
+export const REVENUE_CSV_COLUMNS = ["coach_id", "coach_name", "bookings", "revenue", "currency"] as const;
+
+/**
+ * The CSV form: one row per coach (the table an accountant pays out from),
+ * with a header row. csv-stringify quotes every field that holds the
+ * delimiter, a quote or a line break (and doubles inner quotes), so names
+ * such as `Smith, "Jo"` survive a spreadsheet round trip.
+ */
+export function revenueCsv(report: RevenueReport): string {
+  return stringify(
+    report.by_coach.map((coach) => [coach.coach_id, coach.coach_name, coach.bookings, coach.revenue.toFixed(2), report.currency]),
+    { header: true, columns: [...REVENUE_CSV_COLUMNS], record_delimiter: "\r\n" },
+  );
+}

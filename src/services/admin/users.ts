@@ -1,0 +1,362 @@
+/**
+ * Admin user management: the user list and detail, role / active / verified
+ * changes with the last-active-admin rule, and account deletion by an admin.
+ * Every mutation writes its audit entry in its own transaction.
+ */
+import { and, asc, count, desc, eq, ilike, inArray, or, sql, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import {
+  bookings,
+  clientProfiles,
+  coachProfiles,
+  comments,
+  payments,
+  posts,
+  users,
+  type Booking,
+  type Payment,
+  type User,
+} from "../../../drizzle/schema.ts";
+import type { Database, Executor } from "../../db/client.ts";
+import { conflict, notFound } from "../../lib/errors.ts";
+import type { Pagination } from "../../lib/pagination.ts";
+import { isoUtc, requireIso } from "../../lib/time.ts";
+import { bumpCoachesVersion } from "../coaches-version.ts";
+import { serializeClientProfile, serializeCoachProfile, type ClientProfileBody, type CoachProfileBody } from "../profiles.ts";
+import { writeAudit } from "./audit.ts";
+
+export type Role = User["role"];
+
+export interface AdminUser {
+  id: string;
+  email: string;
+  role: Role;
+  is_active: boolean;
+  email_verified: boolean;
+  created_at: string;
+  updated_at: string;
+  last_seen_at: string | null;
+  first_name: string | null;
+  last_name: string | null;
+}
+
+const clientProfile = alias(clientProfiles, "admin_client_profile");
+const coachProfile = alias(coachProfiles, "admin_coach_profile");
+
+/**
+ * Names come from one profile, never mixed: the coach profile when the user
+ * has one (a role change can leave both), else the client profile; admins
+ * have none (null). The same rule as the community's author names.
+ */
+const firstName = sql<string | null>`case when ${coachProfile.id} is not null then ${coachProfile.firstName} else ${clientProfile.firstName} end`;
+const lastName = sql<string | null>`case when ${coachProfile.id} is not null then ${coachProfile.lastName} else ${clientProfile.lastName} end`;
+
+const userColumns = {
+  id: users.id,
+  email: users.email,
+  role: users.role,
+  isActive: users.isActive,
+  emailVerified: users.emailVerified,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+  lastSeenAt: users.lastSeenAt,
+  firstName,
+  lastName,
+};
+
+type UserRow = {
+  id: string;
+  email: string;
+  role: Role;
+  isActive: boolean;
+  emailVerified: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  lastSeenAt: Date | null;
+  firstName: string | null;
+  lastName: string | null;
+};
+
+function serializeUser(row: UserRow): AdminUser {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    is_active: row.isActive,
+    email_verified: row.emailVerified,
+    created_at: requireIso(row.createdAt),
+    updated_at: requireIso(row.updatedAt),
+    last_seen_at: isoUtc(row.lastSeenAt),
+    first_name: row.firstName,
+    last_name: row.lastName,
+  };
+}
+
+/** `%`, `_` and `\` typed by the admin are literal characters, not wildcards. */
+export function likePattern(search: string): string {
+  return `%${search.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+}
+
+export interface UserFilters {
+  role?: Role | undefined;
+  isActive?: boolean | undefined;
+  /** Case-insensitive substring of the email, first name, last name or "first last". */
+  search?: string | undefined;
+}
+
+function usersWithProfiles(db: Executor) {
+  return db
+    .select(userColumns)
+    .from(users)
+    .leftJoin(clientProfile, eq(clientProfile.userId, users.id))
+    .leftJoin(coachProfile, eq(coachProfile.userId, users.id));
+}
+
+export async function listUsers(db: Executor, filters: UserFilters, pagination: Pagination): Promise<{ items: AdminUser[]; total: number }> {
+  const conditions: SQL[] = [];
+  if (filters.role) conditions.push(eq(users.role, filters.role));
+  if (filters.isActive !== undefined) conditions.push(eq(users.isActive, filters.isActive));
+  const search = filters.search?.trim();
+  if (search) {
+    const pattern = likePattern(search);
+    conditions.push(
+      or(
+        ilike(users.email, pattern),
+        ilike(sql`concat_ws(' ', ${clientProfile.firstName}, ${clientProfile.lastName})`, pattern),
+        ilike(sql`concat_ws(' ', ${coachProfile.firstName}, ${coachProfile.lastName})`, pattern),
+      ) as SQL,
+    );
+  }
+  const where = conditions.length > 0 ? and(...conditions) : undefined;
+  const [rows, totals] = await Promise.all([
+    usersWithProfiles(db).where(where).orderBy(desc(users.createdAt), asc(users.id)).offset(pagination.skip).limit(pagination.limit),
+    db
+      .select({ total: count() })
+      .from(users)
+      .leftJoin(clientProfile, eq(clientProfile.userId, users.id))
+      .leftJoin(coachProfile, eq(coachProfile.userId, users.id))
+      .where(where),
+  ]);
+  return { items: rows.map(serializeUser), total: totals[0]?.total ?? 0 };
+}
+
+export async function getAdminUser(db: Executor, userId: string): Promise<AdminUser | undefined> {
+  const [row] = await usersWithProfiles(db).where(eq(users.id, userId)).limit(1);
+  return row ? serializeUser(row) : undefined;
+}
+
+/**
+ * The user's profile object (contract: Profiles), the coach profile when the
+ * user has one (as for names), else the client profile, else null (admins).
+ */
+export async function getUserProfile(db: Executor, userId: string): Promise<ClientProfileBody | CoachProfileBody | null> {
+  const [[coach], [client]] = await Promise.all([
+    db.select().from(coachProfiles).where(eq(coachProfiles.userId, userId)).limit(1),
+    db.select().from(clientProfiles).where(eq(clientProfiles.userId, userId)).limit(1),
+  ]);
+  if (coach) return serializeCoachProfile(coach);
+  if (client) return serializeClientProfile(client);
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// detail with activity
+// ---------------------------------------------------------------------------
+
+/** How many of each kind of record the detail view lists (newest first); the totals are exact. */
+export const ACTIVITY_LIMIT = 50;
+
+export function serializeBooking(row: Booking) {
+  return {
+    id: row.id,
+    client_id: row.clientId,
+    coach_id: row.coachId,
+    session_datetime: requireIso(row.sessionDatetime),
+    duration_minutes: row.durationMinutes,
+    status: row.status,
+    payment_id: row.paymentId,
+    meeting_link: row.meetingLink,
+    notes: row.notes,
+    created_at: requireIso(row.createdAt),
+    updated_at: requireIso(row.updatedAt),
+  };
+}
+
+export function serializePayment(row: Payment) {
+  return {
+    id: row.id,
+    booking_id: row.bookingId,
+    amount: Number(row.amount),
+    currency: row.currency,
+    status: row.status,
+    stripe_session_id: row.stripeSessionId,
+    stripe_payment_intent_id: row.stripePaymentIntentId,
+    paid_at: isoUtc(row.paidAt),
+    refunded_at: isoUtc(row.refundedAt),
+    created_at: requireIso(row.createdAt),
+    updated_at: requireIso(row.updatedAt),
+  };
+}
+
+export interface UserActivity {
+  bookings: ReturnType<typeof serializeBooking>[];
+  payments: ReturnType<typeof serializePayment>[];
+  posts: { id: string; title: string; post_type: string; is_private: boolean; upvotes: number; created_at: string }[];
+  comments: { id: string; post_id: string; content: string; created_at: string }[];
+}
+
+export interface UserActivityTotals {
+  bookings: number;
+  payments: number;
+  posts: number;
+  comments: number;
+}
+
+/**
+ * The user's bookings (as client or as coach), the payments of those
+ * bookings, their posts and comments: the newest ACTIVITY_LIMIT of each, and
+ * exact totals. Eight small indexed queries sent together.
+ */
+export async function getUserActivity(db: Executor, userId: string): Promise<{ activity: UserActivity; totals: UserActivityTotals }> {
+  const bookingOfUser = or(eq(bookings.clientId, userId), eq(bookings.coachId, userId)) as SQL;
+  const paymentOfUser = inArray(payments.bookingId, db.select({ id: bookings.id }).from(bookings).where(bookingOfUser));
+  const [bookingRows, paymentRows, postRows, commentRows, bookingTotal, paymentTotal, postTotal, commentTotal] = await Promise.all([
+    db.select().from(bookings).where(bookingOfUser).orderBy(desc(bookings.sessionDatetime), asc(bookings.id)).limit(ACTIVITY_LIMIT),
+    db.select().from(payments).where(paymentOfUser).orderBy(desc(payments.createdAt), asc(payments.id)).limit(ACTIVITY_LIMIT),
+    db
+      .select({ id: posts.id, title: posts.title, postType: posts.postType, isPrivate: posts.isPrivate, upvotes: posts.upvotes, createdAt: posts.createdAt })
+      .from(posts)
+      .where(eq(posts.authorId, userId))
+      .orderBy(desc(posts.createdAt), asc(posts.id))
+      .limit(ACTIVITY_LIMIT),
+    db
+      .select({ id: comments.id, postId: comments.postId, content: comments.content, createdAt: comments.createdAt })
+      .from(comments)
+      .where(eq(comments.authorId, userId))
+      .orderBy(desc(comments.createdAt), asc(comments.id))
+      .limit(ACTIVITY_LIMIT),
+    db.select({ n: count() }).from(bookings).where(bookingOfUser),
+    db.select({ n: count() }).from(payments).where(paymentOfUser),
+    db.select({ n: count() }).from(posts).where(eq(posts.authorId, userId)),
+    db.select({ n: count() }).from(comments).where(eq(comments.authorId, userId)),
+  ]);
+  return {
+    activity: {
+      bookings: bookingRows.map(serializeBooking),
+      payments: paymentRows.map(serializePayment),
+      posts: postRows.map((row) => ({
+        id: row.id,
+        title: row.title,
+        post_type: row.postType,
+        is_private: row.isPrivate,
+        upvotes: row.upvotes,
+        created_at: requireIso(row.createdAt),
+      })),
+      comments: commentRows.map((row) => ({ id: row.id, post_id: row.postId, content: row.content, created_at: requireIso(row.createdAt) })),
+    },
+    totals: {
+      bookings: bookingTotal[0]?.n ?? 0,
+      payments: paymentTotal[0]?.n ?? 0,
+      posts: postTotal[0]?.n ?? 0,
+      comments: commentTotal[0]?.n ?? 0,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// PATCH /admin/users/{id}
+// ---------------------------------------------------------------------------
+
+export interface UserPatch {
+  role?: Role | undefined;
+  is_active?: boolean | undefined;
+  email_verified?: boolean | undefined;
+}
+
+type AccountState = { role: Role; is_active: boolean; email_verified: boolean };
+
+export interface UserUpdateResult {
+  user: AdminUser;
+  before: AccountState;
+  after: AccountState;
+  /** Role changed or the account was deactivated: the caller revokes the user's access tokens. */
+  revokeTokens: boolean;
+}
+
+/**
+ * Locks every active admin row (in id order, so that two concurrent requests
+ * queue up instead of deadlocking) and answers how many there are. Held until
+ * commit: a concurrent demotion or deactivation waits here and then sees the
+ * committed state, so two admins cannot demote each other to zero admins.
+ */
+async function lockActiveAdmins(tx: Executor): Promise<string[]> {
+  const rows = await tx
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.role, "admin"), eq(users.isActive, true)))
+    .orderBy(asc(users.id))
+    .for("update");
+  return rows.map((row) => row.id);
+}
+
+/** 409 when removing this active admin (demotion, deactivation, deletion) would leave no active admin. */
+export async function assertNotLastActiveAdmin(tx: Executor, target: { id: string; role: Role; isActive: boolean }): Promise<void> {
+  if (target.role !== "admin" || !target.isActive) return;
+  const admins = await lockActiveAdmins(tx);
+  if (admins.filter((id) => id !== target.id).length === 0) {
+    throw conflict("The last active admin cannot be demoted, deactivated or deleted", { reason: "last_active_admin" });
+  }
+}
+
+export async function updateUser(db: Database, actorId: string, userId: string, patch: UserPatch, now: Date): Promise<UserUpdateResult> {
+  const result = await db.transaction(async (tx) => {
+    // Admin rows first (the same order for every request), then the target.
+    const mayRemoveAdmin = (patch.role !== undefined && patch.role !== "admin") || patch.is_active === false;
+    if (mayRemoveAdmin) await lockActiveAdmins(tx);
+    const [target] = await tx.select().from(users).where(eq(users.id, userId)).for("update");
+    if (!target) throw notFound("User");
+
+    const before: AccountState = { role: target.role, is_active: target.isActive, email_verified: target.emailVerified };
+    const after: AccountState = {
+      role: patch.role ?? before.role,
+      is_active: patch.is_active ?? before.is_active,
+      email_verified: patch.email_verified ?? before.email_verified,
+    };
+    const removesAdmin = before.role === "admin" && before.is_active && (after.role !== "admin" || !after.is_active);
+    if (removesAdmin) await assertNotLastActiveAdmin(tx, target);
+
+    const changed = (Object.keys(after) as (keyof AccountState)[]).filter((key) => after[key] !== before[key]);
+    if (changed.length > 0) {
+      await tx
+        .update(users)
+        .set({ role: after.role, isActive: after.is_active, emailVerified: after.email_verified, updatedAt: now })
+        .where(eq(users.id, userId));
+      // Discovery and matching list active coaches only: a coach's role or
+      // active flag changing invalidates every cached match.
+      const affectsCoaches = (before.role === "coach" || after.role === "coach") && (changed.includes("role") || changed.includes("is_active"));
+      if (affectsCoaches) await bumpCoachesVersion(tx);
+    }
+    // Written for every accepted PATCH, a no-op included: the trail records
+    // what an admin asked for, `changed` tells what it actually altered.
+    const requested = (Object.keys(after) as (keyof AccountState)[]).filter((key) => patch[key] !== undefined);
+    await writeAudit(tx, {
+      actorId,
+      action: "user.update",
+      targetType: "user",
+      targetId: userId,
+      details: {
+        before: Object.fromEntries(requested.map((key) => [key, before[key]])),
+        after: Object.fromEntries(requested.map((key) => [key, after[key]])),
+        changed,
+      },
+    });
+    const user = await getAdminUser(tx, userId);
+    return {
+      user: user as AdminUser,
+      before,
+      after,
+      revokeTokens: changed.includes("role") || (changed.includes("is_active") && !after.is_active),
+    };
+  });
+  return result;
+}
