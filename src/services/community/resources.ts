@@ -141,15 +141,25 @@ function collectPage(rows: readonly PageRow[]) {
 }
 
 /** Newest first; one round trip (page, total and creator names together). */
-export async function listResources(db: Executor, filters: ResourceFilters, pagination: Pagination): Promise<{ items: ResourceRecord[]; total: number }> {
+/** The WHERE conditions of the resource list; exported so a test can EXPLAIN them against the indexes. */
+export function resourceFilterConditions(filters: ResourceFilters): SQL[] {
   const conditions: SQL[] = [];
   if (filters.resourceType !== undefined) conditions.push(eq(resources.resourceType, filters.resourceType));
   if (filters.tags !== undefined && filters.tags.length > 0) {
+    // Containment on the GIN index ix_resources_tags: the resource carries every tag asked for.
     conditions.push(sql`${resources.tags} @> array[${sql.join(filters.tags.map((tag) => sql`${tag}`), sql`, `)}]::text[]`);
   }
   if (filters.q !== undefined) {
-    conditions.push(sql`${searchDocument} @@ to_tsquery('simple', ${prefixQuery(searchWords(filters.q))})`);
+    const words = searchWords(filters.q);
+    // Text without words matches nothing (the route answers 400 before it gets here).
+    conditions.push(words.length > 0 ? sql`${searchDocument} @@ to_tsquery('simple', ${prefixQuery(words)})` : sql`false`);
   }
+  return conditions;
+}
+
+/** Newest first; one round trip (page, total and creator names together). */
+export async function listResources(db: Executor, filters: ResourceFilters, pagination: Pagination): Promise<{ items: ResourceRecord[]; total: number }> {
+  const conditions = resourceFilterConditions(filters);
   const where = conditions.length > 0 ? and(...conditions) : undefined;
 
   const pageRows = selectResources(db)
