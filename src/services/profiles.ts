@@ -1,0 +1,373 @@
+/**
+ * Client and coach profiles: the serializers every module shares (profile,
+ * admin user detail, coach discovery), reading the caller's profile, and the
+ * create-or-update of PUT /profile.
+ *
+ * A coach profile change bumps the coaches version in the same transaction
+ * (match cache invalidation); a client's quiz change needs nothing here: the
+ * match cache key contains the quiz hash (src/lib/quiz.ts quizHash).
+ */
+import { z } from "@hono/zod-openapi";
+import { asc, eq, inArray, or } from "drizzle-orm";
+import {
+  bookings,
+  bookmarks,
+  clientProfiles,
+  coachProfiles,
+  comments,
+  payments,
+  postVotes,
+  posts,
+  resources,
+  users,
+  type ClientProfile,
+  type CoachProfile,
+  type User,
+} from "../../drizzle/schema.ts";
+import type { Database, Executor } from "../db/client.ts";
+import { forbidden, unauthorized } from "../lib/errors.ts";
+import type { Availability } from "../lib/availability.ts";
+import type { Quiz } from "../lib/quiz.ts";
+import { requireIso } from "../lib/time.ts";
+import { bumpCoachesVersion } from "./coaches-version.ts";
+
+// ---------------------------------------------------------------------------
+// the profile objects (contract: Profiles)
+// ---------------------------------------------------------------------------
+
+export const ClientProfileSchema = z
+  .object({
+    id: z.string().uuid(),
+    user_id: z.string().uuid(),
+    first_name: z.string().nullable(),
+    last_name: z.string().nullable(),
+    photo_url: z.string().nullable(),
+    phone: z.string().nullable(),
+    timezone: z.string().nullable(),
+    quiz_data: z.record(z.string(), z.unknown()).openapi({ description: "The 20 matching factors (QuizData); `{}` until the quiz is filled in" }),
+    preferences: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("ClientProfile");
+
+export const CoachProfileSchema = z
+  .object({
+    id: z.string().uuid(),
+    user_id: z.string().uuid(),
+    first_name: z.string().nullable(),
+    last_name: z.string().nullable(),
+    photo_url: z.string().nullable(),
+    bio: z.string().nullable(),
+    intro_video_url: z.string().nullable(),
+    expertise: z.array(z.string()),
+    languages: z.array(z.string()),
+    countries: z.array(z.string()),
+    hourly_rate: z.number().nullable().openapi({ example: 120 }),
+    currency: z.string().openapi({ example: "USD" }),
+    availability: z.record(z.string(), z.unknown()).openapi({ description: "Availability: weekday windows in the coach's time zone" }),
+    rating: z.number().openapi({ example: 4.75 }),
+    total_sessions: z.number().int(),
+    is_verified: z.boolean(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("CoachProfile");
+
+export type ClientProfileBody = z.infer<typeof ClientProfileSchema>;
+export type CoachProfileBody = z.infer<typeof CoachProfileSchema>;
+
+export function serializeClientProfile(row: ClientProfile): ClientProfileBody {
+  return {
+    id: row.id,
+    user_id: row.userId,
+    first_name: row.firstName,
+    last_name: row.lastName,
+    photo_url: row.photoUrl,
+    phone: row.phone,
+    timezone: row.timezone,
+    quiz_data: row.quizData ?? {},
+    preferences: row.preferences ?? {},
+    created_at: requireIso(row.createdAt),
+    updated_at: requireIso(row.updatedAt),
+  };
+}
+
+export function serializeCoachProfile(row: CoachProfile): CoachProfileBody {
+  return {
+    id: row.id,
+    user_id: row.userId,
+    first_name: row.firstName,
+    last_name: row.lastName,
+    photo_url: row.photoUrl,
+    bio: row.bio,
+    intro_video_url: row.introVideoUrl,
+    expertise: row.expertise ?? [],
+    languages: row.languages ?? [],
+    countries: row.countries ?? [],
+    // numeric columns arrive as strings; the API speaks JSON numbers
+    hourly_rate: row.hourlyRate === null ? null : Number(row.hourlyRate),
+    currency: row.currency,
+    availability: row.availability ?? {},
+    rating: Number(row.rating),
+    total_sessions: row.totalSessions,
+    is_verified: row.isVerified,
+    created_at: requireIso(row.createdAt),
+    updated_at: requireIso(row.updatedAt),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// reading
+// ---------------------------------------------------------------------------
+
+export interface OwnProfile {
+  user: User;
+  profile: ClientProfileBody | CoachProfileBody | null;
+}
+
+/** The profile row of a user by role (admins have none). */
+export async function loadProfileRow(db: Executor, userId: string, role: User["role"]): Promise<ClientProfile | CoachProfile | undefined> {
+  if (role === "client") {
+    const [row] = await db.select().from(clientProfiles).where(eq(clientProfiles.userId, userId)).limit(1);
+    return row;
+  }
+  if (role === "coach") {
+    const [row] = await db.select().from(coachProfiles).where(eq(coachProfiles.userId, userId)).limit(1);
+    return row;
+  }
+  return undefined;
+}
+
+export function serializeProfileRow(role: User["role"], row: ClientProfile | CoachProfile | undefined): ClientProfileBody | CoachProfileBody | null {
+  if (!row) return null;
+  return role === "coach" ? serializeCoachProfile(row as CoachProfile) : serializeClientProfile(row as ClientProfile);
+}
+
+/**
+ * The caller's account and profile. The user row is read anyway, so an
+ * account that is gone or deactivated is refused here too (defence in depth
+ * behind the token revocation mark).
+ */
+export async function getOwnProfile(db: Database, userId: string): Promise<OwnProfile> {
+  const [user] = await db.select().from(users).where(eq(users.id, userId)).limit(1);
+  if (!user) throw unauthorized("This account no longer exists");
+  if (!user.isActive) throw forbidden("This account is deactivated");
+  return { user, profile: serializeProfileRow(user.role, await loadProfileRow(db, user.id, user.role)) };
+}
+
+// ---------------------------------------------------------------------------
+// create-or-update
+// ---------------------------------------------------------------------------
+
+/** Validated client changes; an absent key is left unchanged, null clears. */
+export interface ClientProfileChanges {
+  first_name?: string | null;
+  last_name?: string | null;
+  phone?: string | null;
+  timezone?: string | null;
+  quiz_data?: Quiz;
+  preferences?: Record<string, unknown>;
+}
+
+/** Validated coach changes; an absent key is left unchanged, null clears. */
+export interface CoachProfileChanges {
+  first_name?: string | null;
+  last_name?: string | null;
+  bio?: string | null;
+  intro_video_url?: string | null;
+  expertise?: string[];
+  languages?: string[];
+  countries?: string[];
+  hourly_rate?: number;
+  currency?: string;
+  availability?: Availability;
+}
+
+type ClientColumns = Partial<Omit<typeof clientProfiles.$inferInsert, "id" | "userId" | "createdAt">>;
+type CoachColumns = Partial<Omit<typeof coachProfiles.$inferInsert, "id" | "userId" | "createdAt">>;
+
+function clientColumns(changes: ClientProfileChanges): ClientColumns {
+  const set: ClientColumns = {};
+  if (changes.first_name !== undefined) set.firstName = changes.first_name;
+  if (changes.last_name !== undefined) set.lastName = changes.last_name;
+  if (changes.phone !== undefined) set.phone = changes.phone;
+  if (changes.timezone !== undefined) set.timezone = changes.timezone;
+  if (changes.quiz_data !== undefined) set.quizData = changes.quiz_data as Record<string, unknown>;
+  if (changes.preferences !== undefined) set.preferences = changes.preferences;
+  return set;
+}
+
+function coachColumns(changes: CoachProfileChanges): CoachColumns {
+  const set: CoachColumns = {};
+  if (changes.first_name !== undefined) set.firstName = changes.first_name;
+  if (changes.last_name !== undefined) set.lastName = changes.last_name;
+  if (changes.bio !== undefined) set.bio = changes.bio;
+  if (changes.intro_video_url !== undefined) set.introVideoUrl = changes.intro_video_url;
+  if (changes.expertise !== undefined) set.expertise = changes.expertise;
+  if (changes.languages !== undefined) set.languages = changes.languages;
+  if (changes.countries !== undefined) set.countries = changes.countries;
+  // two decimals, as the numeric(10,2) column stores it
+  if (changes.hourly_rate !== undefined) set.hourlyRate = changes.hourly_rate.toFixed(2);
+  if (changes.currency !== undefined) set.currency = changes.currency;
+  if (changes.availability !== undefined) set.availability = changes.availability as Record<string, unknown>;
+  return set;
+}
+
+/**
+ * One INSERT ... ON CONFLICT (user_id) DO UPDATE: creates the profile on the
+ * first PUT, otherwise sets only the given columns. Race-free without a read.
+ */
+export async function upsertClientProfile(db: Executor, userId: string, changes: ClientProfileChanges, now: Date): Promise<ClientProfile> {
+  const set = clientColumns(changes);
+  const [row] = await db
+    .insert(clientProfiles)
+    .values({ ...set, userId, createdAt: now, updatedAt: now })
+    .onConflictDoUpdate({ target: clientProfiles.userId, set: { ...set, updatedAt: now } })
+    .returning();
+  return row as ClientProfile;
+}
+
+/** As upsertClientProfile, plus the coaches-version bump in the same transaction. */
+export async function upsertCoachProfile(db: Database, userId: string, changes: CoachProfileChanges, now: Date): Promise<CoachProfile> {
+  const set = coachColumns(changes);
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(coachProfiles)
+      .values({ ...set, userId, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: coachProfiles.userId, set: { ...set, updatedAt: now } })
+      .returning();
+    await bumpCoachesVersion(tx);
+    return row as CoachProfile;
+  });
+}
+
+/**
+ * Sets photo_url on the caller's profile (a minimal profile is created when
+ * none exists) and returns the previous URL, read under a row lock so that two
+ * concurrent uploads each see the photo they replace. Run it in a transaction.
+ */
+export async function setProfilePhotoUrl(tx: Executor, userId: string, role: "client" | "coach", photoUrl: string, now: Date): Promise<string | null> {
+  if (role === "client") {
+    const [previous] = await tx.select({ photoUrl: clientProfiles.photoUrl }).from(clientProfiles).where(eq(clientProfiles.userId, userId)).for("update");
+    await tx
+      .insert(clientProfiles)
+      .values({ userId, photoUrl, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: clientProfiles.userId, set: { photoUrl, updatedAt: now } });
+    return previous?.photoUrl ?? null;
+  }
+  const [previous] = await tx.select({ photoUrl: coachProfiles.photoUrl }).from(coachProfiles).where(eq(coachProfiles.userId, userId)).for("update");
+  await tx
+    .insert(coachProfiles)
+    .values({ userId, photoUrl, createdAt: now, updatedAt: now })
+    .onConflictDoUpdate({ target: coachProfiles.userId, set: { photoUrl, updatedAt: now } });
+  // photo_url is part of the coach list items: the match cache must not serve the old one
+  await bumpCoachesVersion(tx);
+  return previous?.photoUrl ?? null;
+}
+
+// ---------------------------------------------------------------------------
+// GDPR export
+// ---------------------------------------------------------------------------
+
+const iso = (date: Date | null) => (date === null ? null : requireIso(date));
+const money = (value: string | null) => (value === null ? null : Number(value));
+
+/**
+ * Everything stored about the user, machine-readable: the account (no
+ * password hash), the profile, bookings on either side, their payments,
+ * posts, comments, bookmarks, votes and the resources they created. Secrets
+ * (password hash, refresh/email/calendar token hashes) and the outbox (whose
+ * messages carry single-use links) are left out on purpose.
+ */
+export async function exportAccount(db: Database, userId: string, now: Date): Promise<Record<string, unknown>> {
+  const [user] = await db.select().from(users).where(eq(users.id, userId)).limit(1);
+  if (!user) throw unauthorized("This account no longer exists");
+  const [profileRow, bookingRows, postRows, commentRows, bookmarkRows, voteRows, resourceRows] = await Promise.all([
+    loadProfileRow(db, userId, user.role),
+    db.select().from(bookings).where(or(eq(bookings.clientId, userId), eq(bookings.coachId, userId))).orderBy(asc(bookings.sessionDatetime)),
+    db.select().from(posts).where(eq(posts.authorId, userId)).orderBy(asc(posts.createdAt)),
+    db.select().from(comments).where(eq(comments.authorId, userId)).orderBy(asc(comments.createdAt)),
+    db
+      .select({ id: bookmarks.id, resourceId: bookmarks.resourceId, title: resources.title, url: resources.url, createdAt: bookmarks.createdAt })
+      .from(bookmarks)
+      .innerJoin(resources, eq(resources.id, bookmarks.resourceId))
+      .where(eq(bookmarks.userId, userId))
+      .orderBy(asc(bookmarks.createdAt)),
+    db.select().from(postVotes).where(eq(postVotes.userId, userId)).orderBy(asc(postVotes.createdAt)),
+    db.select().from(resources).where(eq(resources.createdBy, userId)).orderBy(asc(resources.createdAt)),
+  ]);
+  const bookingIds = bookingRows.map((booking) => booking.id);
+  const paymentRows =
+    bookingIds.length === 0 ? [] : await db.select().from(payments).where(inArray(payments.bookingId, bookingIds)).orderBy(asc(payments.createdAt));
+
+  return {
+    user: {
+      id: user.id,
+      email: user.email,
+      role: user.role,
+      is_active: user.isActive,
+      email_verified: user.emailVerified,
+      created_at: iso(user.createdAt),
+      updated_at: iso(user.updatedAt),
+      last_seen_at: iso(user.lastSeenAt),
+    },
+    profile: serializeProfileRow(user.role, profileRow),
+    bookings: bookingRows.map((booking) => ({
+      id: booking.id,
+      role: booking.clientId === userId ? "client" : "coach",
+      client_id: booking.clientId,
+      coach_id: booking.coachId,
+      session_datetime: iso(booking.sessionDatetime),
+      duration_minutes: booking.durationMinutes,
+      status: booking.status,
+      payment_id: booking.paymentId,
+      meeting_link: booking.meetingLink,
+      notes: booking.notes,
+      created_at: iso(booking.createdAt),
+      updated_at: iso(booking.updatedAt),
+    })),
+    payments: paymentRows.map((payment) => ({
+      id: payment.id,
+      booking_id: payment.bookingId,
+      amount: money(payment.amount),
+      currency: payment.currency,
+      status: payment.status,
+      stripe_session_id: payment.stripeSessionId,
+      stripe_payment_intent_id: payment.stripePaymentIntentId,
+      paid_at: iso(payment.paidAt),
+      refunded_at: iso(payment.refundedAt),
+      created_at: iso(payment.createdAt),
+      updated_at: iso(payment.updatedAt),
+    })),
+    posts: postRows.map((post) => ({
+      id: post.id,
+      title: post.title,
+      content: post.content,
+      post_type: post.postType,
+      is_private: post.isPrivate,
+      upvotes: post.upvotes,
+      created_at: iso(post.createdAt),
+      updated_at: iso(post.updatedAt),
+    })),
+    comments: commentRows.map((comment) => ({ id: comment.id, post_id: comment.postId, content: comment.content, created_at: iso(comment.createdAt) })),
+    bookmarks: bookmarkRows.map((bookmark) => ({
+      id: bookmark.id,
+      resource_id: bookmark.resourceId,
+      resource_title: bookmark.title,
+      resource_url: bookmark.url,
+      created_at: iso(bookmark.createdAt),
+    })),
+    post_votes: voteRows.map((vote) => ({ post_id: vote.postId, created_at: iso(vote.createdAt) })),
+    resources: resourceRows.map((resource) => ({
+      id: resource.id,
+      title: resource.title,
+      description: resource.description,
+      resource_type: resource.resourceType,
+      url: resource.url,
+      tags: resource.tags,
+      created_at: iso(resource.createdAt),
+    })),
+    exported_at: requireIso(now),
+  };
+}
