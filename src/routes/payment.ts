@@ -1,3 +1,107 @@
+/**
+ * Payments (contract: Payments (Stripe)). Thin: validate -> service -> shape.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router.ts";
+import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
+import { requireUser } from "../middleware/auth.ts";
+import { createCheckout, getPaymentFor, handleStripeEvent, verifyStripeEvent } from "../services/payments.ts";
+
+const CheckoutBody = z
+  .object({ booking_id: z.string().regex(UUID_PATTERN, "Must be a UUID") })
+  .openapi("CheckoutRequest");
+
+const CheckoutSchema = z
+  .object({
+    session_id: z.string().openapi({ example: "cs_test_a1b2c3" }),
+    checkout_url: z.string().openapi({ example: "https://checkout.stripe.com/c/pay/cs_test_a1b2c3" }),
+    expires_at: z.string().openapi({ example: "2026-03-02T10:30:00Z" }),
+  })
+  .openapi("CheckoutSession");
+
+const PaymentSchema = z
+  .object({
+    id: z.string(),
+    booking_id: z.string(),
+    amount: z.number().openapi({ example: 120 }),
+    currency: z.string().openapi({ example: "USD" }),
+    status: z.enum(["pending", "succeeded", "failed", "refunded"]),
+    stripe_session_id: z.string().nullable(),
+    stripe_payment_intent_id: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    paid_at: z.string().nullable(),
+    refunded_at: z.string().nullable(),
+    flag_reason: z.string().nullable().openapi({ description: "why the payment needs attention (amount mismatch, paid after cancellation...)" }),
+  })
+  .openapi("Payment");
+
+const checkoutRoute = createRoute({
+  method: "post",
+  path: "/payment/checkout",
+  tags: ["Payments"],
+  summary: "Open (or return the open) Stripe Checkout Session of the caller's pending booking",
+  description:
+    "Amount = coach hourly_rate x duration / 60 in the coach's currency; the session lives 30 minutes; a second call while it is open returns the same session. 503 when payments are not configured or Stripe is unreachable.",
+  security: bearerSecurity,
+  request: { body: { content: { "application/json": { schema: CheckoutBody } }, required: true } },
+  responses: { 200: jsonContent(CheckoutSchema, "The checkout session"), ...errorResponses(401, 403, 404, 409, 503) },
+});
+
+const webhookRoute = createRoute({
+  method: "post",
+  path: "/payment/webhook",
+  tags: ["Payments"],
+  summary: "Stripe webhook (signed with STRIPE_WEBHOOK_SECRET)",
+  description:
+    "The raw body is verified against the Stripe-Signature header (300 s tolerance). Each event is applied exactly once; unknown types are acknowledged and ignored.",
+  request: {
+    headers: z.object({ "stripe-signature": z.string().optional().openapi({ description: "Stripe's signature header" }) }),
+    body: { content: { "application/json": { schema: z.object({}).passthrough().openapi("StripeEvent") } }, required: true },
+  },
+  responses: {
+    200: jsonContent(z.object({ received: z.literal(true) }).openapi("WebhookReceived"), "Accepted (also for duplicates and ignored types)"),
+    ...errorResponses(503),
+  },
+});
+
+const getPaymentRoute = createRoute({
+  method: "get",
+  path: "/payment/{id}",
+  tags: ["Payments"],
+  summary: "A payment (the booking's client or coach, admins)",
+  security: bearerSecurity,
+  request: {
+    params: z.object({
+      id: z.string().regex(UUID_PATTERN, "Must be a UUID").openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
+    }),
+  },
+  responses: { 200: jsonContent(PaymentSchema, "The payment"), ...errorResponses(401, 403, 404) },
+});
 
 export const paymentRoutes = createRouter();
+
+// The signature covers the body's exact bytes: read it as text before the JSON
+// validator does, so that Hono's body cache keeps the raw text for the handler.
+paymentRoutes.use("/payment/webhook", async (c, next) => {
+  if (c.req.method === "POST") await c.req.text();
+  await next();
+});
+
+paymentRoutes
+  .openapi(webhookRoute, async (c) => {
+    const raw = await c.req.text();
+    const event = await verifyStripeEvent(c.env, raw, c.req.header("stripe-signature"), c.var.now);
+    await handleStripeEvent(c.var.db, c.env, event, c.var.now);
+    return c.json({ received: true as const }, 200);
+  })
+  .openapi(checkoutRoute, async (c) => {
+    const user = requireUser(c);
+    const { booking_id } = c.req.valid("json");
+    return c.json(await createCheckout(c.var.db, c.env, { bookingId: booking_id.toLowerCase(), caller: user, now: c.var.now }), 200);
+  })
+  .openapi(getPaymentRoute, async (c) => {
+    const user = requireUser(c);
+    const { id } = c.req.valid("param");
+    return c.json(await getPaymentFor(c.var.db, id.toLowerCase(), user), 200);
+  });

@@ -1,13 +1,18 @@
 /**
- * Bookings: the parties of a booking and the emails they get. (Creation,
- * reads and status changes are added below; cancellation lives in
- * booking-cancellation.ts because account deletion uses it too.)
+ * Bookings: creation under the booking rules, reads, the non-cancelling status
+ * transitions, the parties of a booking and the emails they get.
+ * Cancellation lives in booking-cancellation.ts (account deletion uses it too).
  */
-import { eq, inArray } from "drizzle-orm";
-import { clientProfiles, coachProfiles, users, type Booking } from "../../drizzle/schema.ts";
-import type { Executor } from "../db/client.ts";
-import type { Email } from "./notifications.ts";
-import { isoUtc } from "../lib/time.ts";
+import { and, asc, count, desc, eq, gt, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { bookings, clientProfiles, coachProfiles, users, type Booking } from "../../drizzle/schema.ts";
+import type { Database, Executor } from "../db/client.ts";
+import type { AuthUser, Bindings } from "../env.ts";
+import { badRequest, conflict, forbidden, notFound, pgErrorCode } from "../lib/errors.ts";
+import type { Pagination } from "../lib/pagination.ts";
+import { isoUtc, requireIso } from "../lib/time.ts";
+import { bumpCoachesVersion } from "./coaches-version.ts";
+import { checkAvailability, isAllowedTransition, allowedTransitions, MAX_UNPAID_PENDING_BOOKINGS, type BookingStatus } from "./booking-rules.ts";
+import { dispatchEmails, recordEmails, type Email } from "./notifications.ts";
 
 export interface BookingParty {
   id: string;
@@ -120,4 +125,328 @@ export function bookingEmails(
           };
       }
     });
+}
+
+// ---------------------------------------------------------------------------
+// Response shape
+// ---------------------------------------------------------------------------
+
+export interface BookingPartySummary {
+  id: string;
+  first_name: string | null;
+  last_name: string | null;
+  photo_url: string | null;
+}
+
+export interface BookingView {
+  id: string;
+  client_id: string;
+  coach_id: string;
+  session_datetime: string;
+  duration_minutes: number;
+  status: BookingStatus;
+  payment_id: string | null;
+  meeting_link: string | null;
+  notes: string | null;
+  created_at: string;
+  updated_at: string;
+  client?: BookingPartySummary;
+  coach?: BookingPartySummary;
+}
+
+export function bookingView(booking: Booking, parties?: { client: BookingPartySummary; coach: BookingPartySummary }): BookingView {
+  return {
+    id: booking.id,
+    client_id: booking.clientId,
+    coach_id: booking.coachId,
+    session_datetime: requireIso(booking.sessionDatetime),
+    duration_minutes: booking.durationMinutes,
+    status: booking.status,
+    payment_id: booking.paymentId,
+    meeting_link: booking.meetingLink,
+    notes: booking.notes,
+    created_at: requireIso(booking.createdAt),
+    updated_at: requireIso(booking.updatedAt),
+    ...(parties ? { client: parties.client, coach: parties.coach } : {}),
+  };
+}
+
+export const partySummary = (party: BookingParty): BookingPartySummary => ({
+  id: party.id,
+  first_name: party.firstName,
+  last_name: party.lastName,
+  photo_url: party.photoUrl,
+});
+
+// ---------------------------------------------------------------------------
+// Creation
+// ---------------------------------------------------------------------------
+
+export interface CreateBookingInput {
+  clientId: string;
+  /** the coach's user id or coach profile id */
+  coachRef: string;
+  sessionDatetime: Date;
+  durationMinutes: number;
+  notes: string | null;
+  now: Date;
+}
+
+/** The bookable coach behind a user id or profile id: active, role coach, with a profile. */
+async function findBookableCoach(db: Executor, coachRef: string) {
+  const [coach] = await db
+    .select({ userId: users.id, availability: coachProfiles.availability, hourlyRate: coachProfiles.hourlyRate })
+    .from(coachProfiles)
+    .innerJoin(users, eq(users.id, coachProfiles.userId))
+    .where(and(or(eq(coachProfiles.userId, coachRef), eq(coachProfiles.id, coachRef)), eq(users.role, "coach"), eq(users.isActive, true)))
+    .limit(1);
+  return coach;
+}
+
+const OVERLAP_CONSTRAINTS: Record<string, { reason: string; message: string }> = {
+  bookings_coach_no_overlap: { reason: "coach_slot_taken", message: "The coach already has a booking at that time" },
+  bookings_client_no_overlap: { reason: "client_overlap", message: "You already have a booking at that time" },
+};
+
+function constraintName(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === "object"; depth++) {
+    const name = (current as { constraint?: unknown }).constraint;
+    if (typeof name === "string") return name;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** An overlapping active booking: [start, end) intersects. */
+function overlapping(column: typeof bookings.coachId | typeof bookings.clientId, userId: string, start: Date, end: Date): SQL {
+  return and(
+    eq(column, userId),
+    inArray(bookings.status, ["pending", "confirmed"]),
+    lt(bookings.sessionDatetime, end),
+    gt(sql`${bookings.sessionDatetime} + make_interval(mins => ${bookings.durationMinutes})`, start),
+  ) as SQL;
+}
+
+/**
+ * Creates a pending booking. Rules, in the order a client can fix them:
+ * 404 unknown/inactive coach; 400 past start; 409 outside the coach's
+ * availability, over the unpaid-pending limit, or overlapping. The overlap
+ * rule is the database's (exclusion constraints): the pre-check only words
+ * the common case, the constraint decides races.
+ */
+export async function createBooking(db: Database, input: CreateBookingInput): Promise<BookingView> {
+  const { now, sessionDatetime: start, durationMinutes } = input;
+  const coach = await findBookableCoach(db, input.coachRef);
+  if (!coach) throw notFound("Coach");
+  if (coach.userId === input.clientId) throw badRequest("You cannot book yourself");
+  if (start.getTime() <= now.getTime()) {
+    throw badRequest("session_datetime must be in the future", {
+      errors: [{ field: "session_datetime", location: "body", message: "Must be in the future" }],
+    });
+  }
+  if (coach.hourlyRate === null) throw conflict("The coach has not set an hourly rate yet and cannot be booked", { reason: "coach_has_no_rate" });
+  const verdict = checkAvailability(coach.availability, start, durationMinutes);
+  if (!verdict.ok) {
+    throw conflict(verdict.reason, {
+      reason: "outside_availability",
+      explanation: verdict.reason,
+      timezone: verdict.timezone,
+      local_start: verdict.local_start,
+      local_end: verdict.local_end,
+    });
+  }
+  const end = new Date(start.getTime() + durationMinutes * 60_000);
+
+  try {
+    return await db.transaction(async (tx) => {
+      // The client's user row is the lock that serialises this client's
+      // bookings, so that two parallel requests cannot both pass the count.
+      await tx.select({ id: users.id }).from(users).where(eq(users.id, input.clientId)).for("update");
+      const [pending] = await tx
+        .select({ n: count() })
+        .from(bookings)
+        .where(and(eq(bookings.clientId, input.clientId), eq(bookings.status, "pending"), gt(bookings.sessionDatetime, now)));
+      if ((pending?.n ?? 0) >= MAX_UNPAID_PENDING_BOOKINGS) {
+        throw conflict(`You already hold ${MAX_UNPAID_PENDING_BOOKINGS} unpaid bookings; pay or cancel one first`, {
+          reason: "too_many_unpaid_bookings",
+          limit: MAX_UNPAID_PENDING_BOOKINGS,
+          pending: pending?.n ?? 0,
+        });
+      }
+      const clash = await tx
+        .select({ id: bookings.id, coachId: bookings.coachId })
+        .from(bookings)
+        .where(or(overlapping(bookings.coachId, coach.userId, start, end), overlapping(bookings.clientId, input.clientId, start, end)))
+        .limit(1);
+      if (clash[0]) {
+        const which = clash[0].coachId === coach.userId ? OVERLAP_CONSTRAINTS.bookings_coach_no_overlap : OVERLAP_CONSTRAINTS.bookings_client_no_overlap;
+        throw conflict(which!.message, { reason: which!.reason });
+      }
+      const [created] = await tx
+        .insert(bookings)
+        .values({
+          clientId: input.clientId,
+          coachId: coach.userId,
+          sessionDatetime: start,
+          durationMinutes,
+          notes: input.notes,
+          status: "pending",
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
+      return bookingView(created as Booking);
+    });
+  } catch (error) {
+    if (pgErrorCode(error) === "23P01") {
+      const which = OVERLAP_CONSTRAINTS[constraintName(error) ?? ""] ?? { reason: "overlap", message: "The time slot overlaps an existing booking" };
+      throw conflict(which.message, { reason: which.reason });
+    }
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+// ---------------------------------------------------------------------------
+
+/** A booking with its parties; 404 unknown, 403 when the caller is neither party nor admin. */
+export async function getBookingFor(db: Executor, bookingId: string, caller: AuthUser): Promise<BookingView> {
+  const [booking] = await db.select().from(bookings).where(eq(bookings.id, bookingId)).limit(1);
+  if (!booking) throw notFound("Booking");
+  assertParticipant(booking, caller);
+  const parties = await loadParties(db, booking);
+  return bookingView(booking, { client: partySummary(parties.client), coach: partySummary(parties.coach) });
+}
+
+export function assertParticipant(booking: Pick<Booking, "clientId" | "coachId">, caller: AuthUser): void {
+  if (caller.role === "admin" || caller.id === booking.clientId || caller.id === booking.coachId) return;
+  throw forbidden("This booking belongs to other users");
+}
+
+/** A client or coach reference (user id or profile id) -> the user id; undefined when unknown. */
+async function resolveUserRef(db: Executor, side: "client" | "coach", ref: string): Promise<string | undefined> {
+  const profiles = side === "client" ? clientProfiles : coachProfiles;
+  const [row] = await db
+    .select({ id: users.id })
+    .from(users)
+    .leftJoin(profiles, eq(profiles.userId, users.id))
+    .where(or(eq(users.id, ref), eq(profiles.id, ref)))
+    .limit(1);
+  return row?.id;
+}
+
+export async function listBookingsOf(
+  db: Executor,
+  side: "client" | "coach",
+  ref: string,
+  caller: AuthUser,
+  filter: { status?: BookingStatus },
+  pagination: Pagination,
+): Promise<{ items: BookingView[]; total: number }> {
+  // Only that user or an admin; the id may be the user's profile id too.
+  let userId: string | undefined = ref;
+  if (caller.id !== ref) {
+    userId = await resolveUserRef(db, side, ref);
+    if (caller.role !== "admin" && userId !== caller.id) throw forbidden(`Only that ${side} or an admin may list these bookings`);
+  }
+  if (!userId) return { items: [], total: 0 };
+  const column = side === "client" ? bookings.clientId : bookings.coachId;
+  const where = and(eq(column, userId), filter.status ? eq(bookings.status, filter.status) : undefined);
+  const [rows, totals] = await Promise.all([
+    db
+      .select({
+        booking: bookings,
+        clientFirst: clientProfiles.firstName,
+        clientLast: clientProfiles.lastName,
+        clientPhoto: clientProfiles.photoUrl,
+        coachFirst: coachProfiles.firstName,
+        coachLast: coachProfiles.lastName,
+        coachPhoto: coachProfiles.photoUrl,
+      })
+      .from(bookings)
+      .leftJoin(clientProfiles, eq(clientProfiles.userId, bookings.clientId))
+      .leftJoin(coachProfiles, eq(coachProfiles.userId, bookings.coachId))
+      .where(where)
+      .orderBy(desc(bookings.sessionDatetime), asc(bookings.id))
+      .offset(pagination.skip)
+      .limit(pagination.limit),
+    db.select({ n: count() }).from(bookings).where(where),
+  ]);
+  return {
+    total: totals[0]?.n ?? 0,
+    items: rows.map((row) =>
+      bookingView(row.booking, {
+        client: { id: row.booking.clientId, first_name: row.clientFirst, last_name: row.clientLast, photo_url: row.clientPhoto },
+        coach: { id: row.booking.coachId, first_name: row.coachFirst, last_name: row.coachLast, photo_url: row.coachPhoto },
+      }),
+    ),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Status transitions other than cancellation
+// ---------------------------------------------------------------------------
+
+export interface TransitionInput {
+  bookingId: string;
+  caller: AuthUser;
+  /** "pending" is accepted only to be refused with the transition table (nothing goes back to pending) */
+  to: Exclude<BookingStatus, "cancelled">;
+  meetingLink?: string;
+  now: Date;
+}
+
+/**
+ * pending -> confirmed (coach/admin, e.g. a session arranged outside Stripe)
+ * and confirmed -> completed (only once the session has ended; the coach's
+ * total_sessions + 1 in the same transaction). Anything else is a 400.
+ */
+export async function transitionBooking(db: Database, env: Bindings, input: TransitionInput): Promise<BookingView> {
+  const { caller, now } = input;
+  let outboxIds: string[] = [];
+  const view = await db.transaction(async (tx) => {
+    const [booking] = await tx.select().from(bookings).where(eq(bookings.id, input.bookingId)).for("update");
+    if (!booking) throw notFound("Booking");
+    assertParticipant(booking, caller);
+    if (caller.role !== "admin" && caller.id !== booking.coachId) throw forbidden("A client may only cancel a booking");
+    if (!isAllowedTransition(booking.status, input.to)) {
+      throw badRequest(`Cannot change a ${booking.status} booking to ${input.to}`, {
+        from: booking.status,
+        to: input.to,
+        allowed: [...allowedTransitions(booking.status)],
+      });
+    }
+    if (input.to === "completed") {
+      const end = booking.sessionDatetime.getTime() + booking.durationMinutes * 60_000;
+      if (now.getTime() < end) {
+        throw badRequest("A session can be completed only after it has ended", { session_end: isoUtc(new Date(end)) });
+      }
+    }
+    const [updated] = await tx
+      .update(bookings)
+      .set({
+        status: input.to,
+        sequence: sql`${bookings.sequence} + 1`,
+        updatedAt: now,
+        ...(input.meetingLink !== undefined ? { meetingLink: input.meetingLink } : {}),
+      })
+      .where(eq(bookings.id, booking.id))
+      .returning();
+    const parties = await loadParties(tx, booking);
+    if (input.to === "completed") {
+      await tx
+        .update(coachProfiles)
+        .set({ totalSessions: sql`${coachProfiles.totalSessions} + 1`, updatedAt: now })
+        .where(eq(coachProfiles.userId, booking.coachId));
+      // total_sessions is part of the match ranking: invalidate cached matches.
+      await bumpCoachesVersion(tx);
+    } else {
+      outboxIds = await recordEmails(tx, bookingEmails(updated as Booking, parties, { kind: "confirmed" }));
+    }
+    return bookingView(updated as Booking, { client: partySummary(parties.client), coach: partySummary(parties.coach) });
+  });
+  await dispatchEmails(env, outboxIds);
+  return view;
 }

@@ -7,6 +7,7 @@ import { emailOutbox, emailTokens, matchCache, refreshTokens } from "../../drizz
 import type { Database } from "../db/client.ts";
 import type { Bindings } from "../env.ts";
 import { dispatchEmails } from "./notifications.ts";
+import { releaseStalePendingBookings } from "./payments.ts";
 
 export interface MaintenanceReport {
   [step: string]: number;
@@ -15,6 +16,8 @@ export interface MaintenanceReport {
 type Step = (db: Database, env: Bindings, now: Date) => Promise<number>;
 
 const steps: Record<string, Step> = {
+  // Pending bookings whose checkout expired without an event (or never started): cancelled, slot freed.
+  stale_pending_bookings: releaseStalePendingBookings,
   expired_match_cache: async (db, _env, now) =>
     (await db.delete(matchCache).where(lt(matchCache.expiresAt, now)).returning({ id: matchCache.id })).length,
   expired_email_tokens: async (db, _env, now) =>
