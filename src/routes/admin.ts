@@ -23,7 +23,7 @@ import { importPhase1, PHASE1_COLUMNS } from "../services/admin/import.ts";
 import { getMetrics } from "../services/admin/metrics.ts";
 import { deletePostAsAdmin } from "../services/admin/moderation.ts";
 import { getRevenueReport, revenueCsv } from "../services/admin/revenue.ts";
-import { getAdminUser, getUserActivity, getUserProfile, listUsers, updateUser } from "../services/admin/users.ts";
+import { deleteUserAsAdmin, getAdminUser, getUserActivity, getUserProfile, listUsers, updateUser } from "../services/admin/users.ts";
 
 const TAGS = ["Admin"];
 
@@ -280,6 +280,18 @@ const patchUserRoute = createRoute({
   responses: { 200: jsonContent(AdminUserSchema, "The updated user"), ...errorResponses(401, 403, 404, 409) },
 });
 
+const deleteUserRoute = createRoute({
+  method: "delete",
+  path: "/admin/users/{id}",
+  tags: TAGS,
+  summary: "Delete an account (as DELETE /profile does)",
+  description:
+    "Future bookings are cancelled with full refunds, the profile and content deleted; a user with past bookings stays as an anonymised tombstone. The last active admin cannot be deleted (409).",
+  security: bearerSecurity,
+  request: { params: IdParams },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 409) },
+});
+
 const listBookingsRoute = createRoute({
   method: "get",
   path: "/admin/bookings",
@@ -429,6 +441,11 @@ adminRoutes
     // (the role claim in them is stale, or the account is inactive).
     if (result.revokeTokens) await revokeUserTokens(c.env, id, c.var.now);
     return c.json(result.user, 200);
+  })
+  .openapi(deleteUserRoute, async (c) => {
+    const actor = requireUser(c, "admin");
+    await deleteUserAsAdmin(c.var.db, c.env, actor.id, c.req.valid("param").id, c.var.now);
+    return c.body(null, 204);
   })
   .openapi(listBookingsRoute, async (c) => {
     const { status, coach_id, client_id, start_date, end_date, ...pagination } = c.req.valid("query");

@@ -18,9 +18,11 @@ import {
   type User,
 } from "../../../drizzle/schema.ts";
 import type { Database, Executor } from "../../db/client.ts";
+import type { Bindings } from "../../env.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
 import type { Pagination } from "../../lib/pagination.ts";
 import { isoUtc, requireIso } from "../../lib/time.ts";
+import { deleteAccount } from "../account-deletion.ts";
 import { bumpCoachesVersion } from "../coaches-version.ts";
 import { serializeClientProfile, serializeCoachProfile, type ClientProfileBody, type CoachProfileBody } from "../profiles.ts";
 import { writeAudit } from "./audit.ts";
@@ -359,4 +361,41 @@ export async function updateUser(db: Database, actorId: string, userId: string, 
     };
   });
   return result;
+}
+
+// ---------------------------------------------------------------------------
+// DELETE /admin/users/{id}
+// ---------------------------------------------------------------------------
+
+/**
+ * Deletes an account exactly as DELETE /profile does (future bookings
+ * cancelled with full refunds since an admin acts, profile and content
+ * removed, the user row deleted or kept as an anonymised tombstone), through
+ * the shared account-deletion service, which also refuses the last active
+ * admin (409) under the same admin-row lock as PATCH.
+ *
+ * The audit entry: the deletion is several steps (Stripe refunds first, then
+ * one transaction inside deleteAccount, which takes no hook), so the entry is
+ * written right after that transaction commits, never for a refused or failed
+ * deletion. It records the role and state the account had, and not the
+ * email: the erased person's address must not outlive the account in the trail.
+ */
+export async function deleteUserAsAdmin(db: Database, env: Bindings, actorId: string, userId: string, now: Date): Promise<void> {
+  const [target] = await db.select().from(users).where(eq(users.id, userId)).limit(1);
+  if (!target) throw notFound("User");
+  await deleteAccount(db, env, { userId, byAdmin: true, now });
+  const [tombstone] = await db.select({ id: users.id }).from(users).where(eq(users.id, userId)).limit(1);
+  await db.transaction((tx) =>
+    writeAudit(tx, {
+      actorId,
+      action: "user.delete",
+      targetType: "user",
+      targetId: userId,
+      details: {
+        before: { role: target.role, is_active: target.isActive, email_verified: target.emailVerified, created_at: requireIso(target.createdAt) },
+        after: null,
+        outcome: tombstone ? "anonymised" : "deleted",
+      },
+    }),
+  );
 }
