@@ -44,7 +44,13 @@ export const UuidParam = z.object({
   id: z.string().openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
 });
 
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * Case-insensitive by its character classes, not by an `i` flag: the OpenAPI
+ * generator copies a regex's flags into the documented `pattern` ("...$/i"),
+ * which no string can match, so clients generated from /openapi.json could
+ * never send a valid id.
+ */
+export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export function jsonContent<T extends z.ZodTypeAny>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };
