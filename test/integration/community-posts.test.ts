@@ -577,3 +577,31 @@ describe("private posts", () => {
     expect(await listed(stranger, created)).toBe(false);
   });
 });
+
+describe("OpenAPI", () => {
+  it("documents every community route with bearer auth and its error responses", async () => {
+    const doc = (await get("/openapi.json")).body;
+    const expected: Array<[string, string]> = [
+      ["/community/posts", "get"],
+      ["/community/posts", "post"],
+      ["/community/posts/{id}", "get"],
+      ["/community/posts/{id}", "put"],
+      ["/community/posts/{id}", "delete"],
+      ["/community/posts/{id}/comment", "post"],
+      ["/community/posts/{id}/upvote", "post"],
+      ["/community/posts/{id}/upvote", "delete"],
+      ["/community/resources", "get"],
+      ["/community/resources", "post"],
+      ["/community/resources/bookmarks", "get"],
+      ["/community/resources/{id}/bookmark", "post"],
+      ["/community/resources/{id}/bookmark", "delete"],
+    ];
+    for (const [path, method] of expected) {
+      const operation = doc.paths[path]?.[method];
+      expect(operation, `${method} ${path}`).toBeDefined();
+      expect(operation.security).toEqual([{ bearerAuth: [] }]);
+      expect(operation.responses["401"]).toBeDefined();
+    }
+    expect(doc.paths["/community/resources/{id}/bookmark"].post.responses["409"]).toBeDefined();
+  });
+});
