@@ -8,6 +8,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
+import Stripe from "stripe";
 
 export interface RecordedRequest {
   method: string;
@@ -56,6 +57,8 @@ export async function startFakeStripe(): Promise<FakeStripe> {
   const refunds = new Map<string, Json>();
   const idempotent = new Map<string, { status: number; body: Json }>();
   let mode: "ok" | "error" | "hang" = "ok";
+  /** Status of the refunds the fake creates (Stripe answers "pending" for some payment methods). */
+  let refundStatus = "succeeded";
 
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -69,14 +72,37 @@ export async function startFakeStripe(): Promise<FakeStripe> {
 
     if (url.pathname === "/__requests") return send(200, { requests });
     if (url.pathname === "/__sessions") return send(200, { sessions: [...sessions.values()] });
+    const peekMatch = /^\/__sessions\/([^/]+)$/.exec(url.pathname);
+    if (peekMatch?.[1] && req.method === "GET") {
+      const session = sessions.get(peekMatch[1]);
+      return session ? send(200, session) : send(404, { error: { message: "no such session" } });
+    }
     if (url.pathname === "/__mode" && req.method === "POST") {
-      mode = (JSON.parse(raw || "{}") as { mode?: typeof mode }).mode ?? "ok";
-      return send(200, { mode });
+      const options = JSON.parse(raw || "{}") as { mode?: typeof mode; refundStatus?: string };
+      mode = options.mode ?? "ok";
+      refundStatus = options.refundStatus ?? "succeeded";
+      return send(200, { mode, refundStatus });
     }
     if (url.pathname === "/__reset" && req.method === "POST") {
       requests.length = 0;
       mode = "ok";
+      refundStatus = "succeeded";
       return send(200, {});
+    }
+    if (url.pathname === "/__refunds") return send(200, { refunds: [...refunds.values()] });
+    // Test control: the customer paid (or not) on the hosted page. Returns the
+    // completed session, as Stripe would put it in checkout.session.completed.
+    const completeMatch = /^\/__sessions\/([^/]+)\/complete$/.exec(url.pathname);
+    if (completeMatch?.[1] && req.method === "POST") {
+      const session = sessions.get(completeMatch[1]);
+      if (!session) return send(404, { error: { message: "no such session" } });
+      const options = JSON.parse(raw || "{}") as { amount_total?: number; currency?: string };
+      session.status = "complete";
+      session.payment_status = "paid";
+      session.payment_intent ??= id("pi");
+      if (options.amount_total !== undefined) session.amount_total = options.amount_total;
+      if (options.currency !== undefined) session.currency = options.currency;
+      return send(200, session);
     }
 
     const body = req.headers["content-type"]?.includes("application/x-www-form-urlencoded") ? parseStripeForm(raw) : {};
@@ -145,7 +171,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       const refund: Json = {
         id: id("re"),
         object: "refund",
-        status: "succeeded",
+        status: refundStatus,
         payment_intent: body.payment_intent ?? null,
         charge: body.charge ?? null,
         amount: body.amount !== undefined ? Number(body.amount) : null,
@@ -171,4 +197,66 @@ export async function startFakeStripe(): Promise<FakeStripe> {
         server.close(() => resolve());
       }),
   };
+}
+
+// ---------------------------------------------------------------------------
+// Test-side helpers: talk to the fake, build and deliver signed events
+// ---------------------------------------------------------------------------
+
+export async function fakeStripeRequests(stripeUrl: string): Promise<RecordedRequest[]> {
+  const response = await fetch(`${stripeUrl}/__requests`);
+  return ((await response.json()) as { requests: RecordedRequest[] }).requests;
+}
+
+export async function fakeStripeSession(stripeUrl: string, sessionId: string): Promise<Json> {
+  const response = await fetch(`${stripeUrl}/__sessions/${sessionId}`);
+  if (!response.ok) throw new Error(`fake stripe has no session ${sessionId}`);
+  return (await response.json()) as Json;
+}
+
+/** Simulates the customer paying on the hosted page; returns the completed session. */
+export async function completeFakeSession(stripeUrl: string, sessionId: string, overrides: { amount_total?: number; currency?: string } = {}): Promise<Json> {
+  const response = await fetch(`${stripeUrl}/__sessions/${sessionId}/complete`, { method: "POST", body: JSON.stringify(overrides) });
+  if (!response.ok) throw new Error(`cannot complete ${sessionId}: ${response.status}`);
+  return (await response.json()) as Json;
+}
+
+export async function setFakeStripeMode(stripeUrl: string, options: { mode?: "ok" | "error" | "hang"; refundStatus?: string }): Promise<void> {
+  await fetch(`${stripeUrl}/__mode`, { method: "POST", body: JSON.stringify(options) });
+}
+
+/** A Stripe event envelope around an object, as Stripe sends it. */
+export function stripeEvent(type: string, object: Json, eventId = id("evt")): Json {
+  return {
+    id: eventId,
+    object: "event",
+    api_version: "2025-01-01",
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+    data: { object },
+  };
+}
+
+/** The Stripe-Signature header for a payload, as Stripe computes it (timestamp in seconds, default now). */
+export async function stripeSignature(payload: string, secret: string, timestamp?: number): Promise<string> {
+  return Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret, ...(timestamp !== undefined ? { timestamp } : {}) });
+}
+
+/** POSTs an event to the API's webhook, signed (unless `signature: null`). */
+export async function deliverStripeEvent(
+  apiUrl: string,
+  event: Json,
+  options: { secret: string; timestamp?: number; signature?: string | null; now?: Date },
+): Promise<{ status: number; body: Json }> {
+  const payload = JSON.stringify(event);
+  const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
+  const signature = options.signature === undefined ? await stripeSignature(payload, options.secret, options.timestamp) : options.signature;
+  if (signature !== null) headers["stripe-signature"] = signature;
+  if (options.now) headers["x-test-now"] = options.now.toISOString();
+  const response = await fetch(`${apiUrl}/payment/webhook`, { method: "POST", headers, body: payload });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Json) : undefined };
 }
