@@ -403,8 +403,8 @@ function bookingRange(start: string | undefined, end: string | undefined) {
   const from = start === undefined ? undefined : new Date(isRealDate(start) ? `${start}T00:00:00Z` : start);
   const before = end !== undefined && isRealDate(end) ? new Date(`${addDays(end, 1)}T00:00:00Z`) : undefined;
   const until = end !== undefined && !isRealDate(end) ? new Date(end) : undefined;
-  const upper = before ?? until;
-  if (from && upper && from.getTime() > upper.getTime()) {
+  const empty = from !== undefined && ((before !== undefined && from >= before) || (until !== undefined && from > until));
+  if (empty) {
     throw badRequest("start_date must not be after end_date", { errors: [{ field: "start_date", location: "query", message: "Must not be after end_date" }] });
   }
   return { from, before, until };

@@ -94,6 +94,16 @@ export async function getRevenueReport(db: Executor, start: string, end: string,
 export const REVENUE_CSV_COLUMNS = ["coach_id", "coach_name", "bookings", "revenue", "currency"] as const;
 
 /**
+ * A cell that starts like a formula (`=`, `+`, `-`, `@`, tab, carriage
+ * return) would be run by a spreadsheet opening the file (CSV injection,
+ * OWASP): such free text gets a leading apostrophe, which spreadsheets show
+ * as text. The JSON report keeps names untouched.
+ */
+export function neutralizeFormula(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
+/**
  * The CSV form: one row per coach (the table an accountant pays out from),
  * with a header row. csv-stringify quotes every field that holds the
  * delimiter, a quote or a line break (and doubles inner quotes), so names
@@ -101,7 +111,7 @@ export const REVENUE_CSV_COLUMNS = ["coach_id", "coach_name", "bookings", "reven
  */
 export function revenueCsv(report: RevenueReport): string {
   return stringify(
-    report.by_coach.map((coach) => [coach.coach_id, coach.coach_name, coach.bookings, coach.revenue.toFixed(2), report.currency]),
+    report.by_coach.map((coach) => [coach.coach_id, neutralizeFormula(coach.coach_name), coach.bookings, coach.revenue.toFixed(2), report.currency]),
     { header: true, columns: [...REVENUE_CSV_COLUMNS], record_delimiter: "\r\n" },
   );
 }
