@@ -287,7 +287,7 @@ export async function addComment(db: Executor, viewer: Viewer, postId: string, c
  * inserted, so the count read with the lock is the latest and cannot move
  * until this statement commits; the post_votes trigger then adds the new
  * vote to posts.upvotes (migration 0002). A repeated vote hits the primary
- * key (post_id, user_id) and inserts nothing. undefined: post not visible.
+ * key (post_id, user_id) and inserts nothing. NOT_FOUND when the post is not visible.
  */
 export async function castVote(db: Executor, viewer: Viewer, postId: string, now: Date): Promise<number> {
   const result = await db

@@ -24,16 +24,18 @@ const RELATIONSHIP_STATUSES = sql`('confirmed', 'completed')`;
 
 export function postVisibleTo(viewer: Viewer): SQL {
   if (viewer.role === "admin") return sql`true`;
+  // The viewer's booking partners as an uncorrelated subquery: Postgres runs it
+  // once per statement and probes a hash of it per post, where a correlated
+  // EXISTS would look up bookings again for every private post (the list's total counts them all).
   return sql`(
     ${posts.isPrivate} = false
     or ${posts.authorId} = ${viewer.id}
-    or exists (
-      select 1 from ${bookings}
-      where ${bookings.status} in ${RELATIONSHIP_STATUSES}
-        and (
-          (${bookings.clientId} = ${viewer.id} and ${bookings.coachId} = ${posts.authorId})
-          or (${bookings.coachId} = ${viewer.id} and ${bookings.clientId} = ${posts.authorId})
-        )
+    or ${posts.authorId} in (
+      select ${bookings.coachId} from ${bookings}
+      where ${bookings.clientId} = ${viewer.id} and ${bookings.status} in ${RELATIONSHIP_STATUSES}
+      union all
+      select ${bookings.clientId} from ${bookings}
+      where ${bookings.coachId} = ${viewer.id} and ${bookings.status} in ${RELATIONSHIP_STATUSES}
     )
   )`;
 }
