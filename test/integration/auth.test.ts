@@ -454,6 +454,17 @@ describe("POST /auth/verify-email", () => {
 });
 
 describe("revoked access tokens", () => {
+  it("a deactivated user's live access token stops working on the next request; login is then 403", async () => {
+    const session = await signup();
+    const admin = await createUser("admin");
+    expect((await get("/profile", { token: session.access_token })).status).toBe(200);
+    const deactivate = await call("PATCH", `/admin/users/${session.id}`, { body: { is_active: false }, token: admin.token });
+    expect(deactivate.status, deactivate.text).toBe(200);
+    expectEnvelope(await get("/profile", { token: session.access_token }), 401, "UNAUTHORIZED");
+    expectEnvelope(await post("/auth/refresh", { refresh_token: session.refresh_token }), 401, "UNAUTHORIZED");
+    expectEnvelope(await post("/auth/login", { email: session.email, password: PASSWORD }), 403, "FORBIDDEN");
+  });
+
   it("a deleted user's live access token stops working on the next request", async () => {
     const session = await signup();
     expect((await get("/profile", { token: session.access_token })).status).toBe(200);
