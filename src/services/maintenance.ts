@@ -17,7 +17,7 @@ type Step = (db: Database, env: Bindings, now: Date) => Promise<number>;
 
 const steps: Record<string, Step> = {
   // Pending bookings whose checkout expired without an event (or never started): cancelled, slot freed.
-  stale_pending_bookings: releaseStalePendingBookings,
+  stale_pending_bookings: (db, env, now) => releaseStalePendingBookings(db, env, now),
   expired_match_cache: async (db, _env, now) =>
     (await db.delete(matchCache).where(lt(matchCache.expiresAt, now)).returning({ id: matchCache.id })).length,
   expired_email_tokens: async (db, _env, now) =>

@@ -140,6 +140,10 @@ export async function createCheckout(db: Database, env: Bindings, input: { booki
     if (booking.sessionDatetime.getTime() <= now.getTime()) throw badRequest("The session has already started", { status: booking.status });
 
     const attempts = await tx.select().from(payments).where(eq(payments.bookingId, booking.id)).orderBy(desc(payments.createdAt));
+    // Money already received (e.g. an amount under review) must not be asked for twice.
+    if (attempts.some((payment) => payment.status === "succeeded" || payment.receivedAmount !== null)) {
+      throw conflict("A payment for this booking has already been received and is being processed", { reason: "payment_received" });
+    }
     const open = attempts.find(
       (payment) =>
         payment.status === "pending" &&
@@ -150,9 +154,6 @@ export async function createCheckout(db: Database, env: Bindings, input: { booki
     );
     if (open) {
       return { session_id: open.stripeSessionId as string, checkout_url: open.checkoutUrl as string, expires_at: requireIso(open.expiresAt as Date) };
-    }
-    if (attempts.some((payment) => payment.status === "succeeded" || payment.receivedAmount !== null)) {
-      throw conflict("A payment for this booking has already been received and is being processed", { reason: "payment_received" });
     }
 
     const stripe = requireStripe(env);
@@ -533,7 +534,13 @@ export async function handleStripeEvent(db: Database, env: Bindings, event: Stri
  * booking row locked and the status re-checked, so a payment arriving at the
  * same moment wins or loses cleanly.
  */
-export async function releaseStalePendingBookings(db: Database, env: Bindings, now: Date): Promise<number> {
+export async function releaseStalePendingBookings(
+  db: Database,
+  env: Bindings,
+  now: Date,
+  /** narrows the sweep to one coach's bookings (tests and manual runs; the cron sweeps all) */
+  scope: { coachId?: string } = {},
+): Promise<number> {
   const holdCutoff = new Date(now.getTime() - UNPAID_HOLD_MS);
   const liveOrPaid = db
     .select({ id: payments.id })
@@ -547,7 +554,14 @@ export async function releaseStalePendingBookings(db: Database, env: Bindings, n
   const stale = await db
     .select({ id: bookings.id })
     .from(bookings)
-    .where(and(eq(bookings.status, "pending"), or(lte(bookings.createdAt, holdCutoff), lte(bookings.sessionDatetime, now)), notExists(liveOrPaid)))
+    .where(
+      and(
+        eq(bookings.status, "pending"),
+        or(lte(bookings.createdAt, holdCutoff), lte(bookings.sessionDatetime, now)),
+        notExists(liveOrPaid),
+        scope.coachId ? eq(bookings.coachId, scope.coachId) : undefined,
+      ),
+    )
     .orderBy(asc(bookings.createdAt))
     .limit(200);
   let released = 0;

@@ -4,7 +4,7 @@
  * "pay" on the fake and deliver the signed webhook.
  */
 import { expect, inject } from "vitest";
-import { baseUrl, post, type Json } from "./api.ts";
+import { baseUrl, post, type CallResult, type Json } from "./api.ts";
 import { completeFakeSession, deliverStripeEvent, stripeEvent } from "./fake-stripe.ts";
 import { TEST_WEBHOOK_SECRET } from "./stack.ts";
 import type { TestUser } from "./fixtures.ts";
@@ -39,8 +39,12 @@ export async function checkout(client: TestUser, bookingId: string): Promise<Jso
   return result.body;
 }
 
-export async function deliver(event: Json, options: { timestamp?: number; signature?: string | null; now?: Date } = {}) {
-  return deliverStripeEvent(baseUrl(), event, { secret: TEST_WEBHOOK_SECRET, ...options });
+/** Delivers a signed event to POST /payment/webhook (options: another signature, timestamp or server clock). */
+export async function deliver(event: Json, options: { timestamp?: number; signature?: string | null; now?: Date; secret?: string } = {}): Promise<CallResult> {
+  // The signature's age is judged by the server clock: sign at the moved clock too.
+  const timestamp = options.timestamp ?? (options.now ? Math.floor(options.now.getTime() / 1000) : undefined);
+  const result = await deliverStripeEvent(baseUrl(), event, { secret: TEST_WEBHOOK_SECRET, ...options, ...(timestamp !== undefined ? { timestamp } : {}) });
+  return { ...result, body: result.text ? JSON.parse(result.text) : undefined };
 }
 
 /** The customer pays the session on the fake; returns the checkout.session.completed event (not delivered). */

@@ -59,6 +59,8 @@ export async function startFakeStripe(): Promise<FakeStripe> {
   let mode: "ok" | "error" | "hang" = "ok";
   /** Status of the refunds the fake creates (Stripe answers "pending" for some payment methods). */
   let refundStatus = "succeeded";
+  /** When set, the error/hang mode applies only to requests whose body contains it (tests run in parallel). */
+  let modeMatch: string | undefined;
 
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -78,15 +80,17 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       return session ? send(200, session) : send(404, { error: { message: "no such session" } });
     }
     if (url.pathname === "/__mode" && req.method === "POST") {
-      const options = JSON.parse(raw || "{}") as { mode?: typeof mode; refundStatus?: string };
+      const options = JSON.parse(raw || "{}") as { mode?: typeof mode; refundStatus?: string; match?: string };
       mode = options.mode ?? "ok";
       refundStatus = options.refundStatus ?? "succeeded";
-      return send(200, { mode, refundStatus });
+      modeMatch = options.match;
+      return send(200, { mode, refundStatus, match: modeMatch ?? null });
     }
     if (url.pathname === "/__reset" && req.method === "POST") {
       requests.length = 0;
       mode = "ok";
       refundStatus = "succeeded";
+      modeMatch = undefined;
       return send(200, {});
     }
     if (url.pathname === "/__refunds") return send(200, { refunds: [...refunds.values()] });
@@ -109,8 +113,9 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     const idempotencyKey = req.headers["idempotency-key"] as string | undefined;
     requests.push({ method: req.method ?? "GET", path: url.pathname, idempotencyKey, authorization: req.headers.authorization, body });
 
-    if (mode === "hang") return; // never answers: the SDK's timeout must handle it
-    if (mode === "error") return send(500, { error: { type: "api_error", message: "fake stripe is down" } });
+    const affected = modeMatch === undefined || raw.includes(modeMatch) || url.pathname.includes(modeMatch);
+    if (mode === "hang" && affected) return; // never answers: the SDK's timeout must handle it
+    if (mode === "error" && affected) return send(500, { error: { type: "api_error", message: "fake stripe is down" } });
     if (!req.headers.authorization?.startsWith("Bearer sk_")) {
       return send(401, { error: { type: "invalid_request_error", message: "Invalid API Key provided" } });
     }
@@ -171,7 +176,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       const refund: Json = {
         id: id("re"),
         object: "refund",
-        status: refundStatus,
+        status: affected ? refundStatus : "succeeded",
         payment_intent: body.payment_intent ?? null,
         charge: body.charge ?? null,
         amount: body.amount !== undefined ? Number(body.amount) : null,
@@ -221,7 +226,7 @@ export async function completeFakeSession(stripeUrl: string, sessionId: string, 
   return (await response.json()) as Json;
 }
 
-export async function setFakeStripeMode(stripeUrl: string, options: { mode?: "ok" | "error" | "hang"; refundStatus?: string }): Promise<void> {
+export async function setFakeStripeMode(stripeUrl: string, options: { mode?: "ok" | "error" | "hang"; refundStatus?: string; match?: string }): Promise<void> {
   await fetch(`${stripeUrl}/__mode`, { method: "POST", body: JSON.stringify(options) });
 }
 
@@ -250,13 +255,12 @@ export async function deliverStripeEvent(
   apiUrl: string,
   event: Json,
   options: { secret: string; timestamp?: number; signature?: string | null; now?: Date },
-): Promise<{ status: number; body: Json }> {
+): Promise<{ status: number; text: string; headers: Headers }> {
   const payload = JSON.stringify(event);
   const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
   const signature = options.signature === undefined ? await stripeSignature(payload, options.secret, options.timestamp) : options.signature;
   if (signature !== null) headers["stripe-signature"] = signature;
   if (options.now) headers["x-test-now"] = options.now.toISOString();
   const response = await fetch(`${apiUrl}/payment/webhook`, { method: "POST", headers, body: payload });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Json) : undefined };
+  return { status: response.status, text: await response.text(), headers: response.headers };
 }
