@@ -23,6 +23,7 @@
  * attributed to a row) or whose header is wrong is rejected as a whole (400).
  */
 import { parse } from "csv-parse/sync";
+import { sql } from "drizzle-orm";
 import { z } from "@hono/zod-openapi";
 import { clientProfiles, coachProfiles, users } from "../../../drizzle/schema.ts";
 import { badRequest } from "../../lib/errors.ts";
@@ -322,10 +323,93 @@ export interface ImportOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** One row of a batch as the INSERT statement reads it (json_to_recordset column names). */
+interface BatchRecord {
+  email: string;
+  password_hash: string | null;
+  role: "client" | "coach";
+  first_name: string | null;
+  last_name: string | null;
+  phone: string | null;
+  timezone: string | null;
+  bio: string | null;
+  hourly_rate: string | null;
+  currency: string | null;
+  languages: string[] | null;
+  countries: string[] | null;
+  expertise: string[] | null;
+  created_at: string;
+}
+
 /**
- * Validates every row, then inserts the valid ones in batches (one multi-row
- * INSERT ... ON CONFLICT (email) DO NOTHING RETURNING per batch for users,
- * one per batch for each profile table), all in one transaction together
+ * One batch in one statement and one round trip: the rows travel as a single
+ * JSON parameter (no 65,535-parameter ceiling, no per-value query building),
+ * `INSERT INTO users ... ON CONFLICT (email) DO NOTHING RETURNING` creates
+ * the accounts whose email is new, and the same statement creates the
+ * profiles of exactly those accounts from the RETURNING rows. An email that
+ * exists already (or is inserted concurrently) gets neither account nor
+ * profile: it counts as skipped.
+ */
+async function insertBatch(tx: AnyDatabase, batch: ValidUser[], now: Date): Promise<{ imported: number; coaches: number }> {
+  const records: BatchRecord[] = batch.map((user) => ({
+    email: user.email,
+    password_hash: user.passwordHash,
+    role: user.role,
+    first_name: user.firstName,
+    last_name: user.lastName,
+    phone: user.client?.phone ?? null,
+    timezone: user.client?.timezone ?? null,
+    bio: user.coach?.bio ?? null,
+    hourly_rate: user.coach?.hourlyRate ?? null,
+    currency: user.coach?.currency ?? null,
+    languages: user.coach?.languages ?? null,
+    countries: user.coach?.countries ?? null,
+    expertise: user.coach?.expertise ?? null,
+    created_at: user.createdAt.toISOString(),
+  }));
+  const result = await tx.execute(sql`
+    WITH input AS (
+      SELECT * FROM json_to_recordset(${JSON.stringify(records)}::json) AS r(
+        email text, password_hash text, role text, first_name text, last_name text, phone text, timezone text,
+        bio text, hourly_rate numeric, currency text, languages text[], countries text[], expertise text[],
+        created_at timestamptz)
+    ),
+    inserted AS (
+      INSERT INTO ${users} (email, password_hash, role, is_active, email_verified, created_at, updated_at)
+      SELECT email, password_hash, role::user_role, true, false, created_at, ${now.toISOString()}::timestamptz FROM input
+      ON CONFLICT (email) DO NOTHING
+      RETURNING id, email, role
+    ),
+    clients AS (
+      INSERT INTO ${clientProfiles} (user_id, first_name, last_name, phone, timezone, created_at, updated_at)
+      SELECT inserted.id, input.first_name, input.last_name, input.phone, input.timezone, input.created_at, ${now.toISOString()}::timestamptz
+        FROM inserted JOIN input USING (email)
+       WHERE inserted.role = 'client'
+      RETURNING 1
+    ),
+    coaches AS (
+      INSERT INTO ${coachProfiles} (user_id, first_name, last_name, bio, hourly_rate, currency, languages, countries, expertise, created_at, updated_at)
+      SELECT inserted.id, input.first_name, input.last_name, input.bio, input.hourly_rate, input.currency,
+             input.languages, input.countries, input.expertise, input.created_at, ${now.toISOString()}::timestamptz
+        FROM inserted JOIN input USING (email)
+       WHERE inserted.role = 'coach'
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM inserted) AS imported, (SELECT count(*) FROM clients) AS clients, (SELECT count(*) FROM coaches) AS coaches
+  `);
+  // node-postgres and the Neon driver both answer a pg QueryResult; the
+  // generic PgDatabase type cannot know which driver it is.
+  const [row] = (result as unknown as { rows: { imported: string | number; clients: string | number; coaches: string | number }[] }).rows;
+  const imported = Number(row?.imported ?? 0);
+  const profiles = Number(row?.clients ?? 0) + Number(row?.coaches ?? 0);
+  // Every new account has its profile, or the transaction must not commit.
+  if (profiles !== imported) throw new Error(`import: ${imported} accounts but ${profiles} profiles in one batch`);
+  return { imported, coaches: Number(row?.coaches ?? 0) };
+}
+
+/**
+ * Validates every row, then inserts the valid ones in batches (one statement
+ * per batch, see insertBatch), all in one transaction together
  * with the audit entry and the coaches-version bump: the import is applied
  * completely or not at all if the database fails half way, and a re-run
  * finds every committed email and skips it.
@@ -369,61 +453,10 @@ export async function importPhase1(db: AnyDatabase, csvText: string, options: Im
   await db.transaction(async (tx) => {
     for (let offset = 0; offset < valid.length; offset += batchSize) {
       const batch = valid.slice(offset, offset + batchSize);
-      const inserted = await tx
-        .insert(users)
-        .values(
-          batch.map((user) => ({
-            email: user.email,
-            passwordHash: user.passwordHash,
-            role: user.role,
-            isActive: true,
-            emailVerified: false,
-            createdAt: user.createdAt,
-            updatedAt: options.now,
-          })),
-        )
-        .onConflictDoNothing({ target: users.email })
-        .returning({ id: users.id, email: users.email });
-      const idByEmail = new Map(inserted.map((row) => [row.email, row.id]));
-      const fresh = batch.filter((user) => idByEmail.has(user.email));
-      const freshClients = fresh.filter((user) => user.client);
-      const freshCoaches = fresh.filter((user) => user.coach);
-      if (freshClients.length > 0) {
-        await tx.insert(clientProfiles).values(
-          freshClients.map((user) => ({
-            userId: idByEmail.get(user.email) as string,
-            firstName: user.firstName,
-            lastName: user.lastName,
-            phone: user.client?.phone ?? null,
-            timezone: user.client?.timezone ?? null,
-            createdAt: user.createdAt,
-            updatedAt: options.now,
-          })),
-        );
-      }
-      if (freshCoaches.length > 0) {
-        await tx.insert(coachProfiles).values(
-          freshCoaches.map((user) => {
-            const coach = user.coach as NonNullable<ValidUser["coach"]>;
-            return {
-              userId: idByEmail.get(user.email) as string,
-              firstName: user.firstName,
-              lastName: user.lastName,
-              bio: coach.bio,
-              hourlyRate: coach.hourlyRate,
-              currency: coach.currency,
-              languages: coach.languages,
-              countries: coach.countries,
-              expertise: coach.expertise,
-              createdAt: user.createdAt,
-              updatedAt: options.now,
-            };
-          }),
-        );
-      }
-      imported += fresh.length;
-      coachesImported += freshCoaches.length;
-      skipped += batch.length - fresh.length;
+      const { imported: batchImported, coaches } = await insertBatch(tx, batch, options.now);
+      imported += batchImported;
+      coachesImported += coaches;
+      skipped += batch.length - batchImported;
       options.onProgress?.(invalidOrDuplicate + offset + batch.length, rows.length);
     }
     // New coaches appear in discovery and matching at once: cached matches are stale.
