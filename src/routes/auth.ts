@@ -10,6 +10,7 @@ import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { requireIso } from "../lib/time.ts";
 import {
+  checkResetToken,
   confirmPasswordReset,
   login,
   logout,
@@ -143,6 +144,33 @@ const verifyRoute = createRoute({
   responses: { 200: jsonContent(MessageSchema, "Email verified"), ...errorResponses() },
 });
 
+/*
+ * The links in the emails point at this API (PUBLIC_BASE_URL), so they are
+ * followable as they are: opening the verification link verifies; opening
+ * the reset link tells whether the token is still usable (a web app reads the
+ * token from its own URL and POSTs it with the new password instead).
+ */
+const verifyLinkRoute = createRoute({
+  method: "get",
+  path: "/auth/verify-email",
+  tags: ["Auth"],
+  summary: "The verification email's link: same as POST /auth/verify-email",
+  request: { query: z.object({ token: z.string().min(1).max(512) }) },
+  responses: { 200: jsonContent(MessageSchema, "Email verified"), ...errorResponses() },
+});
+
+const resetLinkRoute = createRoute({
+  method: "get",
+  path: "/auth/reset-password/confirm",
+  tags: ["Auth"],
+  summary: "The reset email's link: tells whether the token is usable (does not consume it)",
+  request: { query: z.object({ token: z.string().min(1).max(512) }) },
+  responses: {
+    200: jsonContent(MessageSchema.extend({ expires_at: z.string() }).openapi("ResetTokenStatus"), "The token is usable until expires_at"),
+    ...errorResponses(),
+  },
+});
+
 export const authRoutes = createRouter()
   .openapi(signupRoute, async (c) => {
     const { email, password, role } = c.req.valid("json");
@@ -187,4 +215,15 @@ export const authRoutes = createRouter()
   .openapi(verifyRoute, async (c) => {
     await verifyEmail(c.var.db, c.req.valid("json").token, c.var.now);
     return c.json({ message: "Your email address is verified." }, 200);
+  })
+  .openapi(verifyLinkRoute, async (c) => {
+    await verifyEmail(c.var.db, c.req.valid("query").token, c.var.now);
+    return c.json({ message: "Your email address is verified." }, 200);
+  })
+  .openapi(resetLinkRoute, async (c) => {
+    const expiresAt = await checkResetToken(c.var.db, c.req.valid("query").token, c.var.now);
+    return c.json(
+      { message: "The reset token is valid: POST it with new_password to /auth/reset-password/confirm.", expires_at: requireIso(expiresAt) },
+      200,
+    );
   });

@@ -164,7 +164,7 @@ function verificationEmail(to: string, linkBase: string, token: string) {
     subject: "Verify your CultureBridge email address",
     text:
       `Welcome to CultureBridge!\n\nPlease confirm your email address by opening this link (valid for 24 hours):\n\n` +
-      `${linkBase}/verify-email?token=${token}\n\nIf you did not create an account, ignore this email.`,
+      `${linkBase}/auth/verify-email?token=${token}\n\nIf you did not create an account, ignore this email.`,
   };
 }
 
@@ -174,7 +174,7 @@ function resetEmail(to: string, linkBase: string, token: string) {
     subject: "Reset your CultureBridge password",
     text:
       `Someone (hopefully you) asked to reset the password of your CultureBridge account.\n\n` +
-      `Open this link to choose a new password (valid for 1 hour, usable once):\n\n${linkBase}/reset-password?token=${token}\n\n` +
+      `Open this link to choose a new password (valid for 1 hour, usable once):\n\n${linkBase}/auth/reset-password/confirm?token=${token}\n\n` +
       `If you did not ask for it, ignore this email: your password stays as it is.`,
   };
 }
@@ -381,6 +381,17 @@ export async function confirmPasswordReset(db: Database, input: { token: string;
     await tx.update(users).set({ passwordHash, emailVerified: true, updatedAt: now }).where(eq(users.id, userId));
     await revokeAllRefreshTokens(tx, userId, now);
   });
+}
+
+/** When the reset token is usable (unused, unexpired): its expiry; else 400. Consumes nothing. */
+export async function checkResetToken(db: Database, token: string, now: Date): Promise<Date> {
+  const [row] = await db
+    .select({ expiresAt: emailTokens.expiresAt })
+    .from(emailTokens)
+    .where(and(eq(emailTokens.tokenHash, await sha256Hex(token)), eq(emailTokens.purpose, "reset"), isNull(emailTokens.usedAt), gt(emailTokens.expiresAt, now)))
+    .limit(1);
+  if (!row) throw badRequest(INVALID_EMAIL_TOKEN, { field: "token" });
+  return row.expiresAt;
 }
 
 /** Marks the email verified with a verification token (single use, 24 h). */

@@ -429,6 +429,39 @@ describe("POST /auth/reset-password and /confirm", () => {
   });
 });
 
+/** The full link of the last email to `to` whose subject matches. */
+async function emailLink(to: string, subject: RegExp): Promise<string> {
+  const result = await get(`/dev/emails?to=${encodeURIComponent(to)}`);
+  const email = (result.body.items as Json[]).find((item) => subject.test(item.subject));
+  const match = /(https?:\/\/\S+token=[A-Za-z0-9_-]+)/.exec(email?.text ?? "");
+  expect(match, `no link in "${subject}" to ${to}`).not.toBeNull();
+  return (match as RegExpExecArray)[1] as string;
+}
+
+describe("the links in the emails", () => {
+  it("happy: opening the verification link verifies the address (once)", async () => {
+    const session = await signup();
+    const link = await emailLink(session.email, /verify/i);
+    const opened = await fetch(link);
+    expect(opened.status).toBe(200);
+    expect((await get("/profile", { token: session.access_token })).body.email_verified).toBe(true);
+    expect((await fetch(link)).status).toBe(400);
+  });
+
+  it("happy: opening the reset link tells the token is usable, without consuming it", async () => {
+    const session = await signup();
+    await post("/auth/reset-password", { email: session.email });
+    const link = await emailLink(session.email, /reset/i);
+    const opened = await fetch(link);
+    expect(opened.status).toBe(200);
+    const body = (await opened.json()) as Json;
+    expect(body.expires_at).toMatch(/Z$/);
+    const token = new URL(link).searchParams.get("token") as string;
+    expect((await post("/auth/reset-password/confirm", { token, new_password: "N3w#Password!" })).status).toBe(200);
+    expect((await fetch(link)).status).toBe(400);
+  });
+});
+
 describe("POST /auth/verify-email", () => {
   it("happy: the emailed token verifies the address once", async () => {
     const session = await signup();

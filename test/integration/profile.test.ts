@@ -211,7 +211,7 @@ describe("PUT /profile (coach)", () => {
       [{ availability: { monday: ["09:00-10:15"] } }, "availability.monday.0"],
       [{ availability: { monday: ["09:00-11:00", "10:30-12:00"] } }, "availability.monday"],
       [{ availability: { monday: ["12:00-09:00"] } }, "availability.monday.0"],
-      [{ availability: { funday: ["09:00-10:00"] } }, "availability"],
+      [{ availability: { funday: ["09:00-10:00"] } }, "availability.funday"],
       [{ availability: { timezone: "Nowhere/Town" } }, "availability.timezone"],
     ])("refuses %j naming the field, and changes nothing", async (body, field) => {
       const coach = await createCoach({ hourlyRate: 100 });
@@ -243,6 +243,7 @@ describe("PUT /profile (coach)", () => {
         const coach = await createCoach({ rating: 3 });
         const result = await put("/profile", { first_name: "Sneaky", ...body }, { token: coach.token });
         expectEnvelope(result, 400, "VALIDATION_ERROR");
+        expect(errorFields(result.body)).toEqual(Object.keys(body));
         const [row] = await query<{ rating: string; is_verified: boolean; total_sessions: number; first_name: string; photo_url: string | null }>(
           "SELECT rating, is_verified, total_sessions, first_name, photo_url FROM coach_profiles WHERE user_id = $1",
           [coach.id],
