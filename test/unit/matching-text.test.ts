@@ -1,0 +1,96 @@
+/** Building blocks of the lexical similarity and the availability fit. */
+import { describe, expect, it } from "vitest";
+import { topicsOf, synonymPhrases } from "../../src/services/matching/taxonomy.ts";
+import { contentStems, countrySpellings, joinList, normalizeCountry, stem } from "../../src/services/matching/text.ts";
+import { preferredSlots, slotCounts, weeklyAvailability, zoneOffsetMinutes } from "../../src/services/matching/schedule.ts";
+import { topicPattern } from "../../src/services/matching/candidates.ts";
+import { quizSchema } from "../../src/lib/quiz.ts";
+
+describe("text", () => {
+  it("stems word families onto one stem", () => {
+    expect(stem("integration")).toBe(stem("integrate"));
+    expect(stem("families")).toBe(stem("family"));
+    expect(stem("cultural")).toBe(stem("culture"));
+    expect(stem("adaptation")).toBe(stem("adapting"));
+  });
+
+  it("drops stopwords and accents from content stems", () => {
+    expect([...contentStems("Help me with the Café culture")]).toEqual([stem("cafe"), stem("culture")]);
+  });
+
+  it("folds country aliases", () => {
+    expect(normalizeCountry("USA")).toBe(normalizeCountry("United States of America"));
+    expect(normalizeCountry(" The Netherlands ")).toBe("netherlands");
+    expect(countrySpellings("United Kingdom")).toEqual(expect.arrayContaining(["united kingdom", "uk", "england"]));
+  });
+
+  it("joins lists as people write them", () => {
+    expect([joinList(["Spanish"]), joinList(["Spanish", "English"]), joinList(["A", "B", "C"])]).toEqual(["Spanish", "Spanish and English", "A, B and C"]);
+  });
+});
+
+describe("taxonomy", () => {
+  it("maps free text onto topics through synonyms", () => {
+    expect(topicsOf("Integrate into local culture")).toContain("cultural_adaptation");
+    expect(topicsOf("feeling lonely and homesick")).toContain("culture_shock");
+    expect(topicsOf("schools for my kids")).toContain("family");
+    expect(topicsOf("finding a job")).toContain("career");
+    expect(topicsOf("Tax returns").size).toBe(0);
+  });
+
+  it("reads reverse culture shock as repatriation", () => {
+    const topics = topicsOf("reverse culture shock");
+    expect(topics).toContain("repatriation");
+    expect(topics).not.toContain("culture_shock");
+  });
+
+  it("builds the SQL pre-rank pattern from topic synonyms and the client's own words, regex-escaped", () => {
+    const quiz = quizSchema.parse({
+      target_countries: ["Spain"], cultural_goals: ["integrate (fully)"], preferred_languages: ["English"], industry: "x",
+      family_status: "single", previous_expat_experience: true, timeline_urgency: 1, budget_range: { min: 0, max: 100 },
+      coaching_style: "flexible", specific_challenges: ["homesick"], home_country: "A", current_country: "B",
+      relocation_stage: "planning", career_level: "student", communication_style: "mixed", preferred_session_duration: 30,
+      session_frequency: "weekly", preferred_times: ["evening"], timezone: "UTC", languages_learning: [],
+    });
+    const pattern = topicPattern(quiz)!;
+    for (const phrase of synonymPhrases(["cultural_adaptation", "culture_shock"])) expect(pattern).toContain(phrase.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    expect(pattern).toContain("integrate \\(fully\\)");
+    expect(() => new RegExp(pattern)).not.toThrow();
+  });
+});
+
+describe("schedule", () => {
+  it("reads zone offsets at a given instant (DST aware)", () => {
+    expect(zoneOffsetMinutes("Europe/Madrid", new Date("2026-01-15T12:00:00Z"))).toBe(60);
+    expect(zoneOffsetMinutes("Europe/Madrid", new Date("2026-07-15T12:00:00Z"))).toBe(120);
+    expect(zoneOffsetMinutes("Asia/Kathmandu", new Date("2026-07-15T12:00:00Z"))).toBe(345);
+    expect(zoneOffsetMinutes("UTC", new Date())).toBe(0);
+  });
+
+  it("cuts windows into sessions of the preferred length and buckets them in the client's zone", () => {
+    const availability = weeklyAvailability({ timezone: "UTC", monday: ["08:00-10:00"], saturday: ["10:00-11:00"] });
+    expect(availability.longestWindow).toBe(120);
+    expect(availability.activeDays).toBe(2);
+    // 60-minute sessions starting every 30 minutes: 08:00, 08:30, 09:00 on Monday, 10:00 on Saturday
+    const sameZone = slotCounts(availability, 0, 60);
+    expect(preferredSlots(sameZone, ["morning"])).toBe(4);
+    expect(preferredSlots(sameZone, ["weekend"])).toBe(1);
+    expect(preferredSlots(sameZone, ["evening"])).toBe(0);
+    // seen from UTC+10 the Monday windows are 18:00-20:00: evening
+    const tokyoish = slotCounts(availability, 600, 60);
+    expect(preferredSlots(tokyoish, ["evening"])).toBe(4);
+    // seen from UTC-10, Monday 08:00 UTC is Sunday 22:00 (wraps over the week boundary) and
+    // Saturday 10:00 UTC is Saturday 00:00: all four sessions exist, none in a bucket
+    const hawaii = slotCounts(availability, -600, 60);
+    expect(hawaii.reduce((sum, count) => sum + count, 0)).toBe(4);
+    expect(preferredSlots(hawaii, ["morning", "afternoon", "evening", "weekend"])).toBe(0);
+    // 90-minute sessions do not fit a 60-minute window
+    expect(preferredSlots(slotCounts(availability, 0, 90), ["weekend"])).toBe(0);
+  });
+
+  it("ignores malformed stored availability instead of failing", () => {
+    const availability = weeklyAvailability({ monday: ["nonsense", 5], tuesday: "09:00-10:00", timezone: 3 });
+    expect(availability.intervals).toEqual([]);
+    expect(availability.timezone).toBe("UTC");
+  });
+});
