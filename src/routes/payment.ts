@@ -54,7 +54,7 @@ const webhookRoute = createRoute({
   tags: ["Payments"],
   summary: "Stripe webhook (signed with STRIPE_WEBHOOK_SECRET)",
   description:
-    "The raw body is verified against the Stripe-Signature header (300 s tolerance). Each event is applied exactly once; unknown types are acknowledged and ignored.",
+    "The raw body is verified against the Stripe-Signature header (300 s tolerance). Each event is applied exactly once (its id is recorded in the same transaction as its effect); unknown types are acknowledged and ignored. States only move forward: a payment completed for a booking that is already cancelled (or confirmed by another payment) is recorded as succeeded with a flag_reason and refunded at once, never reviving the booking; a refund that arrives before the completion is kept; a paid amount or currency different from the expected one is stored (received_amount, received_currency, flag_reason) and the booking is not confirmed.",
   request: {
     headers: z.object({ "stripe-signature": z.string().optional().openapi({ description: "Stripe's signature header" }) }),
     body: { content: { "application/json": { schema: z.object({}).passthrough().openapi("StripeEvent") } }, required: true },

@@ -300,7 +300,10 @@ export async function createBooking(db: Database, input: CreateBookingInput): Pr
     });
   } catch (error) {
     if (pgErrorCode(error) === "23P01") {
-      const which = OVERLAP_CONSTRAINTS[constraintName(error) ?? ""] ?? { reason: "overlap", message: "The time slot overlaps an existing booking" };
+      const constraint = constraintName(error);
+      const which = OVERLAP_CONSTRAINTS[constraint ?? ""] ?? { reason: "overlap", message: "The time slot overlaps an existing booking" };
+      // A race the pre-check could not see: the exclusion constraint decided it.
+      console.log(JSON.stringify({ level: "info", msg: "booking overlap rejected by constraint", constraint: constraint ?? null }));
       throw conflict(which.message, { reason: which.reason });
     }
     throw error;
