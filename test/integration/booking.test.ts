@@ -3,7 +3,7 @@ import { del, expectEnvelope, get, patch, post } from "../helpers/api.ts";
 import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
 import { accessToken, createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
 import { book, confirmedBooking, DAY, HOUR, slot, stripeUrl } from "../helpers/booking-flow.ts";
-import { fakeStripeRequests } from "../helpers/fake-stripe.ts";
+import { fakeStripeRequests, setFakeStripeMode } from "../helpers/fake-stripe.ts";
 
 afterAll(closeTestPool);
 
@@ -399,6 +399,25 @@ describe("DELETE /booking/{id} (cancellation policy)", () => {
     const byAdmin = await confirmedBooking(client2, coach, slot(6));
     expect((await del(`/booking/${byAdmin.booking.id}`, await at(admin, new Date(slot(6).getTime() - HOUR)))).status).toBe(204);
     expect((await paymentOf(byAdmin.booking.id)).status).toBe("refunded");
+  });
+
+  it("errors: Stripe down while a refund is due -> 503, nothing changed; the retry refunds once", async () => {
+    const [client, coach] = await Promise.all([createClient(), createCoach()]);
+    const { booking } = await confirmedBooking(client, coach, slot(5));
+    await setFakeStripeMode(stripeUrl(), { mode: "error", match: booking.id });
+    try {
+      expectEnvelope(await del(`/booking/${booking.id}`, { token: coach.token }), 503, "SERVICE_UNAVAILABLE");
+    } finally {
+      await setFakeStripeMode(stripeUrl(), {});
+    }
+    expect((await get(`/booking/${booking.id}`, { token: client.token })).body.status).toBe("confirmed");
+    expect((await paymentOf(booking.id)).status).toBe("succeeded");
+    expect((await del(`/booking/${booking.id}`, { token: coach.token })).status).toBe(204);
+    const payment = await paymentOf(booking.id);
+    expect(payment.status).toBe("refunded");
+    // Every attempt used the same idempotency key, so Stripe refunds at most once.
+    const keys = new Set((await refundsFor(payment.stripe_payment_intent_id)).map((request) => request.idempotencyKey));
+    expect(keys.size).toBe(1);
   });
 
   it("errors: unknown 404, already cancelled 400, malformed 400", async () => {
