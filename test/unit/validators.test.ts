@@ -209,7 +209,7 @@ describe("availability", () => {
     [{ monday: [900] }, "not a string"],
     [{ funday: ["09:00-10:00"] }, "unknown weekday"],
     [{ timezone: "Nowhere/Town" }, "unknown zone"],
-  ])("refuses %j (%s)", (availability) => {
+  ])("refuses %j (%s)", (availability: unknown, _reason: string) => {
     expect(valid(availabilitySchema, availability)).toBe(false);
   });
 
