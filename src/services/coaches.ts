@@ -110,17 +110,21 @@ function filterConditions(filters: CoachFilters): SQL[] {
   return conditions;
 }
 
-/** GET /coaches: one round trip (the window count rides along with the page). */
-export async function listCoaches(db: Executor, filters: CoachFilters, pagination: Pagination): Promise<Page<CoachListItem>> {
-  const where = and(...filterConditions(filters));
-  const rows = await db
+/** The page statement (exported so the EXPLAIN test checks the very SQL the route runs). */
+export function coachListQuery(db: Executor, filters: CoachFilters, pagination: Pagination) {
+  return db
     .select({ ...listItemColumns, total: sql<string>`count(*) over()` })
     .from(coachProfiles)
     .innerJoin(users, eq(users.id, coachProfiles.userId))
-    .where(where)
+    .where(and(...filterConditions(filters)))
     .orderBy(desc(coachProfiles.rating), desc(coachProfiles.totalSessions), asc(coachProfiles.id))
     .limit(pagination.limit)
     .offset(pagination.skip);
+}
+
+/** GET /coaches: one round trip (the window count rides along with the page). */
+export async function listCoaches(db: Executor, filters: CoachFilters, pagination: Pagination): Promise<Page<CoachListItem>> {
+  const rows = await coachListQuery(db, filters, pagination);
   let total: number;
   if (rows.length > 0) {
     total = Number(rows[0]!.total);
@@ -132,7 +136,7 @@ export async function listCoaches(db: Executor, filters: CoachFilters, paginatio
       .select({ total: sql<string>`count(*)` })
       .from(coachProfiles)
       .innerJoin(users, eq(users.id, coachProfiles.userId))
-      .where(where);
+      .where(and(...filterConditions(filters)));
     total = Number(row?.total ?? 0);
   }
   return { items: rows.map(toCoachListItem), total, skip: pagination.skip, limit: pagination.limit };

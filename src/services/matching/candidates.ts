@@ -63,9 +63,11 @@ export function candidateSql(quiz: Quiz): SQL {
 
   // Weights and limits are code constants: inlined, so the planner sees plain numbers.
   const constant = (value: number) => sql.raw(String(value));
-  const langs = sql`${languages}::text[]`;
+  // sql.param: one array parameter (a bare array in drizzle's sql`` expands into a list of parameters).
+  const textArray = (values: readonly string[]) => sql`${sql.param(values)}::text[]`;
+  const langs = textArray(languages);
   const hasCountry = (spellings: string[]) =>
-    sql`exists (select 1 from unnest(cp.countries) as c(name) where lower(c.name) = any(${spellings}::text[]))`;
+    sql`exists (select 1 from unnest(cp.countries) as c(name) where lower(c.name) = any(${textArray(spellings)}))`;
   const topicMatch = pattern
     ? sql`(case when lower(array_to_string(cp.expertise, ' | ')) ~ ${pattern} then ${constant(textWeight)} else 0 end)`
     : sql`0`;
