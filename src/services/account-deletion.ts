@@ -45,6 +45,12 @@ export interface DeleteAccountInput {
   /** An admin deletes the account: cancellations refund in full. */
   byAdmin: boolean;
   now: Date;
+  /**
+   * Runs inside the deletion's transaction, after the user row is deleted or
+   * anonymised (`outcome`): DELETE /admin/users writes its audit entry here,
+   * so that the deletion and its record commit together.
+   */
+  inTransaction?: (tx: Transaction, outcome: "deleted" | "anonymised") => Promise<void>;
 }
 
 export function tombstoneEmail(userId: string): string {
@@ -109,6 +115,7 @@ export async function deleteAccount(db: Database, env: Bindings, input: DeleteAc
     }
     // A coach leaves the discovery list and every cached match.
     if (user.role === "coach" || removedCoach.length > 0) await bumpCoachesVersion(tx);
+    await input.inTransaction?.(tx, financial ? "anonymised" : "deleted");
     return [...removedClient, ...removedCoach].map((row) => row.photoUrl);
   });
 
