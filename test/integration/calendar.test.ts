@@ -110,3 +110,25 @@ describe("GET /calendar/feed/{token}.ics", () => {
     expect(events(adminFeed.text)).toHaveLength(0);
   });
 });
+
+describe("OpenAPI document", () => {
+  it("lists the booking, payment and calendar operations, the feed in its public .ics form", async () => {
+    const doc = (await get("/openapi.json")).body;
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        "/booking",
+        "/booking/{id}",
+        "/booking/{id}/status",
+        "/booking/client/{client_id}",
+        "/booking/coach/{coach_id}",
+        "/payment/checkout",
+        "/payment/webhook",
+        "/payment/{id}",
+        "/calendar/feed-token",
+        "/calendar/feed/{token}.ics",
+      ]),
+    );
+    expect(doc.paths["/calendar/feed/{token}.ics"].get.responses["200"].content["text/calendar"]).toBeDefined();
+    expect(doc.paths["/booking"].post.security).toEqual([{ bearerAuth: [] }]);
+  });
+});
