@@ -263,16 +263,14 @@ describe("PATCH /admin/users/{id}", () => {
   });
 
   it("error: the last active admin can be neither demoted nor deactivated (409), and nothing is audited", async () => {
-    const admin = await createUser("admin");
     for (let attempt = 0; attempt < 3; attempt++) {
+      // A fresh admin per attempt: a demotion that went through revoked the previous one's token.
+      const admin = await createUser("admin");
       const { result: [demote, deactivate], intruders } = await asOnlyActiveAdmin([admin.id], async () => [
         await patch(`/admin/users/${admin.id}`, { role: "coach" }, { token: admin.token }),
         await patch(`/admin/users/${admin.id}`, { is_active: false }, { token: admin.token }),
       ]);
-      if (intruders > 0) {
-        await query(`UPDATE users SET role = 'admin', is_active = true WHERE id = $1`, [admin.id]);
-        continue;
-      }
+      if (intruders > 0) continue;
       expectEnvelope(demote as never, 409, "CONFLICT");
       expectEnvelope(deactivate as never, 409, "CONFLICT");
       const [row] = await query(`SELECT role, is_active FROM users WHERE id = $1`, [admin.id]);
@@ -374,6 +372,8 @@ describe("DELETE /admin/users/{id}", () => {
     expect((await del(`/admin/users/${client.id}`, { token: admin.token })).status).toBe(204);
     const [row] = await query(`SELECT email, password_hash, is_active FROM users WHERE id = $1`, [client.id]);
     expect(row).toEqual({ email: `deleted-${client.id}@invalid`, password_hash: null, is_active: false });
+    const entries = await auditEntries(admin, `actor_id=${admin.id}&action=user.delete`);
+    expect(entries.map((entry) => [entry.target_id, entry.details.outcome])).toEqual([[client.id, "anonymised"]]);
   });
 
   it("error: unknown 404, malformed 400", async () => {

@@ -312,9 +312,16 @@ export async function assertNotLastActiveAdmin(tx: Executor, target: { id: strin
 
 export async function updateUser(db: Database, actorId: string, userId: string, patch: UserPatch, now: Date): Promise<UserUpdateResult> {
   const result = await db.transaction(async (tx) => {
-    // Admin rows first (the same order for every request), then the target.
-    const mayRemoveAdmin = (patch.role !== undefined && patch.role !== "admin") || patch.is_active === false;
-    if (mayRemoveAdmin) await lockActiveAdmins(tx);
+    // Only a change that takes an active admin away needs the admin rows,
+    // and then they are locked before the target (which is one of them), in
+    // id order, so that two admins demoting each other queue up on the same
+    // first row instead of deadlocking. Changes to other users lock only
+    // their own row and never wait for admin operations.
+    const removesAdminFrom = (state: { role: Role; isActive: boolean }) =>
+      state.role === "admin" && state.isActive && ((patch.role !== undefined && patch.role !== "admin") || patch.is_active === false);
+    const [peek] = await tx.select({ role: users.role, isActive: users.isActive }).from(users).where(eq(users.id, userId));
+    if (!peek) throw notFound("User");
+    if (removesAdminFrom(peek)) await lockActiveAdmins(tx);
     const [target] = await tx.select().from(users).where(eq(users.id, userId)).for("update");
     if (!target) throw notFound("User");
 
@@ -324,8 +331,8 @@ export async function updateUser(db: Database, actorId: string, userId: string, 
       is_active: patch.is_active ?? before.is_active,
       email_verified: patch.email_verified ?? before.email_verified,
     };
-    const removesAdmin = before.role === "admin" && before.is_active && (after.role !== "admin" || !after.is_active);
-    if (removesAdmin) await assertNotLastActiveAdmin(tx, target);
+    // Decided on the locked row (it may have become an admin since the peek).
+    if (removesAdminFrom(target)) await assertNotLastActiveAdmin(tx, target);
 
     const changed = (Object.keys(after) as (keyof AccountState)[]).filter((key) => after[key] !== before[key]);
     if (changed.length > 0) {
@@ -374,28 +381,31 @@ export async function updateUser(db: Database, actorId: string, userId: string, 
  * the shared account-deletion service, which also refuses the last active
  * admin (409) under the same admin-row lock as PATCH.
  *
- * The audit entry: the deletion is several steps (Stripe refunds first, then
- * one transaction inside deleteAccount, which takes no hook), so the entry is
- * written right after that transaction commits, never for a refused or failed
- * deletion. It records the role and state the account had, and not the
- * email: the erased person's address must not outlive the account in the trail.
+ * The audit entry is written by the service's `inTransaction` hook, inside
+ * the transaction that deletes the row, so a refused or failed deletion
+ * leaves no entry and a deletion never lacks one. It records the role and
+ * state the account had, and not the email: the erased person's address must
+ * not outlive the account in the trail.
  */
 export async function deleteUserAsAdmin(db: Database, env: Bindings, actorId: string, userId: string, now: Date): Promise<void> {
   const [target] = await db.select().from(users).where(eq(users.id, userId)).limit(1);
   if (!target) throw notFound("User");
-  await deleteAccount(db, env, { userId, byAdmin: true, now });
-  const [tombstone] = await db.select({ id: users.id }).from(users).where(eq(users.id, userId)).limit(1);
-  await db.transaction((tx) =>
-    writeAudit(tx, {
-      actorId,
-      action: "user.delete",
-      targetType: "user",
-      targetId: userId,
-      details: {
-        before: { role: target.role, is_active: target.isActive, email_verified: target.emailVerified, created_at: requireIso(target.createdAt) },
-        after: null,
-        outcome: tombstone ? "anonymised" : "deleted",
-      },
-    }),
-  );
+  await deleteAccount(db, env, {
+    userId,
+    byAdmin: true,
+    now,
+    inTransaction: async (tx, outcome) => {
+      await writeAudit(tx, {
+        actorId,
+        action: "user.delete",
+        targetType: "user",
+        targetId: userId,
+        details: {
+          before: { role: target.role, is_active: target.isActive, email_verified: target.emailVerified, created_at: requireIso(target.createdAt) },
+          after: null,
+          outcome,
+        },
+      });
+    },
+  });
 }
