@@ -134,6 +134,8 @@ function logError(c: Context<RouterEnv>, error: unknown, msg: string) {
       request_id: c.var.requestId,
       path: c.req.path,
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      // drizzle wraps driver errors ("Failed query: ..."): the cause holds Postgres' own message and SQLSTATE.
+      cause: error instanceof Error && error.cause !== undefined ? String(error.cause) : undefined,
       stack: error instanceof Error ? error.stack : undefined,
     }),
   );
