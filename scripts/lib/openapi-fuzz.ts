@@ -937,6 +937,10 @@ export function checkOutcome(validator: ResponseValidator, operation: Operation,
   if (!requestId) fail("no X-Request-Id header");
   for (const name of ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]) if (!headers.get(name)) fail(`no ${name} header`);
   if (headers.get("x-content-type-options") !== "nosniff") fail("no X-Content-Type-Options: nosniff");
+  // Excessive data exposure (OWASP API3): no answer ever carries a password
+  // hash, a stored token hash or a Stripe secret, whatever the route.
+  if (/"(password_hash|passwordHash|token_hash|tokenHash)"\s*:|\$2[aby]\$\d\d\$|sk_(test|live)_|whsec_/.test(outcome.text)) fail("answer exposes a secret (password hash, token hash or Stripe key)");
+
 
   const documented = operation.responses[String(outcome.status)];
   if (!documented && outcome.status !== 304) fail(`status ${outcome.status} is not documented for this operation`, outcome.status >= 200 && outcome.status < 300 ? "error" : "warning");
