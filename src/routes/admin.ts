@@ -52,7 +52,7 @@ function isRealDate(value: string): boolean {
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
 }
 
-const DateField = z.string().refine(isRealDate, "Must be a date YYYY-MM-DD").openapi({ example: "2026-01-31" });
+const DateField = z.string().refine(isRealDate, "Must be a date YYYY-MM-DD").openapi({ type: "string", format: "date", example: "2026-01-31" });
 
 /** YYYY-MM-DD (a whole UTC day) or an ISO-8601 timestamp with a zone. */
 const DateOrTimestampField = z
