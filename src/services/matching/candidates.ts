@@ -22,7 +22,7 @@ import type { MatchCoach } from "./engine.ts";
 
 /** Language-sharing candidates scored by the engine. */
 export const CANDIDATE_LIMIT = 300;
-/** Coaches sharing no language, considered only to fill a short list. */
+/** Coaches sharing no language, fetched only when fewer than this many share one (to fill a short list). */
 export const FILLER_LIMIT = 50;
 
 export interface CandidateRow extends MatchCoach {
@@ -33,68 +33,103 @@ export interface CandidateRow extends MatchCoach {
   updatedAt: Date;
 }
 
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** Escapes LIKE's wildcards and its escape character. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, "\\$&");
 }
 
-/** A Postgres regex (ARE) matching any synonym of the client's goal/challenge topics, or the items themselves. */
-export function topicPattern(quiz: Quiz): string | null {
+/**
+ * LIKE patterns ('%phrase%') for the synonyms of the client's goal/challenge
+ * topics and the client's own words, matched against the lower-cased
+ * expertise. Minimal: a phrase that contains another listed phrase adds
+ * nothing to a yes/no match ("career change" when "career" is listed), and
+ * every pattern costs a substring scan per candidate row.
+ */
+export function topicPatterns(quiz: Quiz): string[] {
   const topics = new Set<TopicId>();
   const items = [...quiz.cultural_goals, ...quiz.specific_challenges];
   for (const item of items) for (const topic of topicsOf(item)) topics.add(topic);
-  const phrases = new Set<string>(synonymPhrases(topics).map((phrase) => phrase.toLowerCase()));
-  for (const item of items) phrases.add(normalizeText(item));
-  if (phrases.size === 0) return null;
-  // Longest first so the alternation prefers the specific phrase; sorted for a stable statement text.
-  return [...phrases].sort((a, b) => b.length - a.length || a.localeCompare(b)).map(escapeRegex).join("|");
+  const phrases = [...new Set([...synonymPhrases(topics).map(normalizeText), ...items.map(normalizeText)])]
+    .filter((phrase) => phrase.length >= 3)
+    .sort((a, b) => a.length - b.length || a.localeCompare(b));
+  const minimal: string[] = [];
+  for (const phrase of phrases) if (!minimal.some((shorter) => phrase.includes(shorter))) minimal.push(phrase);
+  return minimal.map((phrase) => `%${escapeLike(phrase)}%`);
 }
+
+/** How a country may be written in coach_profiles.countries (exact-match arrays cannot fold case or aliases). */
+export function countryVariants(names: readonly string[]): string[] {
+  const variants = new Set<string>();
+  for (const name of names) {
+    variants.add(name.trim());
+    for (const spelling of countrySpellings(name)) {
+      variants.add(spelling);
+      variants.add(spelling.replace(/(^|[\s-])(\p{L})/gu, (_, separator: string, letter: string) => separator + letter.toUpperCase()));
+      variants.add(spelling.toUpperCase());
+    }
+  }
+  return [...variants];
+}
+
+/** Pre-ranked rows taken before the active-account join (which then drops the few inactive ones). */
+const OVERFETCH = 60;
 
 /** The candidate statement (exported for the EXPLAIN test and the benchmark). */
 export function candidateSql(quiz: Quiz): SQL {
   const place = PLACE_WEIGHTS[quiz.relocation_stage];
   const languages = quiz.preferred_languages;
-  const targets = [...new Set(quiz.target_countries.flatMap(countrySpellings))];
-  const current = countrySpellings(quiz.current_country);
-  const home = countrySpellings(quiz.home_country);
   const max = quiz.budget_range.max;
   const bound = max * (1 + BUDGET_TOLERANCE);
-  const pattern = topicPattern(quiz);
-  const textWeight = WEIGHTS.cultural_goals + WEIGHTS.specific_challenges;
+  const patterns = topicPatterns(quiz);
 
   // Weights and limits are code constants: inlined, so the planner sees plain numbers.
   const constant = (value: number) => sql.raw(String(value));
   // sql.param: one array parameter (a bare array in drizzle's sql`` expands into a list of parameters).
   const textArray = (values: readonly string[]) => sql`${sql.param(values)}::text[]`;
   const langs = textArray(languages);
-  const hasCountry = (spellings: string[]) =>
-    sql`exists (select 1 from unnest(cp.countries) as c(name) where lower(c.name) = any(${textArray(spellings)}))`;
-  const topicMatch = pattern
-    ? sql`(case when lower(array_to_string(cp.expertise, ' | ')) ~ ${pattern} then ${constant(textWeight)} else 0 end)`
-    : sql`0`;
+  // Array overlap (&&) on small arrays costs far less per row than unnest() subqueries.
+  const knows = (names: readonly string[], points: number) =>
+    sql`(case when cp.countries && ${textArray(countryVariants(names))} then ${constant(points)} else 0 end)`;
+  const topicMatch =
+    patterns.length > 0
+      ? sql`(case when lower(array_to_string(cp.expertise, ' | ')) like any (${textArray(patterns)}) then ${constant(WEIGHTS.cultural_goals + WEIGHTS.specific_challenges)} else 0 end)`
+      : sql`0`;
+  const sharedLanguages = sql.join(
+    languages.map((language) => sql`(cp.languages @> ${textArray([language])})::int`),
+    sql` + `,
+  );
+  const prescore = sql`${knows(quiz.target_countries, place.target)} + ${knows([quiz.current_country], place.current)}
+        + ${knows([quiz.home_country], place.home)} + ${topicMatch}
+        + ${constant(WEIGHTS.preferred_languages)}.0 * (${sharedLanguages}) / ${constant(languages.length)}
+        + (case when cp.hourly_rate <= ${max}::numeric then ${constant(WEIGHTS.budget_range)} else 0 end)
+        + ${constant(WEIGHTS.rating)} * cp.rating / 5`;
 
   const columns = sql`cp.id, cp.user_id, cp.first_name, cp.last_name, cp.photo_url, cp.bio, cp.expertise, cp.languages,
     cp.countries, cp.hourly_rate, cp.currency, cp.availability, cp.rating, cp.total_sessions, cp.is_verified, cp.updated_at`;
-  const eligible = sql`u.is_active and u.role = 'coach' and cp.hourly_rate is not null and cp.hourly_rate <= ${bound}::numeric`;
+  const priced = sql`cp.hourly_rate is not null and cp.hourly_rate <= ${bound}::numeric`;
 
+  // Part 1 ranks coach_profiles alone (GIN bitmap scan or, for a language most coaches speak,
+  // a parallel scan + top-N sort) and joins users only for the few hundred survivors: a join
+  // before the sort would hash every user on every request.
+  // Part 2 (fillers) runs only when part 1 is short: `(select count(*) from sharing) < N` is a
+  // one-time filter, so a full list costs no scan of the coaches who share no language.
   return sql`
-    (select ${columns}, 0 as tier
-       from coach_profiles cp join users u on u.id = cp.user_id
-      where ${eligible} and cp.languages && ${langs}
-      order by
-        (case when ${hasCountry(targets)} then ${constant(place.target)} else 0 end)
-        + (case when ${hasCountry(current)} then ${constant(place.current)} else 0 end)
-        + (case when ${hasCountry(home)} then ${constant(place.home)} else 0 end)
-        + ${topicMatch}
-        + ${constant(WEIGHTS.preferred_languages)}.0 * (select count(*) from unnest(cp.languages) as l(name) where l.name = any(${langs})) / ${constant(languages.length)}
-        + (case when cp.hourly_rate <= ${max}::numeric then ${constant(WEIGHTS.budget_range)} else 0 end)
-        + ${constant(WEIGHTS.rating)} * cp.rating / 5
-        desc,
-        cp.rating desc, cp.total_sessions desc, cp.id
-      limit ${constant(CANDIDATE_LIMIT)})
+    with sharing as materialized (
+      select ranked.*, 0 as tier from (
+         select ${columns}, ${prescore} as prescore
+           from coach_profiles cp
+          where ${priced} and cp.languages && ${langs}
+          order by prescore desc, cp.rating desc, cp.total_sessions desc, cp.id
+          limit ${constant(CANDIDATE_LIMIT + OVERFETCH)}) ranked
+        join users u on u.id = ranked.user_id and u.is_active and u.role = 'coach'
+        order by ranked.prescore desc, ranked.rating desc, ranked.total_sessions desc, ranked.id
+        limit ${constant(CANDIDATE_LIMIT)})
+    select * from sharing
     union all
-    (select ${columns}, 1 as tier
+    (select ${columns}, 0 as prescore, 1 as tier
        from coach_profiles cp join users u on u.id = cp.user_id
-      where ${eligible} and not (cp.languages && ${langs})
+      where (select count(*) from sharing) < ${constant(FILLER_LIMIT)}
+        and ${priced} and u.is_active and u.role = 'coach' and not (cp.languages && ${langs})
       order by cp.rating desc, cp.total_sessions desc, cp.id
       limit ${constant(FILLER_LIMIT)})`;
 }

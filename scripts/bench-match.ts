@@ -1,0 +1,264 @@
+/**
+ * Benchmark of POST /match on a local Postgres (npm run bench:match).
+ *
+ * Runs the service functions the Worker runs (src/services/matching), over
+ * the same Neon serverless driver and a WebSocket-to-TCP proxy
+ * (scripts/lib/ws-proxy.ts), one Pool per request as in the Worker, with an
+ * in-memory KV. For 10,000 and then 100,000 active coaches it reports:
+ * - cold match (force_refresh): p50 / p95 ms, candidate-set size, DB round trips;
+ * - the candidate statement alone: p50 / p95 ms;
+ * - the engine alone on the candidate set: p50 ms;
+ * - cached match (KV hit): p50 / p95 ms, DB round trips.
+ *
+ * Database: BENCH_DATABASE_URL, else a separate database `culturebridge_bench`
+ * on the server of TEST_DATABASE_URL / DATABASE_URL / the local default
+ * (postgresql://postgres@127.0.0.1:55432/culturebridge): created if missing,
+ * migrated, seeded once (bench rows are recognisable by their emails).
+ * Usage: npm run bench:match [-- --iterations 40]
+ */
+import pg from "pg";
+import { migrateUrl } from "./lib/database.ts";
+import { startWsProxy } from "./lib/ws-proxy.ts";
+import { createDatabase } from "../src/db/client.ts";
+import { quizSchema, type Quiz } from "../src/lib/quiz.ts";
+import { loadCandidates } from "../src/services/matching/candidates.ts";
+import { rankCoaches } from "../src/services/matching/engine.ts";
+import { matchForClient, type MatchKv } from "../src/services/matching/service.ts";
+
+const ITERATIONS = (() => {
+  const index = process.argv.indexOf("--iterations");
+  return index >= 0 ? Number(process.argv[index + 1]) : 40;
+})();
+const SIZES = [10_000, 100_000];
+const CLIENTS = 40;
+
+function benchUrl(): string {
+  if (process.env.BENCH_DATABASE_URL) return process.env.BENCH_DATABASE_URL;
+  const base = new URL(process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:55432/culturebridge");
+  base.pathname = "/culturebridge_bench";
+  return base.toString();
+}
+
+async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const admin = new URL(url);
+  admin.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const exists = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end();
+  }
+  await migrateUrl(url);
+}
+
+class MemoryKv implements MatchKv {
+  private readonly entries = new Map<string, string>();
+  get(key: string, type: "text"): Promise<string | null>;
+  get(keys: string[], type: "text"): Promise<Map<string, string | null>>;
+  async get(key: string | string[]): Promise<string | null | Map<string, string | null>> {
+    if (Array.isArray(key)) return new Map(key.map((k) => [k, this.entries.get(k) ?? null]));
+    return this.entries.get(key) ?? null;
+  }
+  async put(key: string, value: string): Promise<void> {
+    this.entries.set(key, value);
+  }
+  async delete(key: string): Promise<void> {
+    this.entries.delete(key);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// seeding (in SQL: 100,000 coaches in seconds; deterministic through setseed)
+// ---------------------------------------------------------------------------
+
+const LANGUAGE_POOL = [
+  "English", "English", "English", "English", "English", "English", "English", "English", "English",
+  "Spanish", "Spanish", "Spanish", "French", "French", "German", "Mandarin Chinese", "Arabic", "Portuguese", "Japanese", "Italian",
+];
+const COUNTRY_POOL = ["Spain", "France", "Germany", "United States", "United Kingdom", "Netherlands", "Japan", "Singapore", "United Arab Emirates", "Canada", "Australia", "Brazil", "Mexico", "China", "India", "Kenya", "South Africa", "Switzerland", "Sweden", "Italy"];
+const EXPERTISE_POOL = [
+  "Cultural integration", "Cross-cultural adaptation", "Culture shock recovery", "Homesickness and adjustment", "Career transition",
+  "Job search abroad", "Global leadership", "Leading multicultural teams", "Family relocation", "Expat families and schooling",
+  "Repatriation coaching", "Reverse culture shock", "Language learning strategies", "Intercultural communication",
+  "Resilience and wellbeing", "Building a social network", "Business culture and etiquette", "Cross-cultural negotiation",
+];
+const ZONE_POOL = ["Europe/Madrid", "Europe/London", "America/New_York", "Asia/Singapore", "Asia/Tokyo", "Australia/Sydney"];
+
+const sqlArray = (values: string[]) => `ARRAY[${values.map((value) => `'${value.replace(/'/g, "''")}'`).join(",")}]`;
+
+async function seedCoaches(client: pg.Client, total: number): Promise<void> {
+  const [{ count }] = (await client.query<{ count: string }>(`SELECT count(*) FROM users WHERE email LIKE 'bench-coach-%'`)).rows as [{ count: string }];
+  const have = Number(count);
+  if (have >= total) return;
+  console.log(`seeding coaches ${have + 1}..${total}`);
+  await client.query(`SELECT setseed(${(have % 1000) / 1000})`);
+  await client.query(
+    `INSERT INTO users (email, role, is_active, email_verified)
+     SELECT 'bench-coach-' || g || '@bench.test', 'coach', (g % 50 <> 0), true FROM generate_series($1::int, $2::int) g`,
+    [have + 1, total],
+  );
+  const pickOne = (pool: string[]) => `(${sqlArray(pool)})[1 + floor(random() * ${pool.length})::int]`;
+  // Random picks in a derived table, lists built without subqueries: a subquery over
+  // unnest(ARRAY[random()...]) is evaluated once and would give every coach the same lists.
+  await client.query(`
+    INSERT INTO coach_profiles (user_id, first_name, last_name, bio, expertise, languages, countries, hourly_rate, currency, availability, rating, total_sessions, is_verified)
+    SELECT r.id, 'Bench', 'Coach',
+           'I offer a structured, collaborative approach with candid, direct feedback.',
+           array_remove(ARRAY[r.e1, CASE WHEN r.e2 <> r.e1 THEN r.e2 END, CASE WHEN r.e3 <> r.e1 AND r.e3 <> r.e2 THEN r.e3 END], NULL),
+           array_remove(ARRAY[r.l1, CASE WHEN r.l2 <> r.l1 AND r.two THEN r.l2 END], NULL),
+           array_remove(ARRAY[r.c1, CASE WHEN r.c2 <> r.c1 THEN r.c2 END], NULL),
+           round((25 + random() * 275)::numeric, 2), 'USD',
+           jsonb_build_object('timezone', r.zone,
+                              'monday', jsonb_build_array('09:00-12:00'), 'wednesday', jsonb_build_array('14:00-18:00'),
+                              'saturday', jsonb_build_array('10:00-13:00')),
+           round((3 + random() * 2)::numeric, 2), floor(random() * 400)::int, random() < 0.3
+      FROM (SELECT u.id,
+                   ${pickOne(EXPERTISE_POOL)} AS e1, ${pickOne(EXPERTISE_POOL)} AS e2, ${pickOne(EXPERTISE_POOL)} AS e3,
+                   ${pickOne(LANGUAGE_POOL)} AS l1, ${pickOne(LANGUAGE_POOL)} AS l2, random() < 0.5 AS two,
+                   ${pickOne(COUNTRY_POOL)} AS c1, ${pickOne(COUNTRY_POOL)} AS c2, ${pickOne(ZONE_POOL)} AS zone
+              FROM users u
+             WHERE u.email LIKE 'bench-coach-%' AND NOT EXISTS (SELECT 1 FROM coach_profiles cp WHERE cp.user_id = u.id)) r`);
+  const variety = await client.query<{ n: string }>(`SELECT count(DISTINCT languages) AS n FROM coach_profiles`);
+  if (Number(variety.rows[0]!.n) < 10) throw new Error("seeding produced identical coaches");
+  await client.query(`ANALYZE users`);
+  await client.query(`ANALYZE coach_profiles`);
+}
+
+function benchQuiz(index: number): Quiz {
+  const languages = [["English"], ["Spanish"], ["English", "French"], ["Japanese"], ["German", "English"], ["Arabic"]][index % 6]!;
+  return quizSchema.parse({
+    target_countries: [COUNTRY_POOL[index % COUNTRY_POOL.length]],
+    cultural_goals: [["integrate into local culture", "find a job in my new country", "help my children settle in"][index % 3]],
+    preferred_languages: languages,
+    industry: "technology",
+    family_status: "married_with_children",
+    previous_expat_experience: index % 2 === 0,
+    timeline_urgency: 1 + (index % 5),
+    budget_range: { min: 40, max: [80, 120, 200, 300][index % 4] },
+    coaching_style: "structured",
+    specific_challenges: [["feeling lonely", "language barrier", "reverse culture shock"][index % 3]],
+    home_country: COUNTRY_POOL[(index + 3) % COUNTRY_POOL.length],
+    current_country: COUNTRY_POOL[index % COUNTRY_POOL.length],
+    relocation_stage: ["planning", "recently_arrived", "settled", "returning_home"][index % 4],
+    career_level: "mid_career",
+    communication_style: "direct",
+    preferred_session_duration: 60,
+    session_frequency: "weekly",
+    preferred_times: ["morning"],
+    timezone: ZONE_POOL[index % ZONE_POOL.length],
+    languages_learning: [],
+  });
+}
+
+async function seedClients(client: pg.Client): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < CLIENTS; i++) {
+    const email = `bench-client-${i}@bench.test`;
+    const user = await client.query<{ id: string }>(
+      `INSERT INTO users (email, role, email_verified) VALUES ($1, 'client', true) ON CONFLICT (email) DO UPDATE SET role = 'client' RETURNING id`,
+      [email],
+    );
+    const id = user.rows[0]!.id;
+    await client.query(
+      `INSERT INTO client_profiles (user_id, quiz_data) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET quiz_data = EXCLUDED.quiz_data`,
+      [id, JSON.stringify(benchQuiz(i))],
+    );
+    ids.push(id);
+  }
+  return ids;
+}
+
+// ---------------------------------------------------------------------------
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+};
+const ms = (value: number) => value.toFixed(1);
+
+async function main() {
+  const url = benchUrl();
+  console.log(`database: ${url.replace(/\/\/[^@]*@/, "//")}`);
+  await ensureDatabase(url);
+  const proxy = await startWsProxy(0);
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const rows: string[] = [];
+  try {
+    const clientIds = await seedClients(admin);
+    for (const size of SIZES) {
+      await seedCoaches(admin, size);
+      const active = (await admin.query<{ n: string }>(
+        `SELECT count(*) AS n FROM coach_profiles cp JOIN users u ON u.id = cp.user_id WHERE u.is_active AND u.role = 'coach' AND cp.hourly_rate IS NOT NULL`,
+      )).rows[0]!.n;
+      await admin.query(`DELETE FROM match_cache WHERE client_id = ANY($1::uuid[])`, [clientIds]);
+      const kv = new MemoryKv();
+      const config = { DATABASE_URL: url, WS_PROXY: proxy.url };
+
+      // warm-up: driver, JIT, Postgres caches
+      for (let i = 0; i < 5; i++) {
+        const session = createDatabase(config);
+        await matchForClient({ db: session.db, kv, now: new Date() }, clientIds[i % clientIds.length]!, { forceRefresh: true, limit: 10 });
+        await session.end();
+      }
+
+      const cold: number[] = [];
+      const coldTrips: number[] = [];
+      const candidateMs: number[] = [];
+      const candidateSizes: number[] = [];
+      const engineMs: number[] = [];
+      const cached: number[] = [];
+      const cachedTrips: number[] = [];
+      for (let i = 0; i < ITERATIONS; i++) {
+        const clientId = clientIds[i % clientIds.length]!;
+        const quiz = benchQuiz(i % clientIds.length);
+
+        // cold: one Pool per request, as in the Worker (connection setup included)
+        let session = createDatabase(config);
+        let started = performance.now();
+        await matchForClient({ db: session.db, kv, now: new Date() }, clientId, { forceRefresh: true, limit: 10 });
+        cold.push(performance.now() - started);
+        coldTrips.push(session.queryCount());
+        await session.end();
+
+        // the parts: the candidate statement and the engine on its result
+        session = createDatabase(config);
+        await session.db.execute("select 1"); // connection set up outside the timing
+        started = performance.now();
+        const candidates = await loadCandidates(session.db, quiz);
+        candidateMs.push(performance.now() - started);
+        candidateSizes.push(candidates.length);
+        started = performance.now();
+        rankCoaches(quiz, candidates, { now: new Date(), explainTop: 50 });
+        engineMs.push(performance.now() - started);
+        await session.end();
+
+        // cached: KV hit
+        session = createDatabase(config);
+        started = performance.now();
+        const hit = await matchForClient({ db: session.db, kv, now: new Date() }, clientId, { forceRefresh: false, limit: 10 });
+        cached.push(performance.now() - started);
+        cachedTrips.push(session.queryCount());
+        if (!hit.cached) throw new Error("expected a cache hit");
+        await session.end();
+      }
+      rows.push(
+        `| ${size.toLocaleString("en-US")} (${Number(active).toLocaleString("en-US")} active with a rate) | ${ms(percentile(cold, 50))} / ${ms(percentile(cold, 95))} | ${Math.min(...candidateSizes)}-${Math.max(...candidateSizes)} | ${Math.max(...coldTrips)} | ${ms(percentile(candidateMs, 50))} / ${ms(percentile(candidateMs, 95))} | ${ms(percentile(engineMs, 50))} | ${ms(percentile(cached, 50))} / ${ms(percentile(cached, 95))} | ${Math.max(...cachedTrips)} |`,
+      );
+      console.log(rows[rows.length - 1]);
+    }
+  } finally {
+    await admin.end();
+    await proxy.close();
+  }
+  console.log(`\nPOST /match service path, ${ITERATIONS} iterations per size, Neon driver over the local WebSocket proxy, one Pool per request:\n`);
+  console.log("| coaches | cold p50 / p95 ms | candidates | cold DB round trips | candidate SQL p50 / p95 ms | engine p50 ms | cached p50 / p95 ms | cached DB round trips |");
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const row of rows) console.log(row);
+}
+
+await main();
