@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { createRouter } from "../lib/router.ts";
 import { isoUtc } from "../lib/time.ts";
+import { ErrorSchema } from "../lib/openapi.ts";
 
 const HealthSchema = z
   .object({
@@ -22,6 +23,8 @@ const route = createRoute({
   responses: {
     200: { description: "Healthy", content: { "application/json": { schema: HealthSchema } } },
     503: { description: "A dependency is unreachable", content: { "application/json": { schema: HealthSchema } } },
+    // Health checks are rate limited like every route (per IP).
+    429: { description: "Rate limit exceeded", content: { "application/json": { schema: ErrorSchema } } },
   },
 });
 
