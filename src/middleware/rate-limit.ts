@@ -69,7 +69,15 @@ export const rateLimit = createMiddleware<AppEnv & { Variables: { claims?: Token
     const limit = rateLimitPerMinute(c.env.RATE_LIMIT_PER_MINUTE);
     const stub = namespace.get(namespace.idFromName(key));
     const cost = EXEMPT_PATHS.has(c.req.path) ? 0 : 1;
-    const result = await stub.hit(limit, WINDOW_SECONDS, c.var.now.getTime(), cost);
+    let result: HitResult;
+    try {
+      result = await stub.hit(limit, WINDOW_SECONDS, c.var.now.getTime(), cost);
+    } catch (error) {
+      // Fail closed, as a dependency failure (503), not a 500: the same call
+      // carries token revocation, which must not be skipped.
+      console.error(JSON.stringify({ level: "error", msg: "rate limiter unavailable", request_id: c.var.requestId, error: String(error) }));
+      throw new AppError("SERVICE_UNAVAILABLE", "The service is temporarily unavailable, please retry");
+    }
     const headers = rateLimitHeaders(result);
     if (claims) {
       if (claims.iat < result.revokedBefore) c.set("authError", unauthorized("Token revoked"));
