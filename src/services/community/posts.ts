@@ -10,7 +10,8 @@
  */
 import { and, asc, desc, eq, sql, type SQL } from "drizzle-orm";
 import { comments, postVotes, posts } from "../../../drizzle/schema.ts";
-import type { Executor } from "../../db/client.ts";
+import type { Database, Executor } from "../../db/client.ts";
+import { deletePostAsAdmin } from "../admin/moderation.ts";
 import { forbidden, notFound } from "../../lib/errors.ts";
 import type { Pagination } from "../../lib/pagination.ts";
 import { personClient, personCoach, personFirstName, personJoins, personLastName, type Person } from "./people.ts";
@@ -220,13 +221,14 @@ export async function createPost(db: Executor, viewer: Viewer, input: NewPost, n
  * the viewer cannot see is NOT_FOUND (its existence stays secret), one they
  * can see but do not own is FORBIDDEN.
  */
-async function requireEditablePost(db: Executor, viewer: Viewer, postId: string): Promise<void> {
+async function requireEditablePost(db: Executor, viewer: Viewer, postId: string): Promise<string> {
   const [row] = await db
     .select({ authorId: posts.authorId })
     .from(posts)
     .where(and(eq(posts.id, postId), postVisibleTo(viewer)));
   if (!row) throw notFound("Post");
   if (row.authorId !== viewer.id && viewer.role !== "admin") throw forbidden("Only the author or an admin can change this post");
+  return row.authorId;
 }
 
 export async function updatePost(db: Executor, viewer: Viewer, postId: string, changes: PostChanges, now: Date): Promise<PostRecord> {
@@ -250,8 +252,14 @@ export async function updatePost(db: Executor, viewer: Viewer, postId: string, c
 }
 
 /** Deletes the post; comments and votes go with it (FK cascades). */
-export async function deletePost(db: Executor, viewer: Viewer, postId: string): Promise<void> {
-  await requireEditablePost(db, viewer, postId);
+export async function deletePost(db: Database, viewer: Viewer, postId: string): Promise<void> {
+  const authorId = await requireEditablePost(db, viewer, postId);
+  // An admin removing someone else's post is moderation: the same audited
+  // path as DELETE /admin/posts/{id} ("every admin mutation writes one").
+  if (viewer.role === "admin" && authorId !== viewer.id) {
+    await deletePostAsAdmin(db, viewer.id, postId);
+    return;
+  }
   await db.delete(posts).where(eq(posts.id, postId));
 }
 
