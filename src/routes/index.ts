@@ -10,6 +10,7 @@ import { calendarRoutes } from "./calendar.ts";
 import { communityRoutes } from "./community.ts";
 import { adminRoutes } from "./admin.ts";
 import { devRoutes } from "./dev.ts";
+import { benchRoutes } from "./bench.ts";
 
 /** Every feature module, mounted at the root (each declares its full paths). */
 export function mountFeatureRoutes(app: OpenAPIHono<RouterEnv>): void {
@@ -23,4 +24,5 @@ export function mountFeatureRoutes(app: OpenAPIHono<RouterEnv>): void {
   app.route("/", communityRoutes);
   app.route("/", adminRoutes);
   app.route("/", devRoutes);
+  app.route("/", benchRoutes);
 }

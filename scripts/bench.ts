@@ -1,0 +1,562 @@
+/**
+ * `npm run bench`: the API against its physical limits, on the real runtime.
+ *
+ *  1. a local Postgres database `culturebridge_bench` (BENCH_DATABASE_URL, else
+ *     postgresql://postgres@127.0.0.1:55432/culturebridge_bench; when nothing
+ *     listens there, scripts/local-postgres.sh starts a throwaway server, stopped
+ *     again at the end), migrated and seeded once with a realistic market
+ *     (scripts/bench/seed.ts: 100,000 coaches, 10,000 clients, set-based SQL);
+ *  2. the WebSocket-to-TCP proxy (own process) and the API in `wrangler dev`
+ *     (workerd), ENVIRONMENT=development, rate limit out of the way;
+ *  3. autocannon over 127.0.0.1 with real signed tokens, each scenario bounded
+ *     (BENCH_DURATION seconds, default 10, at 50 and 100 connections), and
+ *     each scenario's ratio to its limit measured in the same run:
+ *     limits GET /dev/bench/{constant,kv,db}; POST /match cache hit (vs kv),
+ *     POST /match force_refresh (vs db), GET /coaches with language + country,
+ *     GET /coaches/{id}, GET /community/posts, POST /booking on free slots (vs db);
+ *  4. before/after: the endpoints whose round trips were cut are also driven on
+ *     a second Worker built from the baseline revision (BENCH_BASELINE, a git
+ *     worktree), against the same database, in the same run;
+ *  5. the table on stdout and in .bench/results.json; every child stopped.
+ *
+ * Options (environment): BENCH_DURATION (s), BENCH_CONNECTIONS ("50,100"),
+ * BENCH_BASELINE (git revision, "none" to skip), BENCH_ONLY (comma-separated
+ * scenario names), BENCH_DATABASE_URL.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { randomBytes } from "node:crypto";
+import autocannon from "autocannon";
+import pg from "pg";
+import { migrateUrl, projectRoot } from "./lib/database.ts";
+import { freePort, startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
+import { isSeeded, MARKET, seedMarket } from "./bench/seed.ts";
+import { randomSlot, type Availability } from "./bench/slots.ts";
+import { signToken } from "../src/services/tokens.ts";
+
+/** The commit before the round-trip work of issue 9: the "before" of the before/after rows. */
+const DEFAULT_BASELINE = "e7824d98f4f8b3471e8974db86636697b2e7408b";
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "50,100").split(",").map(Number);
+const BASELINE = process.env.BENCH_BASELINE ?? DEFAULT_BASELINE;
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",")) : undefined;
+const WARMUP_SECONDS = 1;
+/** Clients of the run (tokens, rate-limit objects); the first MATCH_HIT_CLIENTS have cached matches. */
+const ACTIVE_CLIENTS = 1000;
+const MATCH_HIT_CLIENTS = 200;
+const DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:55432/postgres";
+const BENCH_DB = "culturebridge_bench";
+
+const started = Date.now();
+const log = (line: string) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+
+// ---------------------------------------------------------------------------
+// children, stopped whatever happens
+// ---------------------------------------------------------------------------
+
+const cleanups: Array<() => Promise<void>> = [];
+let cleaning = false;
+async function cleanup(): Promise<void> {
+  if (cleaning) return;
+  cleaning = true;
+  for (const step of cleanups.reverse()) await step().catch((error: unknown) => log(`cleanup: ${String(error)}`));
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping`);
+    void cleanup().then(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// database
+// ---------------------------------------------------------------------------
+
+async function reachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function prepareDatabase(): Promise<string> {
+  if (process.env.BENCH_DATABASE_URL) return process.env.BENCH_DATABASE_URL;
+  if (!(await reachable(DEFAULT_ADMIN_URL))) {
+    const dataDir = path.join(os.tmpdir(), "culturebridge-bench-pg");
+    log(`no Postgres on 127.0.0.1:55432: starting one (scripts/local-postgres.sh, data in ${dataDir})`);
+    execFileSync("bash", [path.join(projectRoot, "scripts/local-postgres.sh"), "start", "55432", dataDir], { stdio: ["ignore", "ignore", "inherit"] });
+    cleanups.push(async () => {
+      log("stopping the Postgres the bench started");
+      execFileSync("bash", [path.join(projectRoot, "scripts/local-postgres.sh"), "stop", dataDir], { stdio: "ignore" });
+    });
+  }
+  const admin = new pg.Client({ connectionString: DEFAULT_ADMIN_URL });
+  await admin.connect();
+  const exists = await admin.query(`select 1 from pg_database where datname = $1`, [BENCH_DB]);
+  if (exists.rowCount === 0) {
+    log(`creating database ${BENCH_DB}`);
+    await admin.query(`create database ${BENCH_DB}`);
+  }
+  await admin.end();
+  return DEFAULT_ADMIN_URL.replace(/\/postgres$/, `/${BENCH_DB}`);
+}
+
+// ---------------------------------------------------------------------------
+// processes
+// ---------------------------------------------------------------------------
+
+async function startProxy(): Promise<string> {
+  const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, "scripts/bench/proxy.ts")], {
+    cwd: projectRoot,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  cleanups.push(async () => {
+    if (child.exitCode !== null) return;
+    const gone = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await gone;
+  });
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const parsed = JSON.parse(line) as { url: string };
+    return parsed.url;
+  }
+  throw new Error("proxy exited before listening");
+}
+
+/**
+ * Bundles the Worker once (`wrangler deploy --dry-run --outdir`) and serves that bundle with
+ * `wrangler dev --no-bundle`: the measured code is fixed for the whole run (wrangler dev would
+ * otherwise rebuild and restart on every source edit in the checkout), and the baseline is
+ * built from its own worktree the same way.
+ */
+function buildWorker(label: string, configPath: string): string {
+  const outdir = path.join(projectRoot, ".bench", `build-${label}`);
+  fs.rmSync(outdir, { recursive: true, force: true });
+  execFileSync(process.execPath, [path.join(projectRoot, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outdir, "--config", configPath], {
+    cwd: path.dirname(configPath),
+    stdio: "ignore",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  const config = fs
+    .readFileSync(configPath, "utf8")
+    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(path.join(outdir, "index.js"))}`);
+  const builtConfig = path.join(outdir, "wrangler.toml");
+  fs.writeFileSync(builtConfig, config);
+  return builtConfig;
+}
+
+async function startWorker(label: string, vars: Record<string, string>, configPath = path.join(projectRoot, "wrangler.toml")): Promise<WranglerDev> {
+  const t0 = Date.now();
+  const builtConfig = buildWorker(label, configPath);
+  const port = await freePort();
+  const logFile = path.join(projectRoot, ".bench", `worker-${label}.log`);
+  const out = fs.createWriteStream(logFile);
+  const worker = startWranglerDev({
+    port,
+    vars: { ...vars, PUBLIC_BASE_URL: `http://127.0.0.1:${port}` },
+    persistTo: fs.mkdtempSync(path.join(os.tmpdir(), `culturebridge-bench-${label}-`)),
+    output: (chunk) => out.write(chunk),
+    extraArgs: ["--config", builtConfig, "--no-bundle"],
+  });
+  cleanups.push(async () => {
+    await worker.stop();
+    out.end();
+  });
+  await worker.ready(120_000).catch((error: unknown) => {
+    throw new Error(`${String(error)}; see ${logFile}`);
+  });
+  log(`worker "${label}" built and ready on ${worker.url} in ${((Date.now() - t0) / 1000).toFixed(1)} s (log ${path.relative(projectRoot, logFile)})`);
+  return worker;
+}
+
+/** A git worktree of the baseline revision with this checkout's node_modules. */
+function baselineWorktree(revision: string): string | undefined {
+  try {
+    execFileSync("git", ["cat-file", "-e", `${revision}^{commit}`], { cwd: projectRoot, stdio: "ignore" });
+  } catch {
+    log(`baseline ${revision} is not in this clone: before/after rows skipped`);
+    return undefined;
+  }
+  const dir = path.join(os.tmpdir(), `culturebridge-bench-baseline-${revision.slice(0, 12)}`);
+  if (!fs.existsSync(path.join(dir, "wrangler.toml"))) {
+    execFileSync("git", ["worktree", "prune"], { cwd: projectRoot, stdio: "ignore" });
+    execFileSync("git", ["worktree", "add", "--force", "--detach", dir, revision], { cwd: projectRoot, stdio: "ignore" });
+  }
+  const modules = path.join(dir, "node_modules");
+  if (!fs.existsSync(modules)) fs.symlinkSync(path.join(projectRoot, "node_modules"), modules);
+  cleanups.push(async () => {
+    execFileSync("git", ["worktree", "remove", "--force", dir], { cwd: projectRoot, stdio: "ignore" });
+  });
+  return path.join(dir, "wrangler.toml");
+}
+
+// ---------------------------------------------------------------------------
+// load
+// ---------------------------------------------------------------------------
+
+type Limit = "constant" | "kv" | "db";
+
+interface Scenario {
+  name: string;
+  /** the limit its ratio is taken against */
+  limit?: Limit;
+  method: "GET" | "POST";
+  request: () => { path: string; token?: string; body?: unknown };
+  /** run on the baseline worker too (its round trips changed) */
+  baseline?: boolean;
+  connections?: number[];
+  before?: () => Promise<void>;
+}
+
+interface Measurement {
+  scenario: string;
+  worker: "current" | "baseline";
+  connections: number;
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+  statuses: Record<string, number>;
+  roundTrips: number | null;
+  limit?: Limit;
+  /** req/s of the limit measured right before this row */
+  limitRequestsPerSecond?: number;
+  ratio?: number;
+  /** for limit rows: the scenario they were measured for */
+  pairedWith?: string;
+}
+
+async function inBatches<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  for (let index = 0; index < items.length; index += size) await Promise.all(items.slice(index, index + size).map(work));
+}
+
+/** One request per user, so that every user's rate-limit Durable Object exists before measuring. */
+async function warmUsers(base: string, tokens: readonly string[]): Promise<void> {
+  const t0 = Date.now();
+  await inBatches(tokens, 25, async (token) => {
+    const response = await fetch(`${base}/dev/bench/constant`, { headers: { authorization: `Bearer ${token}` } });
+    await response.arrayBuffer();
+  });
+  log(`${tokens.length} users warmed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+async function probe(base: string, scenario: Scenario): Promise<{ status: number; roundTrips: number | null }> {
+  const { path: target, token, body } = scenario.request();
+  const response = await fetch(`${base}${target}`, {
+    method: scenario.method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  if (response.status >= 400) log(`  probe ${scenario.name}: ${response.status} ${text.slice(0, 300)}`);
+  const header = response.headers.get("x-db-queries");
+  return { status: response.status, roundTrips: header === null ? null : Number(header) };
+}
+
+async function drive(base: string, scenario: Scenario, connections: number, seconds: number): Promise<{ result: autocannon.Result; statuses: Record<string, number> }> {
+  const statuses: Record<string, number> = {};
+  const options: autocannon.Options = {
+    url: base,
+    connections,
+    duration: seconds,
+    timeout: 30,
+    requests: [
+      {
+        method: scenario.method,
+        setupRequest: (request) => {
+          const { path: target, token, body } = scenario.request();
+          return {
+            ...request,
+            path: target,
+            headers: {
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+              ...(body !== undefined ? { "content-type": "application/json" } : {}),
+            },
+            ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          };
+        },
+      },
+    ],
+  };
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(options, (error, finished) => (error ? reject(error) : resolve(finished)));
+    instance.on("response", (_client, statusCode) => {
+      statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+    });
+  });
+  return { result, statuses };
+}
+
+async function measure(base: string, worker: Measurement["worker"], scenario: Scenario, connections: number): Promise<Measurement> {
+  await scenario.before?.();
+  const { roundTrips } = await probe(base, scenario);
+  await drive(base, scenario, Math.min(connections, 20), WARMUP_SECONDS);
+  const { result, statuses } = await drive(base, scenario, connections, DURATION);
+  const measurement: Measurement = {
+    scenario: scenario.name,
+    worker,
+    connections,
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    errors: result.errors + result.timeouts + result.non2xx,
+    statuses,
+    roundTrips,
+    ...(scenario.limit ? { limit: scenario.limit } : {}),
+  };
+  log(
+    `${worker === "baseline" ? "[baseline] " : ""}${scenario.name} @${connections}: ${measurement.requestsPerSecond.toFixed(0)} req/s, p50 ${measurement.p50} ms, p99 ${measurement.p99} ms, errors ${measurement.errors}` +
+      ` (statuses ${JSON.stringify(statuses)}, ${roundTrips ?? "?"} db round trips)`,
+  );
+  return measurement;
+}
+
+// ---------------------------------------------------------------------------
+// main
+// ---------------------------------------------------------------------------
+
+async function main() {
+  const loadAverageAtStart = os.loadavg();
+  fs.mkdirSync(path.join(projectRoot, ".bench"), { recursive: true });
+  const databaseUrl = await prepareDatabase();
+  await migrateUrl(databaseUrl);
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  cleanups.push(() => db.end());
+  if (await isSeeded(db)) {
+    log(`database ${BENCH_DB} already seeded: not seeding`);
+  } else {
+    log(`seeding ${MARKET.coaches.toLocaleString("en")} coaches, ${MARKET.clients.toLocaleString("en")} clients, ${MARKET.posts.toLocaleString("en")} posts ...`);
+    const seconds = await seedMarket(db, MARKET, log);
+    log(`seeded in ${seconds.toFixed(1)} s`);
+  }
+
+  // Samples the load is drawn from.
+  const clientIds = (await db.query<{ id: string }>(`select id from users where email like 'client-%@bench.culturebridge.test' order by email`)).rows.map((row) => row.id);
+  const coachRows = (
+    await db.query<{ user_id: string; id: string; availability: Availability }>(
+      // Only this market's coaches (other tools, e.g. bench:match, may keep their own rows in the same database).
+      `select cp.user_id, cp.id, cp.availability from coach_profiles cp tablesample system (10) repeatable (42)
+         join users u on u.id = cp.user_id where u.email like 'coach-%@bench.culturebridge.test' limit 5000`,
+    )
+  ).rows;
+  const postIds = (await db.query<{ id: string }>(`select id from posts where not is_private and title like 'Question %' order by created_at desc limit 2000`)).rows.map((row) => row.id);
+  const combos = (
+    await db.query<{ language: string; country: string }>(
+      `select l as language, c as country, count(*) as n
+         from coach_profiles, unnest(languages) l, unnest(countries) c
+        group by 1, 2 order by n desc limit 12`,
+    )
+  ).rows;
+  log(`samples: ${clientIds.length} clients, ${coachRows.length} coaches, ${postIds.length} posts, ${combos.length} language+country filters`);
+
+  const jwtSecret = randomBytes(48).toString("base64url");
+  const key = new TextEncoder().encode(jwtSecret);
+  const now = new Date();
+  // The active users of the run. Every user has its own rate-limit Durable Object; a user's first
+  // request creates it (tens of ms locally), later ones find it warm, as in steady production use.
+  const active = clientIds.slice(0, Math.min(ACTIVE_CLIENTS, clientIds.length));
+  const clientTokens = await Promise.all(active.map(async (id) => (await signToken(key, { sub: id, role: "client", type: "access" }, now)).token));
+
+  const proxyUrl = await startProxy();
+  const vars = {
+    ENVIRONMENT: "development",
+    DATABASE_URL: databaseUrl,
+    WS_PROXY: proxyUrl,
+    JWT_SECRET: jwtSecret,
+    RATE_LIMIT_PER_MINUTE: "1000000000",
+    CORS_ORIGINS: "",
+  };
+  const current = await startWorker("current", vars);
+
+  const random = Math.random;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  let clientCursor = 0;
+  /** Round-robin over the active clients: at most 3 unpaid bookings each. */
+  const nextClient = () => {
+    clientCursor = (clientCursor + 1) % active.length;
+    return clientCursor;
+  };
+  const anyToken = () => clientTokens[nextClient()]!;
+  const hitClients = Math.min(MATCH_HIT_CLIENTS, active.length);
+
+  const clearFutureBookings = async () => {
+    // Only what the booking scenario made: pending sessions in the future (the seeded ones are past and completed).
+    await db.query(`delete from bookings where status = 'pending' and session_datetime > now()`);
+  };
+
+  const limitScenarios: Record<Limit, Scenario> = {
+    constant: { name: "limit: constant", method: "GET", request: () => ({ path: "/dev/bench/constant", token: anyToken() }) },
+    kv: { name: "limit: one KV read", method: "GET", request: () => ({ path: "/dev/bench/kv", token: anyToken() }) },
+    db: { name: "limit: one SELECT 1", method: "GET", request: () => ({ path: "/dev/bench/db", token: anyToken() }) },
+  };
+  const costModel: Scenario[] = [
+    { name: "cost: 2 statements, 1 connection", limit: "db", method: "GET", request: () => ({ path: "/dev/bench/db?round_trips=2", token: anyToken() }), connections: [50] },
+    { name: "cost: 2 parallel statements (2 connections)", limit: "db", method: "GET", request: () => ({ path: "/dev/bench/db?parallel=2", token: anyToken() }), connections: [50] },
+  ];
+  const scenarios: Scenario[] = [
+    {
+      name: "POST /match cache hit",
+      limit: "kv",
+      method: "POST",
+      request: () => ({ path: "/match", token: clientTokens[Math.floor(random() * hitClients)]!, body: {} }),
+    },
+    {
+      name: "POST /match force_refresh",
+      limit: "db",
+      method: "POST",
+      request: () => ({ path: "/match", token: clientTokens[hitClients + Math.floor(random() * (active.length - hitClients))]!, body: { force_refresh: true } }),
+    },
+    {
+      name: "GET /coaches language+country",
+      limit: "db",
+      method: "GET",
+      request: () => {
+        const combo = pick(combos);
+        return { path: `/coaches?language=${encodeURIComponent(combo.language)}&country=${encodeURIComponent(combo.country)}`, token: anyToken() };
+      },
+    },
+    { name: "GET /coaches/{id}", limit: "db", method: "GET", request: () => ({ path: `/coaches/${pick(coachRows).id}`, token: anyToken() }) },
+    { name: "GET /community/posts", limit: "db", method: "GET", request: () => ({ path: "/community/posts", token: anyToken() }) },
+    {
+      name: "POST /booking",
+      limit: "db",
+      method: "POST",
+      baseline: true,
+      before: clearFutureBookings,
+      request: () => {
+        const coach = pick(coachRows);
+        const start = randomSlot(coach.availability, 60, Date.now(), random) ?? new Date(Date.now() + 30 * 86_400_000);
+        return { path: "/booking", token: anyToken(), body: { coach_id: coach.user_id, session_datetime: start.toISOString(), duration_minutes: 60 } };
+      },
+    },
+  ];
+  // Endpoints whose round trips this work cut, driven before/after (50 connections).
+  const changed: Scenario[] = [
+    { name: "GET /profile", limit: "db", method: "GET", baseline: true, connections: [50], request: () => ({ path: "/profile", token: anyToken() }) },
+    {
+      name: "GET /booking/client/{id}",
+      limit: "db",
+      method: "GET",
+      baseline: true,
+      connections: [50],
+      request: () => {
+        const index = nextClient();
+        return { path: `/booking/client/${active[index]}`, token: clientTokens[index]! };
+      },
+    },
+    { name: "GET /community/posts/{id}", limit: "db", method: "GET", baseline: true, connections: [50], request: () => ({ path: `/community/posts/${pick(postIds)}`, token: anyToken() }) },
+  ];
+
+  const wanted = (scenario: Scenario) => !ONLY || ONLY.has(scenario.name);
+
+  // Every active user's Durable Object exists before anything is measured.
+  await warmUsers(current.url, clientTokens);
+  // The cache-hit scenario needs cached matches: compute them once (cold), a few at a time.
+  if (wanted(scenarios[0]!)) {
+    const t0 = Date.now();
+    await inBatches(clientTokens.slice(0, hitClients), 8, async (token) => {
+      const response = await fetch(`${current.url}/match`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`warming the match cache: ${response.status}`);
+    });
+    log(`match cache warmed for ${hitClients} clients in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  const results: Measurement[] = [];
+  /**
+   * A scenario and, right before it at the same connection count, the limit it is compared with:
+   * the machine is shared and its background load drifts, so a limit from minutes earlier would skew the ratio.
+   */
+  const pair = async (base: string, worker: Measurement["worker"], scenario: Scenario, connectionList: number[], withLimit = true) => {
+    for (const connections of connectionList) {
+      let limitRow: Measurement | undefined;
+      if (scenario.limit && withLimit) {
+        limitRow = await measure(current.url, "current", limitScenarios[scenario.limit], connections);
+        limitRow.pairedWith = scenario.name;
+        results.push(limitRow);
+      }
+      const row = await measure(base, worker, scenario, connections);
+      if (limitRow) {
+        row.limitRequestsPerSecond = limitRow.requestsPerSecond;
+        row.ratio = row.requestsPerSecond / limitRow.requestsPerSecond;
+      }
+      results.push(row);
+    }
+  };
+
+  if (wanted(limitScenarios.constant)) for (const connections of CONNECTIONS) results.push(await measure(current.url, "current", limitScenarios.constant, connections));
+  for (const scenario of costModel.filter(wanted)) await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS, false);
+  for (const scenario of scenarios.filter(wanted)) await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS);
+  for (const scenario of changed.filter(wanted)) await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS);
+
+  const baselineScenarios = [...scenarios, ...changed].filter((scenario) => scenario.baseline && wanted(scenario));
+  if (BASELINE !== "none" && baselineScenarios.length > 0) {
+    const config = baselineWorktree(BASELINE);
+    if (config) {
+      const baseline = await startWorker("baseline", vars, config);
+      await warmUsers(baseline.url, clientTokens);
+      for (const scenario of baselineScenarios) await pair(baseline.url, "baseline", scenario, [50]);
+      await baseline.stop();
+    }
+  }
+  await clearFutureBookings();
+  // The cost-model rows are read against the one-query limit of their connection count.
+  for (const row of results.filter((candidate) => candidate.scenario.startsWith("cost:"))) {
+    const limit = results.find((candidate) => candidate.scenario === limitScenarios.db.name && candidate.connections === row.connections);
+    if (limit) {
+      row.limitRequestsPerSecond = limit.requestsPerSecond;
+      row.ratio = row.requestsPerSecond / limit.requestsPerSecond;
+    }
+  }
+
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    wrangler: JSON.parse(fs.readFileSync(path.join(projectRoot, "node_modules/wrangler/package.json"), "utf8")).version as string,
+    postgres: (await db.query<{ server_version: string }>("show server_version")).rows[0]?.server_version ?? "unknown",
+  };
+  const output = { date: new Date().toISOString(), loadAverageAtStart, loadAverageAtEnd: os.loadavg(), durationSeconds: DURATION, baseline: BASELINE, machine, market: MARKET, results };
+  fs.writeFileSync(path.join(projectRoot, ".bench", "results.json"), `${JSON.stringify(output, null, 2)}\n`);
+
+  const rows = results.filter((row) => !row.pairedWith).map((row) => [
+    `${row.worker === "baseline" ? "[before] " : ""}${row.scenario}`,
+    String(row.connections),
+    row.requestsPerSecond.toFixed(0),
+    String(row.p50),
+    String(row.p99),
+    String(row.errors),
+    row.roundTrips === null ? "-" : String(row.roundTrips),
+    row.limitRequestsPerSecond === undefined ? "" : row.limitRequestsPerSecond.toFixed(0),
+    row.ratio === undefined ? "" : `${(row.ratio * 100).toFixed(0)} % of ${row.limit}`,
+  ]);
+  const header = ["scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "db rt", "limit req/s", "ratio"];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(" | ")} |`;
+  console.log(`\n${JSON.stringify(machine)}`);
+  console.log(line(header));
+  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
+  for (const row of rows) console.log(line(row));
+  log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in .bench/results.json`);
+}
+
+main()
+  .then(cleanup, async (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+    await cleanup();
+  })
+  .then(() => process.exit());
