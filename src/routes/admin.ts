@@ -23,7 +23,7 @@ import { importPhase1, PHASE1_COLUMNS } from "../services/admin/import.ts";
 import { getMetrics } from "../services/admin/metrics.ts";
 import { deletePostAsAdmin } from "../services/admin/moderation.ts";
 import { getRevenueReport, revenueCsv } from "../services/admin/revenue.ts";
-import { deleteUserAsAdmin, getAdminUser, getUserActivity, getUserProfile, listUsers, updateUser } from "../services/admin/users.ts";
+import { deleteUserAsAdmin, getAdminUserDetail, listUsers, updateUser } from "../services/admin/users.ts";
 
 const TAGS = ["Admin"];
 
@@ -427,10 +427,9 @@ adminRoutes
   })
   .openapi(getUserRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const user = await getAdminUser(c.var.db, id);
-    if (!user) throw notFound("User");
-    const [profile, { activity, totals }] = await Promise.all([getUserProfile(c.var.db, id), getUserActivity(c.var.db, id)]);
-    return c.json({ user, profile, activity, activity_totals: totals }, 200);
+    const detail = await getAdminUserDetail(c.var.db, id);
+    if (!detail) throw notFound("User");
+    return c.json(detail, 200);
   })
   .openapi(patchUserRoute, async (c) => {
     const actor = requireUser(c, "admin");

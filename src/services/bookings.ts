@@ -4,6 +4,7 @@
  * Cancellation lives in booking-cancellation.ts (account deletion uses it too).
  */
 import { and, asc, count, desc, eq, gt, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { bookings, clientProfiles, coachProfiles, users, type Booking } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
 import type { AuthUser, Bindings } from "../env.ts";
@@ -314,13 +315,42 @@ export async function createBooking(db: Database, input: CreateBookingInput): Pr
 // Reads
 // ---------------------------------------------------------------------------
 
-/** A booking with its parties; 404 unknown, 403 when the caller is neither party nor admin. */
+/**
+ * Profile rows of both parties under their own names, for one-statement
+ * reads: a party's name is its coach profile's, else its client profile's
+ * (as loadParties), whichever role it has.
+ */
+const clientAsClient = alias(clientProfiles, "client_cp");
+const clientAsCoach = alias(coachProfiles, "client_kp");
+const coachAsClient = alias(clientProfiles, "coach_cp");
+const coachAsCoach = alias(coachProfiles, "coach_kp");
+
+/** A booking with its parties; 404 unknown, 403 when the caller is neither party nor admin. One round trip. */
 export async function getBookingFor(db: Executor, bookingId: string, caller: AuthUser): Promise<BookingView> {
-  const [booking] = await db.select().from(bookings).where(eq(bookings.id, bookingId)).limit(1);
-  if (!booking) throw notFound("Booking");
+  const [row] = await db
+    .select({
+      booking: bookings,
+      clientFirst: sql<string | null>`coalesce(${clientAsCoach.firstName}, ${clientAsClient.firstName})`,
+      clientLast: sql<string | null>`coalesce(${clientAsCoach.lastName}, ${clientAsClient.lastName})`,
+      clientPhoto: sql<string | null>`coalesce(${clientAsCoach.photoUrl}, ${clientAsClient.photoUrl})`,
+      coachFirst: sql<string | null>`coalesce(${coachAsCoach.firstName}, ${coachAsClient.firstName})`,
+      coachLast: sql<string | null>`coalesce(${coachAsCoach.lastName}, ${coachAsClient.lastName})`,
+      coachPhoto: sql<string | null>`coalesce(${coachAsCoach.photoUrl}, ${coachAsClient.photoUrl})`,
+    })
+    .from(bookings)
+    .leftJoin(clientAsClient, eq(clientAsClient.userId, bookings.clientId))
+    .leftJoin(clientAsCoach, eq(clientAsCoach.userId, bookings.clientId))
+    .leftJoin(coachAsClient, eq(coachAsClient.userId, bookings.coachId))
+    .leftJoin(coachAsCoach, eq(coachAsCoach.userId, bookings.coachId))
+    .where(eq(bookings.id, bookingId))
+    .limit(1);
+  if (!row) throw notFound("Booking");
+  const { booking } = row;
   assertParticipant(booking, caller);
-  const parties = await loadParties(db, booking);
-  return bookingView(booking, { client: partySummary(parties.client), coach: partySummary(parties.coach) });
+  return bookingView(booking, {
+    client: { id: booking.clientId, first_name: row.clientFirst, last_name: row.clientLast, photo_url: row.clientPhoto },
+    coach: { id: booking.coachId, first_name: row.coachFirst, last_name: row.coachLast, photo_url: row.coachPhoto },
+  });
 }
 
 export function assertParticipant(booking: Pick<Booking, "clientId" | "coachId">, caller: AuthUser): void {
@@ -328,18 +358,26 @@ export function assertParticipant(booking: Pick<Booking, "clientId" | "coachId">
   throw forbidden("This booking belongs to other users");
 }
 
-/** A client or coach reference (user id or profile id) -> the user id; undefined when unknown. */
-async function resolveUserRef(db: Executor, side: "client" | "coach", ref: string): Promise<string | undefined> {
+/** A client or coach reference (user id or profile id) -> the user id, as SQL (a scalar subquery: null when unknown). */
+function userRefSql(side: "client" | "coach", ref: string): SQL {
   const profiles = side === "client" ? clientProfiles : coachProfiles;
-  const [row] = await db
-    .select({ id: users.id })
-    .from(users)
-    .leftJoin(profiles, eq(profiles.userId, users.id))
-    .where(or(eq(users.id, ref), eq(profiles.id, ref)))
-    .limit(1);
-  return row?.id;
+  return sql`(select ${users.id} from ${users} left join ${profiles} on ${profiles.userId} = ${users.id}
+              where ${users.id} = ${ref} or ${profiles.id} = ${ref} limit 1)`;
 }
 
+/** A client or coach reference (user id or profile id) -> the user id; undefined when unknown. */
+async function resolveUserRef(db: Executor, side: "client" | "coach", ref: string): Promise<string | undefined> {
+  const result = await db.execute<{ id: string | null }>(sql`select ${userRefSql(side, ref)} as id`);
+  return result.rows[0]?.id ?? undefined;
+}
+
+/**
+ * GET /booking/client/{id} and /booking/coach/{id}: one round trip (page,
+ * party names and the total by a window count in one statement), the id
+ * resolved inside it. Two only where a non-admin names itself by profile id
+ * (the id must be resolved before anything is read), or for a page past the
+ * end (no row carries the count).
+ */
 export async function listBookingsOf(
   db: Executor,
   side: "client" | "coach",
@@ -349,36 +387,46 @@ export async function listBookingsOf(
   pagination: Pagination,
 ): Promise<{ items: BookingView[]; total: number }> {
   // Only that user or an admin; the id may be the user's profile id too.
-  let userId: string | undefined = ref;
+  let target: string | SQL = ref;
   if (caller.id !== ref) {
-    userId = await resolveUserRef(db, side, ref);
-    if (caller.role !== "admin" && userId !== caller.id) throw forbidden(`Only that ${side} or an admin may list these bookings`);
+    if (caller.role === "admin") {
+      target = userRefSql(side, ref);
+    } else {
+      if ((await resolveUserRef(db, side, ref)) !== caller.id) throw forbidden(`Only that ${side} or an admin may list these bookings`);
+      target = caller.id;
+    }
   }
-  if (!userId) return { items: [], total: 0 };
   const column = side === "client" ? bookings.clientId : bookings.coachId;
-  const where = and(eq(column, userId), filter.status ? eq(bookings.status, filter.status) : undefined);
-  const [rows, totals] = await Promise.all([
-    db
-      .select({
-        booking: bookings,
-        clientFirst: clientProfiles.firstName,
-        clientLast: clientProfiles.lastName,
-        clientPhoto: clientProfiles.photoUrl,
-        coachFirst: coachProfiles.firstName,
-        coachLast: coachProfiles.lastName,
-        coachPhoto: coachProfiles.photoUrl,
-      })
-      .from(bookings)
-      .leftJoin(clientProfiles, eq(clientProfiles.userId, bookings.clientId))
-      .leftJoin(coachProfiles, eq(coachProfiles.userId, bookings.coachId))
-      .where(where)
-      .orderBy(desc(bookings.sessionDatetime), asc(bookings.id))
-      .offset(pagination.skip)
-      .limit(pagination.limit),
-    db.select({ n: count() }).from(bookings).where(where),
-  ]);
+  // An unknown reference resolves to null, which matches no booking: an empty list.
+  const where = and(eq(column, target), filter.status ? eq(bookings.status, filter.status) : undefined);
+  const rows = await db
+    .select({
+      booking: bookings,
+      clientFirst: clientProfiles.firstName,
+      clientLast: clientProfiles.lastName,
+      clientPhoto: clientProfiles.photoUrl,
+      coachFirst: coachProfiles.firstName,
+      coachLast: coachProfiles.lastName,
+      coachPhoto: coachProfiles.photoUrl,
+      total: sql<string>`count(*) over()`,
+    })
+    .from(bookings)
+    .leftJoin(clientProfiles, eq(clientProfiles.userId, bookings.clientId))
+    .leftJoin(coachProfiles, eq(coachProfiles.userId, bookings.coachId))
+    .where(where)
+    .orderBy(desc(bookings.sessionDatetime), asc(bookings.id))
+    .offset(pagination.skip)
+    .limit(pagination.limit);
+  let total: number;
+  if (rows[0]) total = Number(rows[0].total);
+  else if (pagination.skip === 0) total = 0;
+  else {
+    // A page past the end has no row to carry the window count.
+    const [row] = await db.select({ n: count() }).from(bookings).where(where);
+    total = row?.n ?? 0;
+  }
   return {
-    total: totals[0]?.n ?? 0,
+    total,
     items: rows.map((row) =>
       bookingView(row.booking, {
         client: { id: row.booking.clientId, first_name: row.clientFirst, last_name: row.clientLast, photo_url: row.clientPhoto },

@@ -11,7 +11,7 @@
  * STATUS:CANCELLED so subscribed calendars remove them.
  */
 import ical, { ICalEventStatus } from "ical-generator";
-import { and, asc, eq, gte, inArray, or } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, or, sql } from "drizzle-orm";
 import { bookings, calendarFeeds, clientProfiles, coachProfiles, users } from "../../drizzle/schema.ts";
 import type { Database } from "../db/client.ts";
 import { notFound } from "../lib/errors.ts";
@@ -99,19 +99,26 @@ export function renderFeed(userId: string, rows: FeedBooking[], now: Date): stri
   return calendar.toString();
 }
 
-/** The feed behind a token; 404 for an unknown token or an inactive account. */
+/**
+ * The feed behind a token; 404 for an unknown token or an inactive account.
+ * One round trip: the token's owner (a CTE) left-joined to the owner's
+ * bookings, so an unknown token gives no row at all and a known one with no
+ * sessions gives one row without a booking.
+ */
 export async function feedForToken(db: Database, token: string, now: Date): Promise<string> {
   const tokenHash = await sha256Hex(token);
-  const [owner] = await db
-    .select({ userId: calendarFeeds.userId })
-    .from(calendarFeeds)
-    .innerJoin(users, eq(users.id, calendarFeeds.userId))
-    .where(and(eq(calendarFeeds.tokenHash, tokenHash), eq(users.isActive, true)))
-    .limit(1);
-  if (!owner) throw notFound("Calendar feed");
-  const userId = owner.userId;
+  const owner = db.$with("owner").as(
+    db
+      .select({ ownerId: sql<string>`${calendarFeeds.userId}`.as("owner_id") })
+      .from(calendarFeeds)
+      .innerJoin(users, eq(users.id, calendarFeeds.userId))
+      .where(and(eq(calendarFeeds.tokenHash, tokenHash), eq(users.isActive, true)))
+      .limit(1),
+  );
   const rows = await db
+    .with(owner)
     .select({
+      ownerId: owner.ownerId,
       id: bookings.id,
       clientId: bookings.clientId,
       coachId: bookings.coachId,
@@ -128,12 +135,11 @@ export async function feedForToken(db: Database, token: string, now: Date): Prom
       coachFirst: coachProfiles.firstName,
       coachLast: coachProfiles.lastName,
     })
-    .from(bookings)
-    .leftJoin(clientProfiles, eq(clientProfiles.userId, bookings.clientId))
-    .leftJoin(coachProfiles, eq(coachProfiles.userId, bookings.coachId))
-    .where(
+    .from(owner)
+    .leftJoin(
+      bookings,
       and(
-        or(eq(bookings.clientId, userId), eq(bookings.coachId, userId)),
+        or(eq(bookings.clientId, owner.ownerId), eq(bookings.coachId, owner.ownerId)),
         gte(bookings.sessionDatetime, new Date(now.getTime() - HISTORY_MS)),
         or(
           inArray(bookings.status, ["confirmed", "completed"]),
@@ -141,7 +147,18 @@ export async function feedForToken(db: Database, token: string, now: Date): Prom
         ),
       ),
     )
+    .leftJoin(clientProfiles, eq(clientProfiles.userId, bookings.clientId))
+    .leftJoin(coachProfiles, eq(coachProfiles.userId, bookings.coachId))
     .orderBy(asc(bookings.sessionDatetime))
     .limit(2000);
-  return renderFeed(userId, rows, now);
+  const first = rows[0];
+  if (!first) throw notFound("Calendar feed");
+  const sessions: FeedBooking[] = [];
+  for (const row of rows) {
+    // The left join's columns are all null together: the owner has no session in the feed.
+    if (row.id === null || row.clientId === null || row.coachId === null || row.sessionDatetime === null || row.durationMinutes === null) continue;
+    if (row.status === null || row.sequence === null || row.createdAt === null || row.updatedAt === null) continue;
+    sessions.push({ ...row, id: row.id, clientId: row.clientId, coachId: row.coachId, sessionDatetime: row.sessionDatetime, durationMinutes: row.durationMinutes, status: row.status, sequence: row.sequence, createdAt: row.createdAt, updatedAt: row.updatedAt });
+  }
+  return renderFeed(first.ownerId, sessions, now);
 }

@@ -150,10 +150,20 @@ export function serializeProfileRow(role: User["role"], row: ClientProfile | Coa
  * behind the token revocation mark).
  */
 export async function getOwnProfile(db: Database, userId: string): Promise<OwnProfile> {
-  const [user] = await db.select().from(users).where(eq(users.id, userId)).limit(1);
-  if (!user) throw unauthorized("This account no longer exists");
+  // One round trip: the user row with whichever profile row it has (each table holds at most one per user).
+  const [row] = await db
+    .select({ user: users, client: clientProfiles, coach: coachProfiles })
+    .from(users)
+    .leftJoin(clientProfiles, eq(clientProfiles.userId, users.id))
+    .leftJoin(coachProfiles, eq(coachProfiles.userId, users.id))
+    .where(eq(users.id, userId))
+    .limit(1);
+  if (!row) throw unauthorized("This account no longer exists");
+  const { user } = row;
   if (!user.isActive) throw forbidden("This account is deactivated");
-  return { user, profile: serializeProfileRow(user.role, await loadProfileRow(db, user.id, user.role)) };
+  // As loadProfileRow: the role decides which profile counts (admins have none).
+  const profileRow = user.role === "client" ? row.client : user.role === "coach" ? row.coach : null;
+  return { user, profile: serializeProfileRow(user.role, profileRow ?? undefined) };
 }
 
 // ---------------------------------------------------------------------------

@@ -40,30 +40,33 @@ export async function listBookings(db: Executor, filters: BookingFilters, pagina
   if (filters.before) conditions.push(lt(bookings.sessionDatetime, filters.before));
   if (filters.until) conditions.push(lte(bookings.sessionDatetime, filters.until));
   const where = conditions.length > 0 ? and(...conditions) : undefined;
-  const [rows, totals] = await Promise.all([
-    db
-      .select({
-        booking: bookings,
-        clientFirstName: clientProfile.firstName,
-        clientLastName: clientProfile.lastName,
-        coachFirstName: coachProfile.firstName,
-        coachLastName: coachProfile.lastName,
-      })
-      .from(bookings)
-      .leftJoin(clientProfile, eq(clientProfile.userId, bookings.clientId))
-      .leftJoin(coachProfile, eq(coachProfile.userId, bookings.coachId))
-      .where(where)
-      .orderBy(desc(bookings.sessionDatetime), asc(bookings.id))
-      .offset(pagination.skip)
-      .limit(pagination.limit),
-    db.select({ total: count() }).from(bookings).where(where ?? sql`true`),
-  ]);
+  // One round trip: the total rides along as a window count; only a page past the end (no row) counts separately.
+  const rows = await db
+    .select({
+      booking: bookings,
+      clientFirstName: clientProfile.firstName,
+      clientLastName: clientProfile.lastName,
+      coachFirstName: coachProfile.firstName,
+      coachLastName: coachProfile.lastName,
+      total: sql<string>`count(*) over()`,
+    })
+    .from(bookings)
+    .leftJoin(clientProfile, eq(clientProfile.userId, bookings.clientId))
+    .leftJoin(coachProfile, eq(coachProfile.userId, bookings.coachId))
+    .where(where)
+    .orderBy(desc(bookings.sessionDatetime), asc(bookings.id))
+    .offset(pagination.skip)
+    .limit(pagination.limit);
+  let total: number;
+  if (rows[0]) total = Number(rows[0].total);
+  else if (pagination.skip === 0) total = 0;
+  else total = (await db.select({ total: count() }).from(bookings).where(where ?? sql`true`))[0]?.total ?? 0;
   return {
     items: rows.map((row) => ({
       ...serializeBooking(row.booking),
       client: { id: row.booking.clientId, first_name: row.clientFirstName, last_name: row.clientLastName },
       coach: { id: row.booking.coachId, first_name: row.coachFirstName, last_name: row.coachLastName },
     })),
-    total: totals[0]?.total ?? 0,
+    total,
   };
 }

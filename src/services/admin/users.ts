@@ -3,7 +3,7 @@
  * changes with the last-active-admin rule, and account deletion by an admin.
  * Every mutation writes its audit entry in its own transaction.
  */
-import { and, asc, count, desc, eq, ilike, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, ilike, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import {
   bookings,
@@ -25,6 +25,7 @@ import { isoUtc, requireIso } from "../../lib/time.ts";
 import { deleteAccount } from "../account-deletion.ts";
 import { bumpCoachesVersion } from "../coaches-version.ts";
 import { serializeClientProfile, serializeCoachProfile, type ClientProfileBody, type CoachProfileBody } from "../profiles.ts";
+import { jsonRows, rowFromJson, rowsFromJson } from "../../db/json-rows.ts";
 import { writeAudit } from "./audit.ts";
 
 export type Role = User["role"];
@@ -130,35 +131,34 @@ export async function listUsers(db: Executor, filters: UserFilters, pagination: 
     );
   }
   const where = conditions.length > 0 ? and(...conditions) : undefined;
-  const [rows, totals] = await Promise.all([
-    usersWithProfiles(db).where(where).orderBy(desc(users.createdAt), asc(users.id)).offset(pagination.skip).limit(pagination.limit),
-    db
+  // One round trip: the total rides along as a window count; only a page past the end (no row) counts separately.
+  const rows = await db
+    .select({ ...userColumns, total: sql<string>`count(*) over()` })
+    .from(users)
+    .leftJoin(clientProfile, eq(clientProfile.userId, users.id))
+    .leftJoin(coachProfile, eq(coachProfile.userId, users.id))
+    .where(where)
+    .orderBy(desc(users.createdAt), asc(users.id))
+    .offset(pagination.skip)
+    .limit(pagination.limit);
+  let total: number;
+  if (rows[0]) total = Number(rows[0].total);
+  else if (pagination.skip === 0) total = 0;
+  else {
+    const [row] = await db
       .select({ total: count() })
       .from(users)
       .leftJoin(clientProfile, eq(clientProfile.userId, users.id))
       .leftJoin(coachProfile, eq(coachProfile.userId, users.id))
-      .where(where),
-  ]);
-  return { items: rows.map(serializeUser), total: totals[0]?.total ?? 0 };
+      .where(where);
+    total = row?.total ?? 0;
+  }
+  return { items: rows.map(serializeUser), total };
 }
 
 export async function getAdminUser(db: Executor, userId: string): Promise<AdminUser | undefined> {
   const [row] = await usersWithProfiles(db).where(eq(users.id, userId)).limit(1);
   return row ? serializeUser(row) : undefined;
-}
-
-/**
- * The user's profile object (contract: Profiles), the coach profile when the
- * user has one (as for names), else the client profile, else null (admins).
- */
-export async function getUserProfile(db: Executor, userId: string): Promise<ClientProfileBody | CoachProfileBody | null> {
-  const [[coach], [client]] = await Promise.all([
-    db.select().from(coachProfiles).where(eq(coachProfiles.userId, userId)).limit(1),
-    db.select().from(clientProfiles).where(eq(clientProfiles.userId, userId)).limit(1),
-  ]);
-  if (coach) return serializeCoachProfile(coach);
-  if (client) return serializeClientProfile(client);
-  return null;
 }
 
 // ---------------------------------------------------------------------------
@@ -214,53 +214,87 @@ export interface UserActivityTotals {
   comments: number;
 }
 
+export interface AdminUserDetail {
+  user: AdminUser;
+  /** The coach profile when the user has one (as for names), else the client profile, else null (admins). */
+  profile: ClientProfileBody | CoachProfileBody | null;
+  activity: UserActivity;
+  activity_totals: UserActivityTotals;
+}
+
+/** Bookings of the user in either role, as SQL over the outer `users` row. */
+const bookingsOfUser = sql`select b.id from bookings b where b.client_id = ${users.id} or b.coach_id = ${users.id}`;
+
 /**
- * The user's bookings (as client or as coach), the payments of those
- * bookings, their posts and comments: the newest ACTIVITY_LIMIT of each, and
- * exact totals. Eight small indexed queries sent together.
+ * GET /admin/users/{id}: the user, the profile, and the activity — the
+ * bookings (as client or as coach), the payments of those bookings, posts
+ * and comments, the newest ACTIVITY_LIMIT of each with exact totals — in ONE
+ * statement: each set is a JSON array of whole rows in a correlated,
+ * index-served subquery (see db/json-rows.ts), turned back into drizzle rows
+ * for the usual serializers. Undefined when there is no such user.
  */
-export async function getUserActivity(db: Executor, userId: string): Promise<{ activity: UserActivity; totals: UserActivityTotals }> {
-  const bookingOfUser = or(eq(bookings.clientId, userId), eq(bookings.coachId, userId)) as SQL;
-  const paymentOfUser = inArray(payments.bookingId, db.select({ id: bookings.id }).from(bookings).where(bookingOfUser));
-  const [bookingRows, paymentRows, postRows, commentRows, bookingTotal, paymentTotal, postTotal, commentTotal] = await Promise.all([
-    db.select().from(bookings).where(bookingOfUser).orderBy(desc(bookings.sessionDatetime), asc(bookings.id)).limit(ACTIVITY_LIMIT),
-    db.select().from(payments).where(paymentOfUser).orderBy(desc(payments.createdAt), asc(payments.id)).limit(ACTIVITY_LIMIT),
-    db
-      .select({ id: posts.id, title: posts.title, postType: posts.postType, isPrivate: posts.isPrivate, upvotes: posts.upvotes, createdAt: posts.createdAt })
-      .from(posts)
-      .where(eq(posts.authorId, userId))
-      .orderBy(desc(posts.createdAt), asc(posts.id))
-      .limit(ACTIVITY_LIMIT),
-    db
-      .select({ id: comments.id, postId: comments.postId, content: comments.content, createdAt: comments.createdAt })
-      .from(comments)
-      .where(eq(comments.authorId, userId))
-      .orderBy(desc(comments.createdAt), asc(comments.id))
-      .limit(ACTIVITY_LIMIT),
-    db.select({ n: count() }).from(bookings).where(bookingOfUser),
-    db.select({ n: count() }).from(payments).where(paymentOfUser),
-    db.select({ n: count() }).from(posts).where(eq(posts.authorId, userId)),
-    db.select({ n: count() }).from(comments).where(eq(comments.authorId, userId)),
-  ]);
+export async function getAdminUserDetail(db: Executor, userId: string): Promise<AdminUserDetail | undefined> {
+  const limit = sql.raw(String(ACTIVITY_LIMIT));
+  const [row] = await db
+    .select({
+      ...userColumns,
+      coachProfile: sql<Record<string, unknown> | null>`(select to_jsonb(p) from coach_profiles p where p.user_id = ${users.id})`,
+      clientProfile: sql<Record<string, unknown> | null>`(select to_jsonb(p) from client_profiles p where p.user_id = ${users.id})`,
+      bookings: jsonRows(
+        sql`select b.* from bookings b where b.client_id = ${users.id} or b.coach_id = ${users.id} order by b.session_datetime desc, b.id limit ${limit}`,
+        sql`r.session_datetime desc, r.id`,
+      ),
+      payments: jsonRows(
+        sql`select p.* from payments p where p.booking_id in (${bookingsOfUser}) order by p.created_at desc, p.id limit ${limit}`,
+        sql`r.created_at desc, r.id`,
+      ),
+      posts: jsonRows(sql`select p.* from posts p where p.author_id = ${users.id} order by p.created_at desc, p.id limit ${limit}`, sql`r.created_at desc, r.id`),
+      comments: jsonRows(
+        sql`select c.* from comments c where c.author_id = ${users.id} order by c.created_at desc, c.id limit ${limit}`,
+        sql`r.created_at desc, r.id`,
+      ),
+      bookingTotal: sql<number>`(select count(*)::int from bookings b where b.client_id = ${users.id} or b.coach_id = ${users.id})`,
+      paymentTotal: sql<number>`(select count(*)::int from payments p where p.booking_id in (${bookingsOfUser}))`,
+      postTotal: sql<number>`(select count(*)::int from posts p where p.author_id = ${users.id})`,
+      commentTotal: sql<number>`(select count(*)::int from comments c where c.author_id = ${users.id})`,
+    })
+    .from(users)
+    .leftJoin(clientProfile, eq(clientProfile.userId, users.id))
+    .leftJoin(coachProfile, eq(coachProfile.userId, users.id))
+    .where(eq(users.id, userId))
+    .limit(1);
+  if (!row) return undefined;
+  const profile = row.coachProfile
+    ? serializeCoachProfile(rowFromJson(coachProfiles, row.coachProfile))
+    : row.clientProfile
+      ? serializeClientProfile(rowFromJson(clientProfiles, row.clientProfile))
+      : null;
   return {
+    user: serializeUser(row),
+    profile,
     activity: {
-      bookings: bookingRows.map(serializeBooking),
-      payments: paymentRows.map(serializePayment),
-      posts: postRows.map((row) => ({
-        id: row.id,
-        title: row.title,
-        post_type: row.postType,
-        is_private: row.isPrivate,
-        upvotes: row.upvotes,
-        created_at: requireIso(row.createdAt),
+      bookings: rowsFromJson(bookings, row.bookings).map(serializeBooking),
+      payments: rowsFromJson(payments, row.payments).map(serializePayment),
+      posts: rowsFromJson(posts, row.posts).map((post) => ({
+        id: post.id,
+        title: post.title,
+        post_type: post.postType,
+        is_private: post.isPrivate,
+        upvotes: post.upvotes,
+        created_at: requireIso(post.createdAt),
       })),
-      comments: commentRows.map((row) => ({ id: row.id, post_id: row.postId, content: row.content, created_at: requireIso(row.createdAt) })),
+      comments: rowsFromJson(comments, row.comments).map((comment) => ({
+        id: comment.id,
+        post_id: comment.postId,
+        content: comment.content,
+        created_at: requireIso(comment.createdAt),
+      })),
     },
-    totals: {
-      bookings: bookingTotal[0]?.n ?? 0,
-      payments: paymentTotal[0]?.n ?? 0,
-      posts: postTotal[0]?.n ?? 0,
-      comments: commentTotal[0]?.n ?? 0,
+    activity_totals: {
+      bookings: Number(row.bookingTotal),
+      payments: Number(row.paymentTotal),
+      posts: Number(row.postTotal),
+      comments: Number(row.commentTotal),
     },
   };
 }

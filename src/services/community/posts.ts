@@ -6,7 +6,7 @@
  * exactly like a post that does not exist: absent from lists, NOT_FOUND by id.
  *
  * Round trips are budgeted: the list is one statement (page, total, author
- * names and comment counts together), the detail two (post, comments).
+ * names and comment counts together), the detail too (comments as JSON).
  */
 import { and, asc, desc, eq, sql, type SQL } from "drizzle-orm";
 import { comments, postVotes, posts } from "../../../drizzle/schema.ts";
@@ -107,8 +107,13 @@ function toPostRecord(row: PostColumnsRow): PostRecord {
 }
 
 function selectPosts(db: Executor) {
+  return selectPostsWith(db, {});
+}
+
+/** selectPosts with extra columns. */
+function selectPostsWith<Extra extends Record<string, SQL.Aliased>>(db: Executor, extra: Extra) {
   return db
-    .select(postColumns())
+    .select({ ...postColumns(), ...extra })
     .from(posts)
     .leftJoin(personCoach, postAuthor.coach)
     .leftJoin(personClient, postAuthor.client);
@@ -196,12 +201,52 @@ export async function findVisiblePost(db: Executor, viewer: Viewer, postId: stri
   return row ? toPostRecord(row) : undefined;
 }
 
-/** The post with its comments, oldest first: two round trips. */
+interface CommentJson {
+  id: string;
+  post_id: string;
+  author_id: string;
+  content: string;
+  /** epoch milliseconds (JSON has no timestamp type) */
+  created_at_ms: number;
+  first_name: string | null;
+  last_name: string | null;
+}
+
+/**
+ * The post with its comments, oldest first: one round trip. The comments ride
+ * along as one JSON array (a correlated json_agg over ix_comments_post_id),
+ * so the post's columns are not repeated per comment; names are picked as
+ * people.ts does (the coach profile when there is one).
+ */
 export async function getPostWithComments(db: Executor, viewer: Viewer, postId: string): Promise<PostWithComments> {
-  const post = await findVisiblePost(db, viewer, postId);
-  if (!post) throw notFound("Post");
-  const rows = await selectComments(db).where(eq(comments.postId, postId)).orderBy(asc(comments.createdAt), asc(comments.id));
-  return { ...post, comments: rows.map(toCommentRecord) };
+  const [row] = await selectPostsWith(db, {
+    comments: sql<CommentJson[]>`(
+      select coalesce(json_agg(json_build_object(
+               'id', c.id, 'post_id', c.post_id, 'author_id', c.author_id, 'content', c.content,
+               'created_at_ms', floor(extract(epoch from c.created_at) * 1000),
+               'first_name', case when kp.id is not null then kp.first_name else cp.first_name end,
+               'last_name', case when kp.id is not null then kp.last_name else cp.last_name end)
+             order by c.created_at, c.id), '[]'::json)
+        from comments c
+        left join coach_profiles kp on kp.user_id = c.author_id
+        left join client_profiles cp on cp.user_id = c.author_id
+       where c.post_id = ${posts.id})`.as("comments"),
+  }).where(and(eq(posts.id, postId), postVisibleTo(viewer)));
+  if (!row) throw notFound("Post");
+  return {
+    ...toPostRecord(row),
+    comments: row.comments.map((comment) =>
+      toCommentRecord({
+        id: comment.id,
+        postId: comment.post_id,
+        authorId: comment.author_id,
+        content: comment.content,
+        createdAt: new Date(Number(comment.created_at_ms)),
+        authorFirstName: comment.first_name,
+        authorLastName: comment.last_name,
+      }),
+    ),
+  };
 }
 
 export async function createPost(db: Executor, viewer: Viewer, input: NewPost, now: Date): Promise<PostRecord> {
