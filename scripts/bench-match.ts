@@ -10,12 +10,13 @@
  * - the engine alone on the candidate set: p50 ms;
  * - cached match (KV hit): p50 / p95 ms, DB round trips.
  *
- * Database: BENCH_DATABASE_URL, else a separate database `culturebridge_bench`
- * on the server of TEST_DATABASE_URL / DATABASE_URL / the local default
- * (postgresql://postgres@127.0.0.1:55432/culturebridge): created if missing,
- * migrated, seeded once (bench rows are recognisable by their emails).
+ * Database: BENCH_MATCH_DATABASE_URL, else a database `culturebridge_bench_match`
+ * of its own on the server of BENCH_DATABASE_URL / TEST_DATABASE_URL /
+ * DATABASE_URL / the local default (postgresql://postgres@127.0.0.1:55432):
+ * created if missing, migrated, seeded to exactly 10,000 then 100,000 coaches.
  * Usage: npm run bench:match [-- --iterations 40]
  */
+import os from "node:os";
 import pg from "pg";
 import { migrateUrl } from "./lib/database.ts";
 import { startWsProxy } from "./lib/ws-proxy.ts";
@@ -32,11 +33,13 @@ const ITERATIONS = (() => {
 const SIZES = [10_000, 100_000];
 const CLIENTS = 40;
 
+/** Its own database, so that neither the tests nor the API benchmark (culturebridge_bench) see these rows. */
 function benchUrl(): string {
-  if (process.env.BENCH_DATABASE_URL) return process.env.BENCH_DATABASE_URL;
-  const base = new URL(process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:55432/culturebridge");
-  base.pathname = "/culturebridge_bench";
-  return base.toString();
+  if (process.env.BENCH_MATCH_DATABASE_URL) return process.env.BENCH_MATCH_DATABASE_URL;
+  const server = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:55432/culturebridge";
+  const url = new URL(server);
+  url.pathname = "/culturebridge_bench_match";
+  return url.toString();
 }
 
 async function ensureDatabase(url: string): Promise<void> {
@@ -90,7 +93,17 @@ const ZONE_POOL = ["Europe/Madrid", "Europe/London", "America/New_York", "Asia/S
 
 const sqlArray = (values: string[]) => `ARRAY[${values.map((value) => `'${value.replace(/'/g, "''")}'`).join(",")}]`;
 
+/** Exactly `total` bench coaches: extra ones from a larger earlier run are removed, missing ones added. */
 async function seedCoaches(client: pg.Client, total: number): Promise<void> {
+  const removed = await client.query(
+    `DELETE FROM users WHERE email LIKE 'bench-coach-%' AND substring(email from 'bench-coach-([0-9]+)@')::int > $1`,
+    [total],
+  );
+  if (removed.rowCount) {
+    console.log(`removed ${removed.rowCount} coaches above ${total}`);
+    await client.query(`ANALYZE users`);
+    await client.query(`ANALYZE coach_profiles`);
+  }
   const [{ count }] = (await client.query<{ count: string }>(`SELECT count(*) FROM users WHERE email LIKE 'bench-coach-%'`)).rows as [{ count: string }];
   const have = Number(count);
   if (have >= total) return;
@@ -255,7 +268,9 @@ async function main() {
     await admin.end();
     await proxy.close();
   }
-  console.log(`\nPOST /match service path, ${ITERATIONS} iterations per size, Neon driver over the local WebSocket proxy, one Pool per request:\n`);
+  const cpus = os.cpus();
+  console.log(`\nPOST /match service path, ${ITERATIONS} iterations per size, Neon driver over the local WebSocket proxy, one Pool per request`);
+  console.log(`(${cpus.length} x ${cpus[0]?.model ?? "cpu"}, load average ${os.loadavg().map((value) => value.toFixed(1)).join(" ")}):\n`);
   console.log("| coaches | cold p50 / p95 ms | candidates | cold DB round trips | candidate SQL p50 / p95 ms | engine p50 ms | cached p50 / p95 ms | cached DB round trips |");
   console.log("|---|---|---|---|---|---|---|---|");
   for (const row of rows) console.log(row);

@@ -201,7 +201,8 @@ export async function matchForClient(deps: MatchDeps, clientId: string, options:
 export async function computeMatches(deps: Omit<MatchDeps, "kv"> & { kv?: MatchKv }, quiz: Quiz, key: string): Promise<MatchPayload> {
   const candidates = await loadCandidates(deps.db, quiz);
   const semantic = await semanticScores(deps.ai, deps.kv, quiz, candidates, { defer: deps.defer, log: deps.log });
-  const ranked = rankCoaches(quiz, candidates, { now: deps.now, semantic });
+  // Reasons are written for the stored top MAX_MATCH_LIMIT only.
+  const ranked = rankCoaches(quiz, candidates, { now: deps.now, semantic, explainTop: MAX_MATCH_LIMIT });
   const byId = new Map(candidates.map((candidate) => [candidate.id, candidate]));
   const matches = ranked.slice(0, MAX_MATCH_LIMIT).map((match) => ({
     // Every ranked id comes from the candidates.
