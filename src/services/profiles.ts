@@ -8,7 +8,7 @@
  * match cache key contains the quiz hash (src/lib/quiz.ts quizHash).
  */
 import { z } from "@hono/zod-openapi";
-import { asc, eq, inArray, or } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import {
   bookings,
   bookmarks,
@@ -25,6 +25,7 @@ import {
   type User,
 } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
+import { jsonRows, rowFromJson, rowsFromJson } from "../db/json-rows.ts";
 import { forbidden, unauthorized } from "../lib/errors.ts";
 import type { Availability } from "../lib/availability.ts";
 import type { Quiz } from "../lib/quiz.ts";
@@ -291,25 +292,51 @@ const money = (value: string | null) => (value === null ? null : Number(value));
  * messages carry single-use links) are left out on purpose.
  */
 export async function exportAccount(db: Database, userId: string, now: Date): Promise<Record<string, unknown>> {
-  const [user] = await db.select().from(users).where(eq(users.id, userId)).limit(1);
-  if (!user) throw unauthorized("This account no longer exists");
-  const [profileRow, bookingRows, postRows, commentRows, bookmarkRows, voteRows, resourceRows] = await Promise.all([
-    loadProfileRow(db, userId, user.role),
-    db.select().from(bookings).where(or(eq(bookings.clientId, userId), eq(bookings.coachId, userId))).orderBy(asc(bookings.sessionDatetime)),
-    db.select().from(posts).where(eq(posts.authorId, userId)).orderBy(asc(posts.createdAt)),
-    db.select().from(comments).where(eq(comments.authorId, userId)).orderBy(asc(comments.createdAt)),
-    db
-      .select({ id: bookmarks.id, resourceId: bookmarks.resourceId, title: resources.title, url: resources.url, createdAt: bookmarks.createdAt })
-      .from(bookmarks)
-      .innerJoin(resources, eq(resources.id, bookmarks.resourceId))
-      .where(eq(bookmarks.userId, userId))
-      .orderBy(asc(bookmarks.createdAt)),
-    db.select().from(postVotes).where(eq(postVotes.userId, userId)).orderBy(asc(postVotes.createdAt)),
-    db.select().from(resources).where(eq(resources.createdBy, userId)).orderBy(asc(resources.createdAt)),
-  ]);
-  const bookingIds = bookingRows.map((booking) => booking.id);
-  const paymentRows =
-    bookingIds.length === 0 ? [] : await db.select().from(payments).where(inArray(payments.bookingId, bookingIds)).orderBy(asc(payments.createdAt));
+  // Written out qualified: drizzle leaves column names unqualified in a one-table select, where
+  // inside a subquery "id" would bind to the subquery's own table.
+  const userIdColumn = sql`"users"."id"`;
+  // ONE statement: the user row and every set as a JSON array of whole rows (db/json-rows.ts).
+  const bookingsOfUser = sql`select b.* from bookings b where b.client_id = ${userIdColumn} or b.coach_id = ${userIdColumn}`;
+  const [row] = await db
+    .select({
+      user: users,
+      clientProfile: sql<Record<string, unknown> | null>`(select to_jsonb(p) from client_profiles p where p.user_id = ${userIdColumn})`,
+      coachProfile: sql<Record<string, unknown> | null>`(select to_jsonb(p) from coach_profiles p where p.user_id = ${userIdColumn})`,
+      bookings: jsonRows(bookingsOfUser, sql`r.session_datetime`),
+      payments: jsonRows(sql`select p.* from payments p where p.booking_id in (select b.id from (${bookingsOfUser}) as b)`, sql`r.created_at`),
+      posts: jsonRows(sql`select p.* from posts p where p.author_id = ${userIdColumn}`, sql`r.created_at`),
+      comments: jsonRows(sql`select c.* from comments c where c.author_id = ${userIdColumn}`, sql`r.created_at`),
+      bookmarks: jsonRows(
+        sql`select bm.id, bm.resource_id, res.title, res.url, bm.created_at
+              from bookmarks bm join resources res on res.id = bm.resource_id where bm.user_id = ${userIdColumn}`,
+        sql`r.created_at`,
+      ),
+      votes: jsonRows(sql`select v.* from post_votes v where v.user_id = ${userIdColumn}`, sql`r.created_at`),
+      resources: jsonRows(sql`select res.* from resources res where res.created_by = ${userIdColumn}`, sql`r.created_at`),
+    })
+    .from(users)
+    .where(eq(users.id, userId))
+    .limit(1);
+  if (!row) throw unauthorized("This account no longer exists");
+  const { user } = row;
+  // As loadProfileRow: the role decides which profile counts (admins have none).
+  const profileRow =
+    user.role === "client" && row.clientProfile
+      ? rowFromJson(clientProfiles, row.clientProfile)
+      : user.role === "coach" && row.coachProfile
+        ? rowFromJson(coachProfiles, row.coachProfile)
+        : undefined;
+  const bookingRows = rowsFromJson(bookings, row.bookings);
+  const paymentRows = rowsFromJson(payments, row.payments);
+  const postRows = rowsFromJson(posts, row.posts);
+  const commentRows = rowsFromJson(comments, row.comments);
+  const voteRows = rowsFromJson(postVotes, row.votes);
+  const resourceRows = rowsFromJson(resources, row.resources);
+  const bookmarkRows = (Array.isArray(row.bookmarks) ? (row.bookmarks as Array<Record<string, unknown>>) : []).map((json) => ({
+    ...rowFromJson(bookmarks, json),
+    title: json.title as string,
+    url: (json.url as string | null) ?? null,
+  }));
 
   return {
     user: {

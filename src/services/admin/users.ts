@@ -222,8 +222,14 @@ export interface AdminUserDetail {
   activity_totals: UserActivityTotals;
 }
 
+/**
+ * The outer row's user id, written out qualified: drizzle leaves column names unqualified in a
+ * one-table select, where inside a subquery "id" would bind to the subquery's own table.
+ */
+const userIdColumn = sql`"users"."id"`;
+
 /** Bookings of the user in either role, as SQL over the outer `users` row. */
-const bookingsOfUser = sql`select b.id from bookings b where b.client_id = ${users.id} or b.coach_id = ${users.id}`;
+const bookingsOfUser = sql`select b.id from bookings b where b.client_id = ${userIdColumn} or b.coach_id = ${userIdColumn}`;
 
 /**
  * GET /admin/users/{id}: the user, the profile, and the activity — the
@@ -238,25 +244,25 @@ export async function getAdminUserDetail(db: Executor, userId: string): Promise<
   const [row] = await db
     .select({
       ...userColumns,
-      coachProfile: sql<Record<string, unknown> | null>`(select to_jsonb(p) from coach_profiles p where p.user_id = ${users.id})`,
-      clientProfile: sql<Record<string, unknown> | null>`(select to_jsonb(p) from client_profiles p where p.user_id = ${users.id})`,
+      coachProfile: sql<Record<string, unknown> | null>`(select to_jsonb(p) from coach_profiles p where p.user_id = ${userIdColumn})`,
+      clientProfile: sql<Record<string, unknown> | null>`(select to_jsonb(p) from client_profiles p where p.user_id = ${userIdColumn})`,
       bookings: jsonRows(
-        sql`select b.* from bookings b where b.client_id = ${users.id} or b.coach_id = ${users.id} order by b.session_datetime desc, b.id limit ${limit}`,
+        sql`select b.* from bookings b where b.client_id = ${userIdColumn} or b.coach_id = ${userIdColumn} order by b.session_datetime desc, b.id limit ${limit}`,
         sql`r.session_datetime desc, r.id`,
       ),
       payments: jsonRows(
         sql`select p.* from payments p where p.booking_id in (${bookingsOfUser}) order by p.created_at desc, p.id limit ${limit}`,
         sql`r.created_at desc, r.id`,
       ),
-      posts: jsonRows(sql`select p.* from posts p where p.author_id = ${users.id} order by p.created_at desc, p.id limit ${limit}`, sql`r.created_at desc, r.id`),
+      posts: jsonRows(sql`select p.* from posts p where p.author_id = ${userIdColumn} order by p.created_at desc, p.id limit ${limit}`, sql`r.created_at desc, r.id`),
       comments: jsonRows(
-        sql`select c.* from comments c where c.author_id = ${users.id} order by c.created_at desc, c.id limit ${limit}`,
+        sql`select c.* from comments c where c.author_id = ${userIdColumn} order by c.created_at desc, c.id limit ${limit}`,
         sql`r.created_at desc, r.id`,
       ),
-      bookingTotal: sql<number>`(select count(*)::int from bookings b where b.client_id = ${users.id} or b.coach_id = ${users.id})`,
+      bookingTotal: sql<number>`(select count(*)::int from bookings b where b.client_id = ${userIdColumn} or b.coach_id = ${userIdColumn})`,
       paymentTotal: sql<number>`(select count(*)::int from payments p where p.booking_id in (${bookingsOfUser}))`,
-      postTotal: sql<number>`(select count(*)::int from posts p where p.author_id = ${users.id})`,
-      commentTotal: sql<number>`(select count(*)::int from comments c where c.author_id = ${users.id})`,
+      postTotal: sql<number>`(select count(*)::int from posts p where p.author_id = ${userIdColumn})`,
+      commentTotal: sql<number>`(select count(*)::int from comments c where c.author_id = ${userIdColumn})`,
     })
     .from(users)
     .leftJoin(clientProfile, eq(clientProfile.userId, users.id))

@@ -230,7 +230,7 @@ export async function getPostWithComments(db: Executor, viewer: Viewer, postId: 
         from comments c
         left join coach_profiles kp on kp.user_id = c.author_id
         left join client_profiles cp on cp.user_id = c.author_id
-       where c.post_id = ${posts.id})`.as("comments"),
+       where c.post_id = "posts"."id")`.as("comments"),
   }).where(and(eq(posts.id, postId), postVisibleTo(viewer)));
   if (!row) throw notFound("Post");
   return {
