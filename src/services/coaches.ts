@@ -6,7 +6,7 @@
  * Array filters are written as containment (`@>`) so that the GIN indexes
  * ix_coach_profiles_languages / _countries / _expertise serve them; the order
  * (rating desc, total_sessions desc, id) is the ix_coach_profiles_rank index;
- * `total` comes from `count(*) over()` in the same round trip.
+ * `total` comes from a count subquery in the same statement (one round trip).
  */
 import { z } from "@hono/zod-openapi";
 import { and, arrayContains, asc, desc, eq, gte, isNotNull, lte, or, sql, type SQL } from "drizzle-orm";
@@ -110,36 +110,43 @@ function filterConditions(filters: CoachFilters): SQL[] {
   return conditions;
 }
 
-/** The page statement (exported so the EXPLAIN test checks the very SQL the route runs). */
+/**
+ * The page statement (exported so the EXPLAIN test checks the very SQL the route runs):
+ *   select ... from (select count(*) ...) counted left join (select ... limit/offset) page_rows on true
+ * One round trip that always returns a row, so the total is known even for a page past the
+ * end; and the page part keeps its LIMIT (a `count(*) over()` window would make Postgres
+ * produce and count every matching row before it can stop, ~1.5x slower on broad filters).
+ */
 export function coachListQuery(db: Executor, filters: CoachFilters, pagination: Pagination) {
-  return db
-    .select({ ...listItemColumns, total: sql<string>`count(*) over()` })
+  const where = and(...filterConditions(filters));
+  const counted = db
+    .select({ total: sql<string>`count(*)`.as("total") })
     .from(coachProfiles)
     .innerJoin(users, eq(users.id, coachProfiles.userId))
-    .where(and(...filterConditions(filters)))
+    .where(where)
+    .as("counted");
+  const pageRows = db
+    .select(listItemColumns)
+    .from(coachProfiles)
+    .innerJoin(users, eq(users.id, coachProfiles.userId))
+    .where(where)
     .orderBy(desc(coachProfiles.rating), desc(coachProfiles.totalSessions), asc(coachProfiles.id))
     .limit(pagination.limit)
-    .offset(pagination.skip);
+    .offset(pagination.skip)
+    .as("page_rows");
+  return db
+    .select()
+    .from(counted)
+    .leftJoin(pageRows, sql`true`)
+    .orderBy(desc(pageRows.rating), desc(pageRows.totalSessions), asc(pageRows.id));
 }
 
-/** GET /coaches: one round trip (the window count rides along with the page). */
+/** GET /coaches: one round trip, whatever the page. */
 export async function listCoaches(db: Executor, filters: CoachFilters, pagination: Pagination): Promise<Page<CoachListItem>> {
   const rows = await coachListQuery(db, filters, pagination);
-  let total: number;
-  if (rows.length > 0) {
-    total = Number(rows[0]!.total);
-  } else if (pagination.skip === 0) {
-    total = 0;
-  } else {
-    // A page past the end has no row to carry the window count: count separately.
-    const [row] = await db
-      .select({ total: sql<string>`count(*)` })
-      .from(coachProfiles)
-      .innerJoin(users, eq(users.id, coachProfiles.userId))
-      .where(and(...filterConditions(filters)));
-    total = Number(row?.total ?? 0);
-  }
-  return { items: rows.map(toCoachListItem), total, skip: pagination.skip, limit: pagination.limit };
+  const total = Number(rows[0]?.counted.total ?? 0);
+  const items = rows.flatMap((row) => (row.page_rows ? [toCoachListItem(row.page_rows)] : []));
+  return { items, total, skip: pagination.skip, limit: pagination.limit };
 }
 
 /** GET /coaches/{id}: by coach profile id or user id; 404 when unknown, not a coach, or inactive. */

@@ -99,6 +99,9 @@ describe("GET /coaches", () => {
 
       const past = await get(`/coaches?expertise=${tag}&skip=10&limit=2`, { token });
       expect(past.body).toMatchObject({ items: [], total: 5, skip: 10, limit: 2 });
+      // one statement carries page and total, also past the end
+      expect(second.headers.get("x-db-queries")).toBe("1");
+      expect(past.headers.get("x-db-queries")).toBe("1");
 
       const none = await get(`/coaches?expertise=${uniqueTag()}`, { token });
       expect(none.body).toMatchObject({ items: [], total: 0 });
@@ -174,6 +177,7 @@ describe("GET /coaches/{id}", () => {
       });
       expect(byProfile.body.availability).toMatchObject({ timezone: "UTC", monday: ["00:00-23:30"] });
       expect(byProfile.body.created_at).toMatch(/Z$/);
+      expect(byProfile.headers.get("x-db-queries")).toBe("1");
       const byUser = await get(`/coaches/${coach.id}`, { token });
       expect(byUser.status).toBe(200);
       expect(byUser.body).toEqual(byProfile.body);
