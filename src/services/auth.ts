@@ -31,13 +31,14 @@
  * but adds a round trip to every authenticated request.
  */
 import bcrypt from "bcryptjs";
-import { and, eq, gt, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { emailTokens, refreshTokens, users, type User } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
+import { rowFromJson } from "../db/json-rows.ts";
 import { badRequest, conflict, forbidden, pgErrorCode, unauthorized } from "../lib/errors.ts";
 import { HOUR_MS } from "../lib/time.ts";
 import { BCRYPT_COST, normalizeEmail } from "./admins.ts";
-import { dispatchEmails, recordEmails, type NotificationEnv } from "./notifications.ts";
+import { dispatchEmails, type NotificationEnv } from "./notifications.ts";
 import {
   ACCESS_TOKEN_TTL_SECONDS,
   randomToken,
@@ -109,53 +110,27 @@ export interface TokenPair {
   expires_in: number;
 }
 
-/** Signs an access + refresh pair and stores the refresh token (hashed) in its family. */
-async function issueTokenPair(db: Executor, env: SecretConfig, user: { id: string; role: Role }, familyId: string, now: Date): Promise<TokenPair> {
+/** A signed access + refresh pair and the refresh token's row, not yet stored. */
+interface SignedPair {
+  tokens: TokenPair;
+  refresh: { id: string; tokenHash: string; expiresAt: Date };
+}
+
+async function signTokenPair(env: SecretConfig, user: { id: string; role: Role }, familyId: string, now: Date): Promise<SignedPair> {
   const key = signingKey(env);
   const [access, refresh] = await Promise.all([
     signToken(key, { sub: user.id, role: user.role, type: "access" }, now),
     signToken(key, { sub: user.id, role: user.role, type: "refresh", fam: familyId }, now),
   ]);
-  await db.insert(refreshTokens).values({
-    id: refresh.jti,
-    userId: user.id,
-    familyId,
-    tokenHash: await sha256Hex(refresh.token),
-    expiresAt: refresh.expiresAt,
-  });
-  return { access_token: access.token, refresh_token: refresh.token, token_type: "bearer", expires_in: ACCESS_TOKEN_TTL_SECONDS };
+  return {
+    tokens: { access_token: access.token, refresh_token: refresh.token, token_type: "bearer", expires_in: ACCESS_TOKEN_TTL_SECONDS },
+    refresh: { id: refresh.jti, tokenHash: await sha256Hex(refresh.token), expiresAt: refresh.expiresAt },
+  };
 }
 
-/** A random single-use email token; only its hash is stored. */
-async function createEmailToken(db: Executor, userId: string, purpose: "reset" | "verify", now: Date): Promise<string> {
-  const token = randomToken();
-  await db.insert(emailTokens).values({
-    userId,
-    purpose,
-    tokenHash: await sha256Hex(token),
-    expiresAt: new Date(now.getTime() + (purpose === "reset" ? RESET_TOKEN_TTL_MS : VERIFY_TOKEN_TTL_MS)),
-  });
-  return token;
-}
-
-/**
- * Marks an email token used, only if it is unused, unexpired and of the
- * purpose: a conditional UPDATE, so two concurrent uses cannot both succeed.
- */
-async function consumeEmailToken(db: Executor, token: string, purpose: "reset" | "verify", now: Date): Promise<string | undefined> {
-  const [row] = await db
-    .update(emailTokens)
-    .set({ usedAt: now })
-    .where(
-      and(
-        eq(emailTokens.tokenHash, await sha256Hex(token)),
-        eq(emailTokens.purpose, purpose),
-        isNull(emailTokens.usedAt),
-        gt(emailTokens.expiresAt, now),
-      ),
-    )
-    .returning({ userId: emailTokens.userId });
-  return row?.userId;
+/** Outbox ids returned by a statement's `outbox` CTE (text[] from array_agg). */
+function outboxIds(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : [];
 }
 
 function verificationEmail(to: string, linkBase: string, token: string) {
@@ -191,28 +166,45 @@ export interface SignupInput {
 
 /**
  * Creates the account, signs it in (a new refresh family) and sends the
- * verification email. The bcrypt hash is computed before the transaction so
- * that no connection is held during ~hundreds of ms of CPU.
+ * verification email. The bcrypt hash is computed before writing so that no
+ * connection waits on ~hundreds of ms of CPU.
+ *
+ * Two round trips: the email check (a taken email answers 409 before any
+ * bcrypt work), then ONE statement whose data-modifying CTEs insert the user,
+ * the refresh token, the verification token and the email (a statement is
+ * atomic: all four rows or none). The user id is chosen here so that the
+ * tokens can be signed before that statement.
  */
 export async function signup(db: Database, env: AuthEnv, input: SignupInput, now: Date, linkBase: string): Promise<{ user: User; tokens: TokenPair }> {
   const email = normalizeEmail(input.email);
   const [taken] = await db.select({ id: users.id }).from(users).where(eq(users.email, email)).limit(1);
   if (taken) throw conflict("An account with this email already exists", { field: "email" });
   const passwordHash = await hashPassword(input.password);
+  const userId = crypto.randomUUID();
+  const familyId = crypto.randomUUID();
+  const { tokens, refresh } = await signTokenPair(env, { id: userId, role: input.role }, familyId, now);
+  const verify = randomToken();
+  const mail = verificationEmail(email, linkBase, verify);
   try {
-    const { user, tokens, outboxIds } = await db.transaction(async (tx) => {
-      const [user] = await tx
-        .insert(users)
-        .values({ email, passwordHash, role: input.role, isActive: true, emailVerified: false, createdAt: now, updatedAt: now, lastSeenAt: now })
-        .returning();
-      if (!user) throw new Error("user insert returned no row");
-      const tokens = await issueTokenPair(tx, env, user, crypto.randomUUID(), now);
-      const verifyToken = await createEmailToken(tx, user.id, "verify", now);
-      const outboxIds = await recordEmails(tx, [verificationEmail(user.email, linkBase, verifyToken)]);
-      return { user, tokens, outboxIds };
-    });
-    await dispatchEmails(env, outboxIds);
-    return { user, tokens };
+    const result = await db.execute<{ user: Record<string, unknown>; outbox: unknown }>(sql`
+      with account as (
+        insert into users (id, email, password_hash, role, is_active, email_verified, created_at, updated_at, last_seen_at)
+        values (${userId}::uuid, ${email}, ${passwordHash}, ${input.role}::user_role, true, false, ${now}::timestamptz, ${now}::timestamptz, ${now}::timestamptz)
+        returning *),
+      refresh as (
+        insert into refresh_tokens (id, user_id, family_id, token_hash, expires_at)
+        select ${refresh.id}::uuid, account.id, ${familyId}::uuid, ${refresh.tokenHash}, ${refresh.expiresAt}::timestamptz from account),
+      verify as (
+        insert into email_tokens (user_id, purpose, token_hash, expires_at)
+        select account.id, 'verify', ${await sha256Hex(verify)}, ${new Date(now.getTime() + VERIFY_TOKEN_TTL_MS)}::timestamptz from account),
+      outbox as (
+        insert into email_outbox (to_address, subject, body)
+        select lower(account.email), ${mail.subject}, ${mail.text} from account returning id)
+      select to_jsonb(account) as user, (select array_agg(outbox.id) from outbox) as outbox from account`);
+    const row = result.rows[0];
+    if (!row) throw new Error("signup insert returned no row");
+    await dispatchEmails(env, outboxIds(row.outbox));
+    return { user: rowFromJson(users, row.user), tokens };
   } catch (error) {
     // Two signups racing for one email: the unique index decides.
     if (pgErrorCode(error) === "23505") throw conflict("An account with this email already exists", { field: "email" });
@@ -231,10 +223,8 @@ export async function login(db: Database, env: AuthEnv, input: { email: string; 
   const matches = await verifyPassword(input.password, user?.passwordHash ?? null);
   if (!user || !user.passwordHash || !matches) throw unauthorized(INVALID_CREDENTIALS);
   if (!user.isActive) throw forbidden("This account is deactivated");
-  const [tokens] = await Promise.all([
-    issueTokenPair(db, env, user, crypto.randomUUID(), now),
-    db.update(users).set({ lastSeenAt: now }).where(eq(users.id, user.id)),
-  ]);
+  // One statement for both writes (two statements "in parallel" would open a second pooled connection).
+  const tokens = await issueTokenPairAndSeen(db, env, user, crypto.randomUUID(), now);
   return { user, tokens };
 }
 
@@ -243,12 +233,18 @@ export async function login(db: Database, env: AuthEnv, input: { email: string; 
 // ---------------------------------------------------------------------------
 
 /**
- * Rotates a refresh token. The claim is one conditional UPDATE (used_at IS
- * NULL, not revoked, no revoked token in its family, not expired) inside the
- * transaction that also stores the successor, so of two concurrent refreshes
- * of one token exactly one wins: the loser blocks on the row lock until the
- * winner commits, then sees the token used -- which is reuse, and revokes the
- * family including the winner's new token.
+ * Rotates a refresh token in ONE statement: the claim is a conditional UPDATE
+ * (used_at IS NULL, not revoked, no revoked token in its family, not expired)
+ * whose data-modifying CTEs also store the successor and the last-seen time,
+ * so the claim and the successor commit together. Of two concurrent
+ * refreshes of one token exactly one wins: the loser blocks on the row lock
+ * until the winner's statement commits, then sees the token used -- which is
+ * reuse, and revokes the family including the winner's new token.
+ *
+ * The successor is signed before the statement with the role of the
+ * presented token; the statement stores it only when the account is active
+ * and still has that role. A role changed since (rare) costs a second
+ * statement: the pair is signed again with the current role.
  */
 export async function refreshSession(db: Database, env: AuthEnv, refreshToken: string, now: Date): Promise<TokenPair> {
   const claims = await verifyToken(signingKey(env), refreshToken, "refresh", now).catch(() => {
@@ -256,48 +252,64 @@ export async function refreshSession(db: Database, env: AuthEnv, refreshToken: s
   });
   if (!claims.fam) throw unauthorized(INVALID_REFRESH);
   const tokenHash = await sha256Hex(refreshToken);
+  const signed = await signTokenPair(env, { id: claims.sub, role: claims.role }, claims.fam, now);
 
-  const outcome = await db.transaction(async (tx) => {
-    const [claimed] = await tx
-      .update(refreshTokens)
-      .set({ usedAt: now })
-      .where(
-        and(
-          eq(refreshTokens.id, claims.jti),
-          eq(refreshTokens.tokenHash, tokenHash),
-          isNull(refreshTokens.usedAt),
-          isNull(refreshTokens.revokedAt),
-          gt(refreshTokens.expiresAt, now),
-          sql`not exists (select 1 from ${refreshTokens} as family_member
-                          where family_member.family_id = ${refreshTokens.familyId}
-                            and family_member.revoked_at is not null)`,
-        ),
-      )
-      .returning({ userId: refreshTokens.userId, familyId: refreshTokens.familyId });
-    if (!claimed) return { kind: "rejected" as const };
-    const [user] = await tx.select({ id: users.id, role: users.role, isActive: users.isActive }).from(users).where(eq(users.id, claimed.userId)).limit(1);
-    if (!user || !user.isActive) return { kind: "inactive" as const };
-    const tokens = await issueTokenPair(tx, env, user, claimed.familyId, now);
-    await tx.update(users).set({ lastSeenAt: now }).where(eq(users.id, user.id));
-    return { kind: "rotated" as const, tokens };
-  });
+  const result = await db.execute<{ claimed: boolean; role: Role | null; is_active: boolean | null; stored: boolean }>(sql`
+    with claimed as (
+      update refresh_tokens set used_at = ${now}::timestamptz
+       where id = ${claims.jti}::uuid and token_hash = ${tokenHash} and user_id = ${claims.sub}::uuid
+         and used_at is null and revoked_at is null and expires_at > ${now}::timestamptz
+         and not exists (select 1 from refresh_tokens as family_member
+                          where family_member.family_id = refresh_tokens.family_id and family_member.revoked_at is not null)
+      returning user_id, family_id),
+    account as (
+      select users.id, users.role, users.is_active from users join claimed on users.id = claimed.user_id),
+    successor as (
+      insert into refresh_tokens (id, user_id, family_id, token_hash, expires_at)
+      select ${signed.refresh.id}::uuid, account.id, claimed.family_id, ${signed.refresh.tokenHash}, ${signed.refresh.expiresAt}::timestamptz
+        from account join claimed on true
+       where account.is_active and account.role = ${claims.role}::user_role
+      returning id),
+    seen as (
+      update users set last_seen_at = ${now}::timestamptz
+       where id in (select id from account where is_active and role = ${claims.role}::user_role))
+    select exists (select 1 from claimed) as claimed, account.role, account.is_active, exists (select 1 from successor) as stored
+      from (select 1) as one left join account on true`);
+  const outcome = result.rows[0];
 
-  if (outcome.kind === "rotated") return outcome.tokens;
-  if (outcome.kind === "rejected") await revokeFamilyOnReuse(db, claims.jti, tokenHash, now);
-  throw unauthorized(INVALID_REFRESH);
+  if (!outcome?.claimed) {
+    await revokeFamilyOnReuse(db, claims.jti, tokenHash, now);
+    throw unauthorized(INVALID_REFRESH);
+  }
+  if (!outcome.is_active || !outcome.role) throw unauthorized(INVALID_REFRESH);
+  if (outcome.stored) return signed.tokens;
+  // Claimed, active, but the role changed since the presented token was issued: the new pair carries the current role.
+  const tokens = await issueTokenPairAndSeen(db, env, { id: claims.sub, role: outcome.role }, claims.fam, now);
+  return tokens;
 }
 
-/** A rejected refresh token that exists and was already used: theft detection, the family dies. */
+/** A new refresh token (login, or the successor of a claimed one) and the last-seen time: one statement. */
+async function issueTokenPairAndSeen(db: Database, env: AuthEnv, user: { id: string; role: Role }, familyId: string, now: Date): Promise<TokenPair> {
+  const { tokens, refresh } = await signTokenPair(env, user, familyId, now);
+  await db.execute(sql`
+    with refresh as (
+      insert into refresh_tokens (id, user_id, family_id, token_hash, expires_at)
+      values (${refresh.id}::uuid, ${user.id}::uuid, ${familyId}::uuid, ${refresh.tokenHash}, ${refresh.expiresAt}::timestamptz))
+    update users set last_seen_at = ${now}::timestamptz where id = ${user.id}::uuid`);
+  return tokens;
+}
+
+/** A rejected refresh token that exists and was already used: theft detection, the family dies (one statement). */
 async function revokeFamilyOnReuse(db: Database, jti: string, tokenHash: string, now: Date): Promise<void> {
-  const [row] = await db
-    .select({ familyId: refreshTokens.familyId, userId: refreshTokens.userId })
-    .from(refreshTokens)
-    .where(and(eq(refreshTokens.id, jti), eq(refreshTokens.tokenHash, tokenHash), isNotNull(refreshTokens.usedAt)))
-    .limit(1);
-  if (!row) return;
-  const revoked = await revokeFamily(db, row.familyId, now);
-  if (revoked > 0) {
-    console.warn(JSON.stringify({ level: "warn", msg: "refresh token reuse: family revoked", user_id: row.userId, family_id: row.familyId }));
+  const result = await db.execute<{ user_id: string; family_id: string }>(sql`
+    update refresh_tokens set revoked_at = ${now}::timestamptz
+     where family_id = (select family_id from refresh_tokens
+                         where id = ${jti}::uuid and token_hash = ${tokenHash} and used_at is not null)
+       and revoked_at is null
+    returning user_id, family_id`);
+  const first = result.rows[0];
+  if (first) {
+    console.warn(JSON.stringify({ level: "warn", msg: "refresh token reuse: family revoked", user_id: first.user_id, family_id: first.family_id }));
   }
 }
 
@@ -339,24 +351,29 @@ export async function revokeAllRefreshTokens(db: Executor, userId: string, now: 
 /**
  * Sends a reset link when an active account has this email; says nothing
  * either way. Earlier unused reset links of the account stop working: only
- * the newest one is valid.
+ * the newest one is valid. One statement: the account lookup, retiring the
+ * old links, the new link and its email are CTEs of one (atomic) statement;
+ * for an unknown email they all act on no row.
  */
 export async function requestPasswordReset(db: Database, env: AuthEnv, email: string, now: Date, linkBase: string): Promise<void> {
-  const [user] = await db
-    .select({ id: users.id, email: users.email })
-    .from(users)
-    .where(and(eq(users.email, normalizeEmail(email)), eq(users.isActive, true)))
-    .limit(1);
-  if (!user) return;
-  const outboxIds = await db.transaction(async (tx) => {
-    await tx
-      .update(emailTokens)
-      .set({ usedAt: now })
-      .where(and(eq(emailTokens.userId, user.id), eq(emailTokens.purpose, "reset"), isNull(emailTokens.usedAt)));
-    const token = await createEmailToken(tx, user.id, "reset", now);
-    return recordEmails(tx, [resetEmail(user.email, linkBase, token)]);
-  });
-  await dispatchEmails(env, outboxIds);
+  const address = normalizeEmail(email);
+  const token = randomToken();
+  // The account's stored email equals the normalised address (that is how it is found).
+  const mail = resetEmail(address, linkBase, token);
+  const result = await db.execute<{ outbox: unknown }>(sql`
+    with account as (
+      select id, email from users where email = ${address} and is_active limit 1),
+    retired as (
+      update email_tokens set used_at = ${now}::timestamptz
+       where user_id in (select id from account) and purpose = 'reset' and used_at is null),
+    issued as (
+      insert into email_tokens (user_id, purpose, token_hash, expires_at)
+      select account.id, 'reset', ${await sha256Hex(token)}, ${new Date(now.getTime() + RESET_TOKEN_TTL_MS)}::timestamptz from account),
+    outbox as (
+      insert into email_outbox (to_address, subject, body)
+      select lower(account.email), ${mail.subject}, ${mail.text} from account returning id)
+    select (select array_agg(outbox.id) from outbox) as outbox`);
+  await dispatchEmails(env, outboxIds(result.rows[0]?.outbox));
 }
 
 /**
@@ -374,13 +391,21 @@ export async function confirmPasswordReset(db: Database, input: { token: string;
     .limit(1);
   if (!candidate) throw badRequest(INVALID_EMAIL_TOKEN, { field: "token" });
   const passwordHash = await hashPassword(input.newPassword);
-  await db.transaction(async (tx) => {
-    const userId = await consumeEmailToken(tx, input.token, "reset", now);
-    if (!userId) throw badRequest(INVALID_EMAIL_TOKEN, { field: "token" });
-    // Following the emailed link proves the address too.
-    await tx.update(users).set({ passwordHash, emailVerified: true, updatedAt: now }).where(eq(users.id, userId));
-    await revokeAllRefreshTokens(tx, userId, now);
-  });
+  // One statement: consuming the token (conditional UPDATE: a token is used once), the new
+  // password (following the emailed link proves the address too) and revoking every refresh token.
+  const result = await db.execute<{ consumed: boolean }>(sql`
+    with consumed as (
+      update email_tokens set used_at = ${now}::timestamptz
+       where token_hash = ${tokenHash} and purpose = 'reset' and used_at is null and expires_at > ${now}::timestamptz
+      returning user_id),
+    changed as (
+      update users set password_hash = ${passwordHash}, email_verified = true, updated_at = ${now}::timestamptz
+       where id in (select user_id from consumed)),
+    revoked as (
+      update refresh_tokens set revoked_at = ${now}::timestamptz
+       where user_id in (select user_id from consumed) and revoked_at is null)
+    select exists (select 1 from consumed) as consumed`);
+  if (!result.rows[0]?.consumed) throw badRequest(INVALID_EMAIL_TOKEN, { field: "token" });
 }
 
 /** When the reset token is usable (unused, unexpired): its expiry; else 400. Consumes nothing. */
@@ -396,9 +421,14 @@ export async function checkResetToken(db: Database, token: string, now: Date): P
 
 /** Marks the email verified with a verification token (single use, 24 h). */
 export async function verifyEmail(db: Database, token: string, now: Date): Promise<void> {
-  await db.transaction(async (tx) => {
-    const userId = await consumeEmailToken(tx, token, "verify", now);
-    if (!userId) throw badRequest(INVALID_EMAIL_TOKEN, { field: "token" });
-    await tx.update(users).set({ emailVerified: true, updatedAt: now }).where(eq(users.id, userId));
-  });
+  // One statement: the conditional UPDATE consumes the token (once), the account is marked verified with it.
+  const result = await db.execute<{ consumed: boolean }>(sql`
+    with consumed as (
+      update email_tokens set used_at = ${now}::timestamptz
+       where token_hash = ${await sha256Hex(token)} and purpose = 'verify' and used_at is null and expires_at > ${now}::timestamptz
+      returning user_id),
+    verified as (
+      update users set email_verified = true, updated_at = ${now}::timestamptz where id in (select user_id from consumed))
+    select exists (select 1 from consumed) as consumed`);
+  if (!result.rows[0]?.consumed) throw badRequest(INVALID_EMAIL_TOKEN, { field: "token" });
 }

@@ -10,6 +10,7 @@
 import { z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
 import {
+  appCounters,
   bookings,
   bookmarks,
   clientProfiles,
@@ -31,6 +32,9 @@ import type { Availability } from "../lib/availability.ts";
 import type { Quiz } from "../lib/quiz.ts";
 import { requireIso } from "../lib/time.ts";
 import { bumpCoachesVersion } from "./coaches-version.ts";
+
+/** The app_counters row bumpCoachesVersion increments (coaches-version.ts). */
+const COACHES_VERSION_COUNTER = "coaches_version";
 
 // ---------------------------------------------------------------------------
 // the profile objects (contract: Profiles)
@@ -239,18 +243,29 @@ export async function upsertClientProfile(db: Executor, userId: string, changes:
   return row as ClientProfile;
 }
 
-/** As upsertClientProfile, plus the coaches-version bump in the same transaction. */
+/**
+ * As upsertClientProfile, plus the coaches-version bump (match cache
+ * invalidation, as bumpCoachesVersion) in the SAME statement: the upsert and
+ * the bump are data-modifying CTEs of one atomic statement, one round trip
+ * instead of BEGIN, upsert, bump, COMMIT.
+ */
 export async function upsertCoachProfile(db: Database, userId: string, changes: CoachProfileChanges, now: Date): Promise<CoachProfile> {
   const set = coachColumns(changes);
-  return db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(coachProfiles)
-      .values({ ...set, userId, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: coachProfiles.userId, set: { ...set, updatedAt: now } })
-      .returning();
-    await bumpCoachesVersion(tx);
-    return row as CoachProfile;
-  });
+  const upsert = db
+    .insert(coachProfiles)
+    .values({ ...set, userId, createdAt: now, updatedAt: now })
+    .onConflictDoUpdate({ target: coachProfiles.userId, set: { ...set, updatedAt: now } })
+    .returning();
+  const bump = db
+    .insert(appCounters)
+    .values({ name: COACHES_VERSION_COUNTER, value: 1 })
+    .onConflictDoUpdate({ target: appCounters.name, set: { value: sql`${appCounters.value} + 1` } });
+  const result = await db.execute<{ row: Record<string, unknown> }>(
+    sql`with upserted as (${upsert.getSQL()}), bumped as (${bump.getSQL()}) select to_jsonb(upserted) as row from upserted`,
+  );
+  const row = result.rows[0]?.row;
+  if (!row) throw new Error("coach profile upsert returned no row");
+  return rowFromJson(coachProfiles, row);
 }
 
 /**

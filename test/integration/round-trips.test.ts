@@ -1,0 +1,557 @@
+/**
+ * Database round trips per endpoint, pinned (issue 9). The Worker counts every
+ * statement sent through the request's pool (src/db/client.ts) and reports it
+ * as `X-DB-Queries` in development/test; each statement is one round trip to
+ * Postgres (an interactive transaction adds BEGIN and COMMIT).
+ *
+ * Budget: every read is 1; every write <= 2, except the writes whose
+ * transaction is needed for correctness (listed in BENCHMARKS.md with the
+ * reason, pinned here at their actual count so that any change is seen);
+ * a cached POST /match is 1 (docs/MATCHING.md: the quiz hash and the coaches
+ * version must be read to know the key). The limit routes of the benchmark
+ * are pinned too (0, 0, 1).
+ *
+ * Coverage is checked against /openapi.json: every documented operation must
+ * be in one of the tables below, so a new endpoint cannot skip its budget.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call, del, get, post, put, uniqueEmail, type CallResult, type Json } from "../helpers/api.ts";
+import { closeTestPool, query } from "../helpers/db.ts";
+import { completeQuiz, createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
+import { book, checkout, confirmedBooking, deliver, paidSessionEvent, slot } from "../helpers/booking-flow.ts";
+
+afterAll(closeTestPool);
+
+function roundTrips(result: CallResult): number {
+  const header = result.headers.get("x-db-queries");
+  if (header === null) throw new Error(`no X-DB-Queries header (status ${result.status})`);
+  return Number(header);
+}
+
+/** Runs one request, checks it did what it should (status), returns its round trips. */
+async function counted(run: () => Promise<CallResult>, status: number): Promise<number> {
+  const result = await run();
+  if (result.status !== status) throw new Error(`expected ${status}, got ${result.status}: ${result.text.slice(0, 300)}`);
+  return roundTrips(result);
+}
+
+const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 1, 2, 3, 4]);
+
+interface World {
+  coach: TestUser;
+  client: TestUser;
+  admin: TestUser;
+  country: string;
+  pendingBooking: Json;
+  paymentId: string;
+  feedToken: string;
+  postId: string;
+  resourceId: string;
+  photoKey: string;
+}
+let world: World;
+
+beforeAll(async () => {
+  const country = `Roundtripia ${crypto.randomUUID().slice(0, 8)}`;
+  const coach = await createCoach({ countries: [country], languages: ["English"] });
+  const client = await createClient({ quiz: completeQuiz({ target_countries: [country] }) });
+  const admin = await createUser("admin");
+  const pendingBooking = await book(client, coach, slot(10));
+  await checkout(client, pendingBooking.id);
+  const [payment] = await query<{ id: string }>(`select id from payments where booking_id = $1`, [pendingBooking.id]);
+  await confirmedBooking(client, coach, slot(11));
+  const feed = await post("/calendar/feed-token", undefined, { token: client.token });
+  const created = await post("/community/posts", { title: "Round trips", content: "Counted", post_type: "discussion" }, { token: client.token });
+  await post(`/community/posts/${created.body.id}/comment`, { content: "first" }, { token: coach.token });
+  await post(`/community/posts/${created.body.id}/comment`, { content: "second" }, { token: client.token });
+  const resource = await post(
+    "/community/resources",
+    { title: "Round-trip guide", description: "How to", resource_type: "article", url: "https://example.com/guide", tags: ["roundtrip"] },
+    { token: coach.token },
+  );
+  await post(`/community/resources/${resource.body.id}/bookmark`, undefined, { token: client.token });
+  const form = new FormData();
+  form.append("photo", new Blob([PNG], { type: "image/png" }), "me.png");
+  const photo = await call("POST", "/profile/photo", { token: coach.token, rawBody: form });
+  await post("/match", {}, { token: client.token }); // cached for the hit below
+  world = {
+    coach,
+    client,
+    admin,
+    country,
+    pendingBooking,
+    paymentId: (payment as { id: string }).id,
+    feedToken: /feed\/([^/]+)\.ics$/.exec(feed.body.feed_url)![1]!,
+    postId: created.body.id,
+    resourceId: resource.body.id,
+    photoKey: /\/photos\/([^/]+)$/.exec(photo.body.photo_url)![1]!,
+  };
+});
+
+interface Case {
+  /** "METHOD /openapi/path" as documented */
+  operation: string;
+  /** a variant of the same operation, when there are several */
+  variant?: string;
+  expected: number;
+  status: number;
+  run: () => Promise<CallResult>;
+  /** why more than the budget (1 for reads, 2 for writes) */
+  why?: string;
+}
+
+const reads: Case[] = [
+  { operation: "GET /health", expected: 1, status: 200, run: () => get("/health") },
+  { operation: "GET /dev/bench/constant", expected: 0, status: 200, run: () => get("/dev/bench/constant") },
+  { operation: "GET /dev/bench/kv", expected: 0, status: 200, run: () => get("/dev/bench/kv") },
+  { operation: "GET /dev/bench/db", expected: 1, status: 200, run: () => get("/dev/bench/db") },
+  { operation: "GET /dev/bench/db", variant: "round_trips=3&parallel=2", expected: 6, status: 200, run: () => get("/dev/bench/db?round_trips=3&parallel=2") },
+  { operation: "GET /dev/emails", expected: 1, status: 200, run: () => get(`/dev/emails?to=${world.client.email}`) },
+  { operation: "GET /photos/{key}", expected: 0, status: 200, run: () => get(`/photos/${world.photoKey}`) },
+  { operation: "GET /profile", variant: "client", expected: 1, status: 200, run: () => get("/profile", { token: world.client.token }) },
+  { operation: "GET /profile", variant: "coach", expected: 1, status: 200, run: () => get("/profile", { token: world.coach.token }) },
+  { operation: "GET /profile", variant: "admin", expected: 1, status: 200, run: () => get("/profile", { token: world.admin.token }) },
+  { operation: "GET /profile/export", expected: 1, status: 200, run: () => get("/profile/export", { token: world.client.token }) },
+  {
+    operation: "GET /coaches",
+    variant: "language + country",
+    expected: 1,
+    status: 200,
+    run: () => get(`/coaches?language=English&country=${encodeURIComponent(world.country)}`, { token: world.client.token }),
+  },
+  { operation: "GET /coaches/{id}", variant: "profile id", expected: 1, status: 200, run: () => get(`/coaches/${world.coach.profileId}`, { token: world.client.token }) },
+  { operation: "GET /coaches/{id}", variant: "user id", expected: 1, status: 200, run: () => get(`/coaches/${world.coach.id}`, { token: world.client.token }) },
+  { operation: "GET /match/cache/info", expected: 1, status: 200, run: () => get("/match/cache/info", { token: world.client.token }) },
+  { operation: "GET /booking/{id}", variant: "client", expected: 1, status: 200, run: () => get(`/booking/${world.pendingBooking.id}`, { token: world.client.token }) },
+  { operation: "GET /booking/{id}", variant: "admin", expected: 1, status: 200, run: () => get(`/booking/${world.pendingBooking.id}`, { token: world.admin.token }) },
+  { operation: "GET /booking/client/{client_id}", variant: "self", expected: 1, status: 200, run: () => get(`/booking/client/${world.client.id}`, { token: world.client.token }) },
+  {
+    operation: "GET /booking/client/{client_id}",
+    variant: "admin by profile id",
+    expected: 1,
+    status: 200,
+    run: () => get(`/booking/client/${world.client.profileId}?status=pending`, { token: world.admin.token }),
+  },
+  { operation: "GET /booking/coach/{coach_id}", expected: 1, status: 200, run: () => get(`/booking/coach/${world.coach.id}`, { token: world.coach.token }) },
+  { operation: "GET /payment/{id}", expected: 1, status: 200, run: () => get(`/payment/${world.paymentId}`, { token: world.client.token }) },
+  { operation: "GET /calendar/feed/{token}.ics", expected: 1, status: 200, run: () => get(`/calendar/feed/${world.feedToken}.ics`) },
+  { operation: "GET /calendar/feed/{token}.ics", variant: "unknown token", expected: 1, status: 404, run: () => get(`/calendar/feed/${"x".repeat(43)}.ics`) },
+  { operation: "GET /community/posts", expected: 1, status: 200, run: () => get("/community/posts", { token: world.client.token }) },
+  { operation: "GET /community/posts/{id}", expected: 1, status: 200, run: () => get(`/community/posts/${world.postId}`, { token: world.client.token }) },
+  { operation: "GET /community/resources", expected: 1, status: 200, run: () => get("/community/resources?tags=roundtrip&q=guide", { token: world.client.token }) },
+  { operation: "GET /community/resources/bookmarks", expected: 1, status: 200, run: () => get("/community/resources/bookmarks", { token: world.client.token }) },
+  { operation: "GET /admin/metrics", expected: 1, status: 200, run: () => get("/admin/metrics", { token: world.admin.token }) },
+  { operation: "GET /admin/users", expected: 1, status: 200, run: () => get("/admin/users?search=example", { token: world.admin.token }) },
+  { operation: "GET /admin/users/{id}", expected: 1, status: 200, run: () => get(`/admin/users/${world.client.id}`, { token: world.admin.token }) },
+  { operation: "GET /admin/bookings", expected: 1, status: 200, run: () => get(`/admin/bookings?client_id=${world.client.id}`, { token: world.admin.token }) },
+  { operation: "GET /admin/revenue", variant: "json", expected: 1, status: 200, run: () => get("/admin/revenue", { token: world.admin.token }) },
+  { operation: "GET /admin/revenue", variant: "csv", expected: 1, status: 200, run: () => get("/admin/revenue?format=csv", { token: world.admin.token }) },
+  { operation: "GET /admin/audit-log", expected: 1, status: 200, run: () => get("/admin/audit-log", { token: world.admin.token }) },
+];
+
+/** Reads that take a second statement only on a page past the end (no row carries the window count). */
+const pastTheEnd: Case[] = [
+  { operation: "GET /booking/client/{client_id}", expected: 2, status: 200, run: () => get(`/booking/client/${world.client.id}?skip=500`, { token: world.client.token }) },
+  { operation: "GET /admin/users", expected: 2, status: 200, run: () => get("/admin/users?skip=999999", { token: world.admin.token }) },
+  { operation: "GET /community/posts", expected: 1, status: 200, run: () => get("/community/posts?skip=999999", { token: world.client.token }) },
+];
+
+describe("reads: one round trip each", () => {
+  for (const read of reads) {
+    it(`${read.operation}${read.variant ? ` (${read.variant})` : ""}: ${read.expected}`, async () => {
+      expect(await counted(read.run, read.status)).toBe(read.expected);
+    });
+  }
+
+  it("the cached POST /match reads one row (docs/MATCHING.md), the cold one three statements", async () => {
+    expect(await counted(() => post("/match", {}, { token: world.client.token }), 200)).toBe(1);
+    expect(await counted(() => post("/match", { force_refresh: true }, { token: world.client.token }), 200)).toBe(3);
+  });
+
+  for (const read of pastTheEnd) {
+    it(`${read.operation} past the last page: ${read.expected}`, async () => {
+      expect(await counted(read.run, read.status)).toBe(read.expected);
+    });
+  }
+});
+
+describe("the budget catches a regression", () => {
+  it("a route that runs two statements is counted as two (the header is not a constant)", async () => {
+    expect(await counted(() => get("/dev/bench/db?round_trips=2"), 200)).toBe(2);
+    expect(await counted(() => get("/dev/bench/db?parallel=3"), 200)).toBe(3);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// writes
+// ---------------------------------------------------------------------------
+
+/** A write scenario: builds its own objects, then runs the counted request(s). */
+interface WriteCase {
+  operation: string;
+  variant?: string;
+  expected: number;
+  why?: string;
+  measure: () => Promise<number>;
+}
+
+async function emailToken(to: string, subject: RegExp): Promise<string> {
+  const emails = await get(`/dev/emails?to=${encodeURIComponent(to)}`);
+  const mail = (emails.body.items as Json[]).find((item) => subject.test(item.subject));
+  if (!mail) throw new Error(`no email "${subject}" to ${to}`);
+  return /token=([A-Za-z0-9_-]+)/.exec(mail.text)![1]!;
+}
+
+const STRONG = "Strong#Pass1";
+
+const writes: WriteCase[] = [
+  {
+    operation: "POST /auth/signup",
+    expected: 2,
+    measure: () => counted(() => post("/auth/signup", { email: uniqueEmail("rt"), password: STRONG, role: "client" }), 201),
+  },
+  {
+    operation: "POST /auth/signup",
+    variant: "email taken",
+    expected: 1,
+    measure: async () => {
+      const email = uniqueEmail("rt");
+      await post("/auth/signup", { email, password: STRONG, role: "client" });
+      return counted(() => post("/auth/signup", { email, password: STRONG, role: "coach" }), 409);
+    },
+  },
+  {
+    operation: "POST /auth/login",
+    expected: 2,
+    measure: async () => {
+      const email = uniqueEmail("rt");
+      await post("/auth/signup", { email, password: STRONG, role: "client" });
+      return counted(() => post("/auth/login", { email, password: STRONG }), 200);
+    },
+  },
+  {
+    operation: "POST /auth/refresh",
+    expected: 1,
+    measure: async () => {
+      const email = uniqueEmail("rt");
+      const signup = await post("/auth/signup", { email, password: STRONG, role: "client" });
+      return counted(() => post("/auth/refresh", { refresh_token: signup.body.refresh_token }), 200);
+    },
+  },
+  {
+    operation: "POST /auth/refresh",
+    variant: "reuse revokes the family",
+    expected: 2,
+    measure: async () => {
+      const signup = await post("/auth/signup", { email: uniqueEmail("rt"), password: STRONG, role: "client" });
+      await post("/auth/refresh", { refresh_token: signup.body.refresh_token });
+      return counted(() => post("/auth/refresh", { refresh_token: signup.body.refresh_token }), 401);
+    },
+  },
+  {
+    operation: "POST /auth/logout",
+    expected: 1,
+    measure: async () => {
+      const signup = await post("/auth/signup", { email: uniqueEmail("rt"), password: STRONG, role: "client" });
+      return counted(() => post("/auth/logout", { refresh_token: signup.body.refresh_token }, { token: signup.body.access_token }), 204);
+    },
+  },
+  {
+    operation: "POST /auth/reset-password",
+    expected: 1,
+    measure: async () => {
+      const email = uniqueEmail("rt");
+      await post("/auth/signup", { email, password: STRONG, role: "client" });
+      return counted(() => post("/auth/reset-password", { email }), 200);
+    },
+  },
+  {
+    operation: "GET /auth/reset-password/confirm",
+    expected: 1,
+    measure: async () => {
+      const email = uniqueEmail("rt");
+      await post("/auth/signup", { email, password: STRONG, role: "client" });
+      await post("/auth/reset-password", { email });
+      const token = await emailToken(email, /reset/i);
+      return counted(() => get(`/auth/reset-password/confirm?token=${token}`), 200);
+    },
+  },
+  {
+    operation: "POST /auth/reset-password/confirm",
+    expected: 2,
+    measure: async () => {
+      const email = uniqueEmail("rt");
+      await post("/auth/signup", { email, password: STRONG, role: "client" });
+      await post("/auth/reset-password", { email });
+      const token = await emailToken(email, /reset/i);
+      return counted(() => post("/auth/reset-password/confirm", { token, new_password: "Newer#Pass2" }), 200);
+    },
+  },
+  {
+    operation: "POST /auth/verify-email",
+    expected: 1,
+    measure: async () => {
+      const email = uniqueEmail("rt");
+      await post("/auth/signup", { email, password: STRONG, role: "client" });
+      const token = await emailToken(email, /verify/i);
+      return counted(() => post("/auth/verify-email", { token }), 200);
+    },
+  },
+  {
+    operation: "GET /auth/verify-email",
+    expected: 1,
+    measure: async () => {
+      const email = uniqueEmail("rt");
+      await post("/auth/signup", { email, password: STRONG, role: "client" });
+      const token = await emailToken(email, /verify/i);
+      return counted(() => get(`/auth/verify-email?token=${token}`), 200);
+    },
+  },
+  {
+    operation: "PUT /profile",
+    variant: "client",
+    expected: 1,
+    measure: async () => {
+      const client = await createClient();
+      return counted(() => put("/profile", { first_name: "Ana", quiz_data: completeQuiz() }, { token: client.token }), 200);
+    },
+  },
+  {
+    operation: "PUT /profile",
+    variant: "coach",
+    expected: 1,
+    measure: async () => {
+      const coach = await createCoach();
+      return counted(() => put("/profile", { bio: "Changed" }, { token: coach.token }), 200);
+    },
+  },
+  {
+    operation: "POST /profile/photo",
+    expected: 4,
+    why: "transaction (BEGIN, lock the profile row and read the old photo URL, set the new one, bump the coaches version for a coach... COMMIT): the old object is deleted from R2 only after the commit",
+    measure: async () => {
+      const client = await createClient();
+      const form = new FormData();
+      form.append("photo", new Blob([PNG], { type: "image/png" }), "me.png");
+      return counted(() => call("POST", "/profile/photo", { token: client.token, rawBody: form }), 200);
+    },
+  },
+  {
+    operation: "DELETE /profile",
+    expected: 17,
+    why: "account deletion: future bookings cancelled with refunds through Stripe first, then one transaction deleting or anonymising every table's rows; rare, correctness first",
+    measure: async () => {
+      const client = await createClient();
+      return counted(() => del("/profile", { token: client.token }), 204);
+    },
+  },
+  {
+    operation: "POST /booking",
+    expected: 7,
+    why: "coach lookup, then a transaction: lock the client row (serialises the 3-unpaid limit), count, overlap check, insert",
+    measure: async () => {
+      const coach = await createCoach();
+      const client = await createClient();
+      return counted(
+        () => post("/booking", { coach_id: coach.id, session_datetime: slot(12).toISOString(), duration_minutes: 60 }, { token: client.token }),
+        201,
+      );
+    },
+  },
+  {
+    operation: "PATCH /booking/{id}/status",
+    expected: 6,
+    why: "transaction: lock the booking, update, parties for the emails, outbox",
+    measure: async () => {
+      const coach = await createCoach();
+      const client = await createClient();
+      const booking = await book(client, coach, slot(13));
+      return counted(() => call("PATCH", `/booking/${booking.id}/status`, { token: coach.token, body: { status: "confirmed" } }), 200);
+    },
+  },
+  {
+    operation: "DELETE /booking/{id}",
+    expected: 8,
+    why: "cancellation with the refund policy: who cancels, a locked read, the Stripe refund decision, booking + payment updates and the emails in one transaction",
+    measure: async () => {
+      const coach = await createCoach();
+      const client = await createClient();
+      const booking = await book(client, coach, slot(14));
+      return counted(() => del(`/booking/${booking.id}`, { token: client.token }), 204);
+    },
+  },
+  {
+    operation: "POST /payment/checkout",
+    expected: 8,
+    why: "exactly one open Checkout session per booking: the booking row is locked around the Stripe call's bookkeeping",
+    measure: async () => {
+      const coach = await createCoach();
+      const client = await createClient();
+      const booking = await book(client, coach, slot(15));
+      return counted(() => post("/payment/checkout", { booking_id: booking.id }, { token: client.token }), 200);
+    },
+  },
+  {
+    operation: "POST /payment/checkout",
+    variant: "session already open",
+    expected: 4,
+    why: "the same locked read finds the open session and returns it",
+    measure: async () => {
+      const coach = await createCoach();
+      const client = await createClient();
+      const booking = await book(client, coach, slot(16));
+      await checkout(client, booking.id);
+      return counted(() => post("/payment/checkout", { booking_id: booking.id }, { token: client.token }), 200);
+    },
+  },
+  {
+    operation: "POST /payment/webhook",
+    expected: 10,
+    why: "exactly-once: the event id insert, the locked payment and booking, their updates and the emails commit together",
+    measure: async () => {
+      const coach = await createCoach();
+      const client = await createClient();
+      const booking = await book(client, coach, slot(17));
+      const session = await checkout(client, booking.id);
+      const event = await paidSessionEvent(session.session_id);
+      const result = await deliver(event);
+      expect(result.status).toBe(200);
+      return roundTrips(result);
+    },
+  },
+  {
+    operation: "POST /calendar/feed-token",
+    expected: 1,
+    measure: async () => {
+      const client = await createClient();
+      return counted(() => post("/calendar/feed-token", undefined, { token: client.token }), 200);
+    },
+  },
+  {
+    operation: "POST /community/posts",
+    expected: 2,
+    measure: () => counted(() => post("/community/posts", { title: "T", content: "C", post_type: "discussion" }, { token: world.client.token }), 201),
+  },
+  {
+    operation: "PUT /community/posts/{id}",
+    expected: 3,
+    why: "may edit? (author or admin), update, re-read with names and comment count",
+    measure: async () => {
+      const created = await post("/community/posts", { title: "T", content: "C", post_type: "discussion" }, { token: world.client.token });
+      return counted(() => put(`/community/posts/${created.body.id}`, { title: "T2" }, { token: world.client.token }), 200);
+    },
+  },
+  {
+    operation: "DELETE /community/posts/{id}",
+    expected: 2,
+    measure: async () => {
+      const created = await post("/community/posts", { title: "T", content: "C", post_type: "discussion" }, { token: world.client.token });
+      return counted(() => del(`/community/posts/${created.body.id}`, { token: world.client.token }), 204);
+    },
+  },
+  {
+    operation: "POST /community/posts/{id}/comment",
+    expected: 2,
+    measure: () => counted(() => post(`/community/posts/${world.postId}/comment`, { content: "x" }, { token: world.coach.token }), 201),
+  },
+  {
+    operation: "POST /community/posts/{id}/upvote",
+    expected: 1,
+    measure: () => counted(() => post(`/community/posts/${world.postId}/upvote`, undefined, { token: world.admin.token }), 200),
+  },
+  {
+    operation: "DELETE /community/posts/{id}/upvote",
+    expected: 1,
+    measure: () => counted(() => del(`/community/posts/${world.postId}/upvote`, { token: world.admin.token }), 200),
+  },
+  {
+    operation: "POST /community/resources",
+    expected: 2,
+    measure: () =>
+      counted(
+        () => post("/community/resources", { title: "G", description: "d", resource_type: "video", url: "https://example.com/v", tags: ["x"] }, { token: world.coach.token }),
+        201,
+      ),
+  },
+  {
+    operation: "POST /community/resources/{id}/bookmark",
+    expected: 1,
+    measure: () => counted(() => post(`/community/resources/${world.resourceId}/bookmark`, undefined, { token: world.coach.token }), 201),
+  },
+  {
+    operation: "DELETE /community/resources/{id}/bookmark",
+    expected: 1,
+    measure: async () => {
+      const user = await createClient();
+      await post(`/community/resources/${world.resourceId}/bookmark`, undefined, { token: user.token });
+      return counted(() => del(`/community/resources/${world.resourceId}/bookmark`, { token: user.token }), 204);
+    },
+  },
+  {
+    operation: "DELETE /match/cache",
+    expected: 1,
+    measure: async () => {
+      const client = await createClient();
+      return counted(() => del("/match/cache", { token: client.token }), 204);
+    },
+  },
+  {
+    operation: "PATCH /admin/users/{id}",
+    expected: 7,
+    why: "transaction: lock the user (and the active admins when an admin loses the role), update, coaches version for a coach, audit entry",
+    measure: async () => {
+      const user = await createClient();
+      return counted(() => call("PATCH", `/admin/users/${user.id}`, { token: world.admin.token, body: { email_verified: false } }), 200);
+    },
+  },
+  {
+    operation: "DELETE /admin/users/{id}",
+    expected: 19,
+    why: "account deletion as DELETE /profile, plus the last-admin check and the audit entry in its transaction",
+    measure: async () => {
+      const user = await createClient();
+      return counted(() => del(`/admin/users/${user.id}`, { token: world.admin.token }), 204);
+    },
+  },
+  {
+    operation: "DELETE /admin/posts/{id}",
+    expected: 4,
+    why: "transaction: delete and its audit entry commit together",
+    measure: async () => {
+      const created = await post("/community/posts", { title: "T", content: "C", post_type: "discussion" }, { token: world.client.token });
+      return counted(() => del(`/admin/posts/${created.body.id}`, { token: world.admin.token }), 204);
+    },
+  },
+  {
+    operation: "POST /admin/import",
+    expected: 4,
+    why: "one batch statement for the rows, inside a transaction with the coaches version and the audit entry",
+    measure: () =>
+      counted(
+        () => call("POST", "/admin/import", { token: world.admin.token, rawBody: `email,role,first_name\n${uniqueEmail("imp")},client,Imp\n`, headers: { "content-type": "text/csv" } }),
+        200,
+      ),
+  },
+];
+
+describe("writes: at most two round trips, or a documented transaction", () => {
+  for (const write of writes) {
+    it(`${write.operation}${write.variant ? ` (${write.variant})` : ""}: ${write.expected}`, async () => {
+      expect(await write.measure()).toBe(write.expected);
+      if (write.expected > 2) expect(write.why, "a write over 2 round trips must say why").toBeTruthy();
+    });
+  }
+});
+
+describe("coverage", () => {
+  it("every documented operation has a pinned round-trip count", async () => {
+    const document = await get("/openapi.json");
+    const documented: string[] = [];
+    for (const [path, operations] of Object.entries(document.body.paths as Record<string, Record<string, unknown>>)) {
+      for (const method of Object.keys(operations)) documented.push(`${method.toUpperCase()} ${path}`);
+    }
+    const pinned = new Set([...reads.map((read) => read.operation), ...writes.map((write) => write.operation), "POST /match"]);
+    expect(documented.filter((operation) => !pinned.has(operation))).toEqual([]);
+    expect([...pinned].filter((operation) => !documented.includes(operation))).toEqual([]);
+  });
+});
