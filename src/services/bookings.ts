@@ -3,8 +3,10 @@
  * transitions, the parties of a booking and the emails they get.
  * Cancellation lives in booking-cancellation.ts (account deletion uses it too).
  */
-import { and, asc, count, desc, eq, gt, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
+import type { Pool } from "@neondatabase/serverless";
+import { rowFromJson } from "../db/json-rows.ts";
 import { bookings, clientProfiles, coachProfiles, users, type Booking } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
 import type { AuthUser, Bindings } from "../env.ts";
@@ -219,14 +221,50 @@ function constraintName(error: unknown): string | undefined {
   return undefined;
 }
 
-/** An overlapping active booking: [start, end) intersects. */
-function overlapping(column: typeof bookings.coachId | typeof bookings.clientId, userId: string, start: Date, end: Date): SQL {
-  return and(
-    eq(column, userId),
-    inArray(bookings.status, ["pending", "confirmed"]),
-    lt(bookings.sessionDatetime, end),
-    gt(sql`${bookings.sessionDatetime} + make_interval(mins => ${bookings.durationMinutes})`, start),
-  ) as SQL;
+/** The driver's Pool behind a drizzle handle (drizzle keeps it as $client), for the simple-protocol query. */
+function poolOf(db: Database): Pool {
+  const pool = (db as unknown as { $client?: Pool }).$client;
+  if (!pool) throw new Error("no database pool behind this handle");
+  return pool;
+}
+
+/**
+ * A SQL string literal, quoted as node-postgres' escapeLiteral does: quotes
+ * doubled, and with backslashes the E'' form with them doubled, so the value
+ * reads the same whatever standard_conforming_strings says.
+ */
+export function literal(value: string): string {
+  let body = "";
+  let backslash = false;
+  for (const char of value) {
+    if (char === "'") body += "''";
+    else if (char === "\\") {
+      body += "\\\\";
+      backslash = true;
+    } else body += char;
+  }
+  return backslash ? ` E'${body}'` : `'${body}'`;
+}
+
+/** Attempts of the booking statement when Postgres picks it as a deadlock victim. */
+const DEADLOCK_ATTEMPTS = 3;
+
+/**
+ * Runs the two-statement booking query. Two requests inserting overlapping
+ * sessions at the same instant can each wait for the other's exclusion check:
+ * Postgres resolves that by aborting one (40P01, nothing of it written). The
+ * victim runs again: it now sees the winner's committed booking in its
+ * pre-check and answers the same clear 409 as any later loser.
+ */
+async function runBookingStatement(pool: Pool, text: string): Promise<Array<{ rows: Array<Record<string, unknown>> }>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await pool.query(text)) as unknown as Array<{ rows: Array<Record<string, unknown>> }>;
+    } catch (error) {
+      if (pgErrorCode(error) !== "40P01" || attempt >= DEADLOCK_ATTEMPTS) throw error;
+      console.log(JSON.stringify({ level: "info", msg: "booking statement deadlock victim: retrying", attempt }));
+    }
+  }
 }
 
 /**
@@ -258,47 +296,58 @@ export async function createBooking(db: Database, input: CreateBookingInput): Pr
     });
   }
   const end = new Date(start.getTime() + durationMinutes * 60_000);
+  // Postgres text cannot hold NUL (and a query string ends at one): a clear 400, never a 500.
+  if (input.notes?.includes("\u0000")) {
+    throw badRequest("Request validation failed", { errors: [{ field: "notes", location: "body", message: "Must not contain NUL characters" }] });
+  }
 
+  // ONE round trip for the whole write: two statements in one simple-protocol query, which
+  // Postgres runs as one implicit transaction (an error anywhere rolls back both):
+  //  1. lock the client's user row: it serialises this client's bookings, so that two parallel
+  //     requests cannot both pass the unpaid-pending count;
+  //  2. count, overlap pre-check and insert as CTEs. Statement 2 takes its snapshot after the
+  //     lock is granted (read committed: a snapshot per statement), so it sees a booking that a
+  //     concurrent request committed while we waited -- which a single statement could not.
+  // The simple protocol carries no parameters: every value is a literal quoted by
+  // literal() (ids are validated UUIDs, times come from Date, notes are free text).
+  const clientId = literal(input.clientId);
+  const coachId = literal(coach.userId);
+  const startAt = literal(start.toISOString());
+  const endAt = literal(end.toISOString());
+  const nowAt = literal(now.toISOString());
+  const overlap = (column: "coach_id" | "client_id", userId: string) =>
+    `(${column} = ${userId}::uuid and status in ('pending', 'confirmed') and session_datetime < ${endAt}::timestamptz
+      and session_datetime + make_interval(mins => duration_minutes) > ${startAt}::timestamptz)`;
+  const text = `
+    select 1 from users where id = ${clientId}::uuid for update;
+    with pending as (
+      select count(*)::int as n from bookings
+       where client_id = ${clientId}::uuid and status = 'pending' and session_datetime > ${nowAt}::timestamptz),
+    clash as (
+      select coach_id from bookings where ${overlap("coach_id", coachId)} or ${overlap("client_id", clientId)} limit 1),
+    created as (
+      insert into bookings (client_id, coach_id, session_datetime, duration_minutes, notes, status, created_at, updated_at)
+      select ${clientId}::uuid, ${coachId}::uuid, ${startAt}::timestamptz, ${Number(durationMinutes)}, ${input.notes === null ? "null" : literal(input.notes)},
+             'pending', ${nowAt}::timestamptz, ${nowAt}::timestamptz
+       where (select n from pending) < ${MAX_UNPAID_PENDING_BOOKINGS} and not exists (select 1 from clash)
+      returning *)
+    select (select n from pending) as pending, (select coach_id from clash) as clash_coach_id, (select to_jsonb(created) from created) as created`;
   try {
-    return await db.transaction(async (tx) => {
-      // The client's user row is the lock that serialises this client's
-      // bookings, so that two parallel requests cannot both pass the count.
-      await tx.select({ id: users.id }).from(users).where(eq(users.id, input.clientId)).for("update");
-      const [pending] = await tx
-        .select({ n: count() })
-        .from(bookings)
-        .where(and(eq(bookings.clientId, input.clientId), eq(bookings.status, "pending"), gt(bookings.sessionDatetime, now)));
-      if ((pending?.n ?? 0) >= MAX_UNPAID_PENDING_BOOKINGS) {
-        throw conflict(`You already hold ${MAX_UNPAID_PENDING_BOOKINGS} unpaid bookings; pay or cancel one first`, {
-          reason: "too_many_unpaid_bookings",
-          limit: MAX_UNPAID_PENDING_BOOKINGS,
-          pending: pending?.n ?? 0,
-        });
-      }
-      const clash = await tx
-        .select({ id: bookings.id, coachId: bookings.coachId })
-        .from(bookings)
-        .where(or(overlapping(bookings.coachId, coach.userId, start, end), overlapping(bookings.clientId, input.clientId, start, end)))
-        .limit(1);
-      if (clash[0]) {
-        const which = clash[0].coachId === coach.userId ? OVERLAP_CONSTRAINTS.bookings_coach_no_overlap : OVERLAP_CONSTRAINTS.bookings_client_no_overlap;
-        throw conflict(which!.message, { reason: which!.reason });
-      }
-      const [created] = await tx
-        .insert(bookings)
-        .values({
-          clientId: input.clientId,
-          coachId: coach.userId,
-          sessionDatetime: start,
-          durationMinutes,
-          notes: input.notes,
-          status: "pending",
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning();
-      return bookingView(created as Booking);
-    });
+    const results = await runBookingStatement(poolOf(db), text);
+    const outcome = results[1]?.rows[0] as { pending: number; clash_coach_id: string | null; created: Record<string, unknown> | null } | undefined;
+    if (!outcome) throw new Error("booking statement returned no row");
+    if (outcome.pending >= MAX_UNPAID_PENDING_BOOKINGS) {
+      throw conflict(`You already hold ${MAX_UNPAID_PENDING_BOOKINGS} unpaid bookings; pay or cancel one first`, {
+        reason: "too_many_unpaid_bookings",
+        limit: MAX_UNPAID_PENDING_BOOKINGS,
+        pending: outcome.pending,
+      });
+    }
+    if (outcome.clash_coach_id !== null || !outcome.created) {
+      const which = outcome.clash_coach_id === coach.userId ? OVERLAP_CONSTRAINTS.bookings_coach_no_overlap : OVERLAP_CONSTRAINTS.bookings_client_no_overlap;
+      throw conflict(which!.message, { reason: which!.reason });
+    }
+    return bookingView(rowFromJson(bookings, outcome.created));
   } catch (error) {
     if (pgErrorCode(error) === "23P01") {
       const constraint = constraintName(error);
