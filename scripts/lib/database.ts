@@ -12,7 +12,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { servePglite } from "./pglite-server.ts";
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const migrationsFolder = path.join(projectRoot, "migrations");
@@ -38,7 +38,7 @@ export async function migrateUrl(url: string): Promise<void> {
 /**
  * Starts PGlite (persisted in `dataDir`, or in memory when undefined) with
  * btree_gist loaded, applies migrations on that instance, and serves it on
- * loopback. One process per data directory, ever.
+ * loopback (scripts/lib/pglite-server.ts). One process per data directory, ever.
  */
 export async function startEmbeddedDatabase(options: { dataDir?: string; port?: number }): Promise<DatabaseHandle> {
   const db = await PGlite.create({
@@ -46,15 +46,12 @@ export async function startEmbeddedDatabase(options: { dataDir?: string; port?: 
     extensions: { btree_gist },
   });
   await migratePglite(drizzlePglite({ client: db }), { migrationsFolder });
-  const server = new PGLiteSocketServer({ db, port: options.port ?? 0, host: "127.0.0.1", maxConnections: 100 });
-  await server.start();
-  // getServerConn() reports the port actually bound when 0 was asked for.
-  const hostPort = server.getServerConn();
+  const server = await servePglite(db, options.port ?? 0);
   return {
-    url: `postgresql://postgres:postgres@${hostPort}/postgres?sslmode=disable`,
+    url: `postgresql://postgres:postgres@127.0.0.1:${server.port}/postgres?sslmode=disable`,
     kind: "pglite",
     close: async () => {
-      await server.stop();
+      await server.close();
       await db.close();
     },
   };
