@@ -227,13 +227,21 @@ export async function createCheckout(db: Database, env: Bindings, input: { booki
 // Webhook
 // ---------------------------------------------------------------------------
 
+const WEBHOOK_TOLERANCE_SECONDS = 300;
+
 /** Verifies the signature of the raw body; any failure is a 400 (contract). */
 export async function verifyStripeEvent(env: Bindings, rawBody: string, signature: string | undefined, now: Date): Promise<Stripe.Event> {
   const secret = env.STRIPE_WEBHOOK_SECRET;
   if (!secret) throw new AppError("SERVICE_UNAVAILABLE", "Webhooks are not configured (STRIPE_WEBHOOK_SECRET)");
   if (!signature) throw badRequest("Missing Stripe-Signature header", { header: "stripe-signature" });
+  // The SDK rejects only timestamps that are too old; one too far in the
+  // future is just as far outside the tolerance (contract: 400).
+  const signedAt = Number(/(?:^|,)\s*t=(\d+)/.exec(signature)?.[1]);
+  if (Number.isFinite(signedAt) && signedAt - now.getTime() / 1000 > WEBHOOK_TOLERANCE_SECONDS) {
+    throw badRequest("Webhook timestamp outside the tolerance", { header: "stripe-signature" });
+  }
   try {
-    return await Stripe.webhooks.constructEventAsync(rawBody, signature, secret, 300, Stripe.createSubtleCryptoProvider(), now.getTime());
+    return await Stripe.webhooks.constructEventAsync(rawBody, signature, secret, WEBHOOK_TOLERANCE_SECONDS, Stripe.createSubtleCryptoProvider(), now.getTime());
   } catch (error) {
     const message = error instanceof Error && /tolerance/i.test(error.message) ? "Webhook timestamp outside the tolerance" : "Invalid Stripe signature";
     throw badRequest(message, { header: "stripe-signature" });

@@ -209,6 +209,8 @@ describe("POST /payment/webhook", () => {
       expectEnvelope(await deliver(event, { signature: null }), 400, "VALIDATION_ERROR");
       expectEnvelope(await deliver(event, { secret: "whsec_someone_else_0123456789" }), 400, "VALIDATION_ERROR");
       expectEnvelope(await deliver(event, { timestamp: Math.floor(Date.now() / 1000) - 301 }), 400, "VALIDATION_ERROR");
+      // a timestamp from the future is as far outside the tolerance as a stale one
+      expectEnvelope(await deliver(event, { timestamp: Math.floor(Date.now() / 1000) + 301 }), 400, "VALIDATION_ERROR");
       expectEnvelope(await deliver(event, { signature: "t=123,v1=deadbeef" }), 400, "VALIDATION_ERROR");
       // A valid signature over another body does not cover this one.
       const otherSignature = await stripeSignature(JSON.stringify({ id: "evt_other" }), TEST_WEBHOOK_SECRET);
