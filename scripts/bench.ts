@@ -35,6 +35,7 @@ import { migrateUrl, projectRoot } from "./lib/database.ts";
 import { freePort, startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
 import { isSeeded, MARKET, seedMarket } from "./bench/seed.ts";
 import { randomSlot, type Availability } from "./bench/slots.ts";
+import { pgbouncerBinary, startPooler } from "./bench/pooler.ts";
 import { signToken } from "../src/services/tokens.ts";
 
 /** The commit before the round-trip work of issue 9: the "before" of the before/after rows. */
@@ -46,7 +47,7 @@ const BASELINE = process.env.BENCH_BASELINE ?? DEFAULT_BASELINE;
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",")) : undefined;
 const WARMUP_SECONDS = 1;
 /** Clients of the run (tokens, rate-limit objects); the first MATCH_HIT_CLIENTS have cached matches. */
-const ACTIVE_CLIENTS = 1000;
+const ACTIVE_CLIENTS = 600;
 const MATCH_HIT_CLIENTS = 200;
 const DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:55432/postgres";
 const BENCH_DB = "culturebridge_bench";
@@ -213,13 +214,16 @@ interface Scenario {
   request: () => { path: string; token?: string; body?: unknown };
   /** run on the baseline worker too (its round trips changed) */
   baseline?: boolean;
+  /** run on the pooled worker too (the connection-reuse lever) */
+  pooled?: boolean;
   connections?: number[];
   before?: () => Promise<void>;
 }
 
 interface Measurement {
   scenario: string;
-  worker: "current" | "baseline";
+  /** current code; baseline = the revision before this work; pooled = current code through PgBouncer */
+  worker: "current" | "baseline" | "pooled";
   connections: number;
   requestsPerSecond: number;
   p50: number;
@@ -238,6 +242,17 @@ interface Measurement {
 
 async function inBatches<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
   for (let index = 0; index < items.length; index += size) await Promise.all(items.slice(index, index + size).map(work));
+}
+
+/** One POST /match per client: computes (or refills the KV entry of) its cached matches. */
+async function warmMatches(base: string, tokens: readonly string[]): Promise<void> {
+  const t0 = Date.now();
+  await inBatches(tokens, 8, async (token) => {
+    const response = await fetch(`${base}/match`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`warming the match cache: ${response.status}`);
+  });
+  log(`match cache warm for ${tokens.length} clients in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 /** One request per user, so that every user's rate-limit Durable Object exists before measuring. */
@@ -316,7 +331,7 @@ async function measure(base: string, worker: Measurement["worker"], scenario: Sc
     ...(scenario.limit ? { limit: scenario.limit } : {}),
   };
   log(
-    `${worker === "baseline" ? "[baseline] " : ""}${scenario.name} @${connections}: ${measurement.requestsPerSecond.toFixed(0)} req/s, p50 ${measurement.p50} ms, p99 ${measurement.p99} ms, errors ${measurement.errors}` +
+    `${worker === "current" ? "" : `[${worker}] `}${scenario.name} @${connections}: ${measurement.requestsPerSecond.toFixed(0)} req/s, p50 ${measurement.p50} ms, p99 ${measurement.p99} ms, errors ${measurement.errors}` +
       ` (statuses ${JSON.stringify(statuses)}, ${roundTrips ?? "?"} db round trips)`,
   );
   return measurement;
@@ -408,6 +423,7 @@ async function main() {
   const scenarios: Scenario[] = [
     {
       name: "POST /match cache hit",
+      pooled: true,
       limit: "kv",
       method: "POST",
       request: () => ({ path: "/match", token: clientTokens[Math.floor(random() * hitClients)]!, body: {} }),
@@ -416,6 +432,10 @@ async function main() {
       name: "POST /match force_refresh",
       limit: "db",
       method: "POST",
+      // CPU-bound in Postgres (the candidate statement ranks every coach sharing a language) and in
+      // the Worker (the engine): past a few in flight per core more connections only queue, and at
+      // 50 the first answers take longer than a whole measurement.
+      connections: [4, 8],
       request: () => ({ path: "/match", token: clientTokens[hitClients + Math.floor(random() * (active.length - hitClients))]!, body: { force_refresh: true } }),
     },
     {
@@ -427,10 +447,11 @@ async function main() {
         return { path: `/coaches?language=${encodeURIComponent(combo.language)}&country=${encodeURIComponent(combo.country)}`, token: anyToken() };
       },
     },
-    { name: "GET /coaches/{id}", limit: "db", method: "GET", request: () => ({ path: `/coaches/${pick(coachRows).id}`, token: anyToken() }) },
-    { name: "GET /community/posts", limit: "db", method: "GET", request: () => ({ path: "/community/posts", token: anyToken() }) },
+    { name: "GET /coaches/{id}", limit: "db", method: "GET", pooled: true, request: () => ({ path: `/coaches/${pick(coachRows).id}`, token: anyToken() }) },
+    { name: "GET /community/posts", limit: "db", method: "GET", pooled: true, request: () => ({ path: "/community/posts", token: anyToken() }) },
     {
       name: "POST /booking",
+      pooled: true,
       limit: "db",
       method: "POST",
       baseline: true,
@@ -444,7 +465,6 @@ async function main() {
   ];
   // Endpoints whose round trips this work cut, driven before/after (50 connections).
   const changed: Scenario[] = [
-    { name: "GET /profile", limit: "db", method: "GET", baseline: true, connections: [50], request: () => ({ path: "/profile", token: anyToken() }) },
     {
       name: "GET /booking/client/{id}",
       limit: "db",
@@ -456,7 +476,7 @@ async function main() {
         return { path: `/booking/client/${active[index]}`, token: clientTokens[index]! };
       },
     },
-    { name: "GET /community/posts/{id}", limit: "db", method: "GET", baseline: true, connections: [50], request: () => ({ path: `/community/posts/${pick(postIds)}`, token: anyToken() }) },
+    { name: "GET /community/posts/{id}", limit: "db", method: "GET", baseline: true, pooled: true, connections: [50], request: () => ({ path: `/community/posts/${pick(postIds)}`, token: anyToken() }) },
   ];
 
   const wanted = (scenario: Scenario) => !ONLY || ONLY.has(scenario.name);
@@ -464,15 +484,7 @@ async function main() {
   // Every active user's Durable Object exists before anything is measured.
   await warmUsers(current.url, clientTokens);
   // The cache-hit scenario needs cached matches: compute them once (cold), a few at a time.
-  if (wanted(scenarios[0]!)) {
-    const t0 = Date.now();
-    await inBatches(clientTokens.slice(0, hitClients), 8, async (token) => {
-      const response = await fetch(`${current.url}/match`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
-      await response.arrayBuffer();
-      if (response.status !== 200) throw new Error(`warming the match cache: ${response.status}`);
-    });
-    log(`match cache warmed for ${hitClients} clients in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  }
+  if (wanted(scenarios[0]!)) await warmMatches(current.url, clientTokens.slice(0, hitClients));
 
   const results: Measurement[] = [];
   /**
@@ -480,10 +492,13 @@ async function main() {
    * the machine is shared and its background load drifts, so a limit from minutes earlier would skew the ratio.
    */
   const pair = async (base: string, worker: Measurement["worker"], scenario: Scenario, connectionList: number[], withLimit = true) => {
+    // The baseline revision has no limit routes: its limits are the current Worker's (same chain, same database).
+    const limitBase = worker === "baseline" ? current.url : base;
+    const limitWorker = worker === "baseline" ? "current" : worker;
     for (const connections of connectionList) {
       let limitRow: Measurement | undefined;
       if (scenario.limit && withLimit) {
-        limitRow = await measure(current.url, "current", limitScenarios[scenario.limit], connections);
+        limitRow = await measure(limitBase, limitWorker, limitScenarios[scenario.limit], connections);
         limitRow.pairedWith = scenario.name;
         results.push(limitRow);
       }
@@ -511,6 +526,27 @@ async function main() {
       await baseline.stop();
     }
   }
+  // The lever for every database scenario: the same code through a transaction pooler (PgBouncer,
+  // as Neon's pooled endpoint or Hyperdrive), so that a request's connection gets a warm backend.
+  const pooledScenarios = [...scenarios, ...changed].filter((scenario) => scenario.pooled && wanted(scenario));
+  if (process.env.BENCH_POOLED !== "0" && pooledScenarios.length > 0) {
+    const binary = pgbouncerBinary(log);
+    if (!binary) {
+      log("pgbouncer not available: the [pooled] rows are skipped");
+    } else {
+      const pooler = await startPooler(binary, databaseUrl, await freePort());
+      cleanups.push(() => pooler.stop());
+      const pooledUrl = new URL(databaseUrl);
+      pooledUrl.host = `127.0.0.1:${pooler.port}`;
+      const pooled = await startWorker("pooled", { ...vars, DATABASE_URL: pooledUrl.toString() });
+      await warmUsers(pooled.url, clientTokens);
+      // Its KV is its own: the first match request per client refills it from the match_cache row.
+      await warmMatches(pooled.url, clientTokens.slice(0, hitClients));
+      for (const scenario of pooledScenarios) await pair(pooled.url, "pooled", scenario, [50]);
+      await pooled.stop();
+      await pooler.stop();
+    }
+  }
   await clearFutureBookings();
   // The cost-model rows are read against the one-query limit of their connection count.
   for (const row of results.filter((candidate) => candidate.scenario.startsWith("cost:"))) {
@@ -533,7 +569,7 @@ async function main() {
   fs.writeFileSync(path.join(projectRoot, ".bench", "results.json"), `${JSON.stringify(output, null, 2)}\n`);
 
   const rows = results.filter((row) => !row.pairedWith).map((row) => [
-    `${row.worker === "baseline" ? "[before] " : ""}${row.scenario}`,
+    `${row.worker === "baseline" ? "[before] " : row.worker === "pooled" ? "[pooled] " : ""}${row.scenario}`,
     String(row.connections),
     row.requestsPerSecond.toFixed(0),
     String(row.p50),

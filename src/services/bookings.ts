@@ -258,11 +258,17 @@ const DEADLOCK_ATTEMPTS = 3;
  */
 async function runBookingStatement(pool: Pool, text: string): Promise<Array<{ rows: Array<Record<string, unknown>> }>> {
   for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
     try {
-      return (await pool.query(text)) as unknown as Array<{ rows: Array<Record<string, unknown>> }>;
+      return (await client.query(text)) as unknown as Array<{ rows: Array<Record<string, unknown>> }>;
     } catch (error) {
+      // The failed statement leaves the explicit transaction aborted: end it before the connection
+      // goes back (a session shared by several clients, as PGlite's, must not stay in it).
+      await client.query("rollback").catch(() => {});
       if (pgErrorCode(error) !== "40P01" || attempt >= DEADLOCK_ATTEMPTS) throw error;
       console.log(JSON.stringify({ level: "info", msg: "booking statement deadlock victim: retrying", attempt }));
+    } finally {
+      client.release();
     }
   }
 }
@@ -301,8 +307,8 @@ export async function createBooking(db: Database, input: CreateBookingInput): Pr
     throw badRequest("Request validation failed", { errors: [{ field: "notes", location: "body", message: "Must not contain NUL characters" }] });
   }
 
-  // ONE round trip for the whole write: two statements in one simple-protocol query, which
-  // Postgres runs as one implicit transaction (an error anywhere rolls back both):
+  // ONE round trip for the whole write: a transaction sent as one simple-protocol query
+  // (BEGIN; two statements; COMMIT -- an error skips the rest, and the transaction is rolled back):
   //  1. lock the client's user row: it serialises this client's bookings, so that two parallel
   //     requests cannot both pass the unpaid-pending count;
   //  2. count, overlap pre-check and insert as CTEs. Statement 2 takes its snapshot after the
@@ -319,6 +325,7 @@ export async function createBooking(db: Database, input: CreateBookingInput): Pr
     `(${column} = ${userId}::uuid and status in ('pending', 'confirmed') and session_datetime < ${endAt}::timestamptz
       and session_datetime + make_interval(mins => duration_minutes) > ${startAt}::timestamptz)`;
   const text = `
+    begin;
     select 1 from users where id = ${clientId}::uuid for update;
     with pending as (
       select count(*)::int as n from bookings
@@ -331,10 +338,11 @@ export async function createBooking(db: Database, input: CreateBookingInput): Pr
              'pending', ${nowAt}::timestamptz, ${nowAt}::timestamptz
        where (select n from pending) < ${MAX_UNPAID_PENDING_BOOKINGS} and not exists (select 1 from clash)
       returning *)
-    select (select n from pending) as pending, (select coach_id from clash) as clash_coach_id, (select to_jsonb(created) from created) as created`;
+    select (select n from pending) as pending, (select coach_id from clash) as clash_coach_id, (select to_jsonb(created) from created) as created;
+    commit`;
   try {
     const results = await runBookingStatement(poolOf(db), text);
-    const outcome = results[1]?.rows[0] as { pending: number; clash_coach_id: string | null; created: Record<string, unknown> | null } | undefined;
+    const outcome = results[2]?.rows[0] as { pending: number; clash_coach_id: string | null; created: Record<string, unknown> | null } | undefined;
     if (!outcome) throw new Error("booking statement returned no row");
     if (outcome.pending >= MAX_UNPAID_PENDING_BOOKINGS) {
       throw conflict(`You already hold ${MAX_UNPAID_PENDING_BOOKINGS} unpaid bookings; pay or cancel one first`, {
