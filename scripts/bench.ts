@@ -448,7 +448,7 @@ async function main() {
       },
     },
     { name: "GET /coaches/{id}", limit: "db", method: "GET", pooled: true, request: () => ({ path: `/coaches/${pick(coachRows).id}`, token: anyToken() }) },
-    { name: "GET /community/posts", limit: "db", method: "GET", pooled: true, request: () => ({ path: "/community/posts", token: anyToken() }) },
+    { name: "GET /community/posts", limit: "db", method: "GET", pooled: true, baseline: true, request: () => ({ path: "/community/posts", token: anyToken() }) },
     {
       name: "POST /booking",
       pooled: true,

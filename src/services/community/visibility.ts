@@ -24,12 +24,21 @@ const RELATIONSHIP_STATUSES = sql`('confirmed', 'completed')`;
 
 export function postVisibleTo(viewer: Viewer): SQL {
   if (viewer.role === "admin") return sql`true`;
+  return sql`(${posts.isPrivate} = false or ${privateAuthorVisibleTo(viewer)})`;
+}
+
+/**
+ * The private half of the rule: the post's author is the viewer or one of
+ * the viewer's booking partners (always true for admins). Used on its own by
+ * counts that take public and private posts separately (index-only counts).
+ */
+export function privateAuthorVisibleTo(viewer: Viewer): SQL {
+  if (viewer.role === "admin") return sql`true`;
   // The viewer's booking partners as an uncorrelated subquery: Postgres runs it
   // once per statement and probes a hash of it per post, where a correlated
   // EXISTS would look up bookings again for every private post (the list's total counts them all).
   return sql`(
-    ${posts.isPrivate} = false
-    or ${posts.authorId} = ${viewer.id}
+    ${posts.authorId} = ${viewer.id}
     or ${posts.authorId} in (
       select ${bookings.coachId} from ${bookings}
       where ${bookings.clientId} = ${viewer.id} and ${bookings.status} in ${RELATIONSHIP_STATUSES}

@@ -1,0 +1,1 @@
+CREATE INDEX "ix_posts_visibility" ON "posts" USING btree ("is_private","post_type","author_id");
