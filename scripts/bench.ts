@@ -88,8 +88,30 @@ async function reachable(url: string): Promise<boolean> {
   }
 }
 
+/** Creates the database of `url` on its server when it does not exist yet. */
+async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ""));
+  const admin = new URL(url);
+  admin.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const exists = await client.query(`select 1 from pg_database where datname = $1`, [name]);
+    if (exists.rowCount === 0) {
+      log(`creating database ${name}`);
+      await client.query(`create database "${name.replace(/"/g, '""')}"`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 async function prepareDatabase(): Promise<string> {
-  if (process.env.BENCH_DATABASE_URL) return process.env.BENCH_DATABASE_URL;
+  if (process.env.BENCH_DATABASE_URL) {
+    await ensureDatabase(process.env.BENCH_DATABASE_URL).catch((error: unknown) => log(`could not check/create the database: ${String(error)}`));
+    return process.env.BENCH_DATABASE_URL;
+  }
   if (!(await reachable(DEFAULT_ADMIN_URL))) {
     const dataDir = path.join(os.tmpdir(), "culturebridge-bench-pg");
     log(`no Postgres on 127.0.0.1:55432: starting one (scripts/local-postgres.sh, data in ${dataDir})`);
@@ -99,15 +121,9 @@ async function prepareDatabase(): Promise<string> {
       execFileSync("bash", [path.join(projectRoot, "scripts/local-postgres.sh"), "stop", dataDir], { stdio: "ignore" });
     });
   }
-  const admin = new pg.Client({ connectionString: DEFAULT_ADMIN_URL });
-  await admin.connect();
-  const exists = await admin.query(`select 1 from pg_database where datname = $1`, [BENCH_DB]);
-  if (exists.rowCount === 0) {
-    log(`creating database ${BENCH_DB}`);
-    await admin.query(`create database ${BENCH_DB}`);
-  }
-  await admin.end();
-  return DEFAULT_ADMIN_URL.replace(/\/postgres$/, `/${BENCH_DB}`);
+  const url = DEFAULT_ADMIN_URL.replace(/\/postgres$/, `/${BENCH_DB}`);
+  await ensureDatabase(url);
+  return url;
 }
 
 // ---------------------------------------------------------------------------
