@@ -5,7 +5,7 @@
  */
 import { and, asc, count, desc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
-import type { Pool } from "@neondatabase/serverless";
+import { Client, type Pool } from "@neondatabase/serverless";
 import { rowFromJson } from "../db/json-rows.ts";
 import { bookings, clientProfiles, coachProfiles, users, type Booking } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
@@ -229,22 +229,14 @@ function poolOf(db: Database): Pool {
 }
 
 /**
- * A SQL string literal, quoted as node-postgres' escapeLiteral does: quotes
- * doubled, and with backslashes the E'' form with them doubled, so the value
- * reads the same whatever standard_conforming_strings says.
+ * A SQL string literal for the simple-protocol statement, quoted by the
+ * driver's own escapeLiteral (node-postgres' rules: quotes doubled, the E''
+ * form with doubled backslashes), never by hand. It is a pure function on the
+ * Client prototype; the package's top-level export of it is not initialised
+ * in every build, so the prototype is the dependable handle.
  */
-export function literal(value: string): string {
-  let body = "";
-  let backslash = false;
-  for (const char of value) {
-    if (char === "'") body += "''";
-    else if (char === "\\") {
-      body += "\\\\";
-      backslash = true;
-    } else body += char;
-  }
-  return backslash ? ` E'${body}'` : `'${body}'`;
-}
+const driverEscapeLiteral = (Client.prototype as unknown as { escapeLiteral(value: string): string }).escapeLiteral;
+const literal = (value: string): string => driverEscapeLiteral(value);
 
 /** Attempts of the booking statement when Postgres picks it as a deadlock victim. */
 const DEADLOCK_ATTEMPTS = 3;

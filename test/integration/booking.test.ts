@@ -36,6 +36,15 @@ describe("POST /booking", () => {
       expect(result.body.updated_at).toMatch(/Z$/);
     });
 
+    it("stores notes verbatim, quotes, backslashes and SQL-looking text included", async () => {
+      const [client, coach] = await Promise.all([createClient(), createCoach()]);
+      const notes = "O'Brien \\ said: '); DROP TABLE bookings; -- \\' E'x' $$ $1 \u00e9";
+      const result = await post("/booking", { coach_id: coach.id, session_datetime: iso(slot(11, 9)), duration_minutes: 30, notes }, { token: client.token });
+      expect(result.status).toBe(201);
+      expect(result.body.notes).toBe(notes);
+      expect((await get(`/booking/${result.body.id}`, { token: client.token })).body.notes).toBe(notes);
+    });
+
     it("accepts the coach profile id and answers with the coach's user id", async () => {
       const [client, coach] = await Promise.all([createClient(), createCoach()]);
       const result = await post("/booking", { coach_id: coach.profileId, session_datetime: iso(slot(8)), duration_minutes: 30 }, { token: client.token });
