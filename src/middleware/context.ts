@@ -13,6 +13,12 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const started = Date.now();
   try {
     await next();
+  } catch (error) {
+    // Hono hands only Error instances to onError; a library rejecting with
+    // something else (a string, a WebSocket ErrorEvent) would escape the
+    // envelope. Re-thrown as an Error, onError answers it like any other.
+    if (error instanceof Error) throw error;
+    throw new Error(`Non-Error thrown: ${describeThrown(error)}`, { cause: error });
   } finally {
     c.header("X-Request-Id", requestId);
     console.log(
@@ -41,4 +47,14 @@ function requestClock(environment: string | undefined, allow: string | undefined
     if (!Number.isNaN(parsed.getTime())) return parsed;
   }
   return new Date();
+}
+
+function describeThrown(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value && typeof value === "object" && "message" in value) return String((value as { message: unknown }).message);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
