@@ -48,7 +48,7 @@ const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(","))
 const WARMUP_SECONDS = 1;
 /** Clients of the run (tokens, rate-limit objects); the first MATCH_HIT_CLIENTS have cached matches. */
 const ACTIVE_CLIENTS = 600;
-const MATCH_HIT_CLIENTS = 200;
+const MATCH_HIT_CLIENTS = 100;
 const DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:55432/postgres";
 const BENCH_DB = "culturebridge_bench";
 
@@ -64,7 +64,18 @@ let cleaning = false;
 async function cleanup(): Promise<void> {
   if (cleaning) return;
   cleaning = true;
-  for (const step of cleanups.reverse()) await step().catch((error: unknown) => log(`cleanup: ${String(error)}`));
+  for (const step of cleanups.reverse()) {
+    // Bounded: one stuck child must not keep the others (and this process) alive.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        log("cleanup: a step took more than 20 s, moving on");
+        resolve();
+      }, 20_000);
+    });
+    await Promise.race([step().catch((error: unknown) => log(`cleanup: ${String(error)}`)), timeout]);
+    clearTimeout(timer);
+  }
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
@@ -135,9 +146,16 @@ async function startProxy(): Promise<string> {
     cwd: projectRoot,
     stdio: ["pipe", "pipe", "inherit"],
   });
+  // exitCode stays null when a signal ended the process: remember the exit itself.
+  let exited = false;
+  const gone = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      resolve();
+    }),
+  );
   cleanups.push(async () => {
-    if (child.exitCode !== null) return;
-    const gone = new Promise((resolve) => child.once("exit", resolve));
+    if (exited) return;
     child.kill("SIGTERM");
     await gone;
   });
@@ -175,12 +193,15 @@ async function startWorker(label: string, vars: Record<string, string>, configPa
   const t0 = Date.now();
   const builtConfig = buildWorker(label, configPath);
   const port = await freePort();
+  // Local KV / Durable Object storage of this Worker, removed at the end.
+  const persistTo = fs.mkdtempSync(path.join(os.tmpdir(), `culturebridge-bench-${label}-`));
+  cleanups.push(async () => fs.rmSync(persistTo, { recursive: true, force: true }));
   const logFile = path.join(projectRoot, ".bench", `worker-${label}.log`);
   const out = fs.createWriteStream(logFile);
   const worker = startWranglerDev({
     port,
     vars: { ...vars, PUBLIC_BASE_URL: `http://127.0.0.1:${port}` },
-    persistTo: fs.mkdtempSync(path.join(os.tmpdir(), `culturebridge-bench-${label}-`)),
+    persistTo,
     output: (chunk) => out.write(chunk),
     extraArgs: ["--config", builtConfig, "--no-bundle"],
   });
@@ -203,15 +224,13 @@ function baselineWorktree(revision: string): string | undefined {
     log(`baseline ${revision} is not in this clone: before/after rows skipped`);
     return undefined;
   }
-  const dir = path.join(os.tmpdir(), `culturebridge-bench-baseline-${revision.slice(0, 12)}`);
-  if (!fs.existsSync(path.join(dir, "wrangler.toml"))) {
-    execFileSync("git", ["worktree", "prune"], { cwd: projectRoot, stdio: "ignore" });
-    execFileSync("git", ["worktree", "add", "--force", "--detach", dir, revision], { cwd: projectRoot, stdio: "ignore" });
-  }
-  const modules = path.join(dir, "node_modules");
-  if (!fs.existsSync(modules)) fs.symlinkSync(path.join(projectRoot, "node_modules"), modules);
+  // A worktree of its own per run (registered in this clone, removed at the end).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `culturebridge-bench-baseline-${revision.slice(0, 12)}-`));
+  execFileSync("git", ["worktree", "add", "--force", "--detach", dir, revision], { cwd: projectRoot, stdio: "ignore" });
+  fs.symlinkSync(path.join(projectRoot, "node_modules"), path.join(dir, "node_modules"));
   cleanups.push(async () => {
     execFileSync("git", ["worktree", "remove", "--force", dir], { cwd: projectRoot, stdio: "ignore" });
+    fs.rmSync(dir, { recursive: true, force: true });
   });
   return path.join(dir, "wrangler.toml");
 }

@@ -80,9 +80,17 @@ export async function startPooler(binary: string, databaseUrl: string, port: num
   const child: ChildProcess = asRoot
     ? spawn("runuser", ["-u", "postgres", "--", binary, ...args], { stdio: "ignore" })
     : spawn(binary, args, { stdio: "ignore" });
+  // exitCode stays null when a signal ended the process: remember the exit itself.
+  let exited = false;
+  const gone = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      resolve();
+    }),
+  );
   const deadline = Date.now() + 10_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`pgbouncer exited (${child.exitCode}); see ${dir}/pgbouncer.log`);
+    if (exited) throw new Error(`pgbouncer exited (${child.exitCode ?? child.signalCode}); see ${dir}/pgbouncer.log`);
     const log = fs.existsSync(path.join(dir, "pgbouncer.log")) ? fs.readFileSync(path.join(dir, "pgbouncer.log"), "utf8") : "";
     if (/listening on/i.test(log)) break;
     if (Date.now() > deadline) throw new Error(`pgbouncer did not start; see ${dir}/pgbouncer.log`);
@@ -91,10 +99,10 @@ export async function startPooler(binary: string, databaseUrl: string, port: num
   return {
     port,
     stop: async () => {
-      if (child.exitCode !== null) return;
-      const gone = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await gone;
+      if (!exited) {
+        child.kill("SIGTERM");
+        await gone;
+      }
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
