@@ -25,6 +25,7 @@ import type { ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import bcrypt from "bcryptjs";
 import { signToken, type Role } from "../../src/services/tokens.ts";
+import { SAMPLE_QUIZ, WEEK_AVAILABILITY } from "./samples.ts";
 
 // ---------------------------------------------------------------------------
 // The document
@@ -140,30 +141,9 @@ export interface FuzzWorld {
 
 export const FUZZ_PASSWORD = "Fuzz#Pass1234";
 
-const WEEK = { timezone: "UTC", monday: ["00:00-23:30"], tuesday: ["00:00-23:30"], wednesday: ["00:00-23:30"], thursday: ["00:00-23:30"], friday: ["00:00-23:30"], saturday: ["00:00-23:30"], sunday: ["00:00-23:30"] };
+const WEEK = WEEK_AVAILABILITY;
 
-export const COMPLETE_QUIZ = {
-  target_countries: ["Spain"],
-  cultural_goals: ["integrate into local culture"],
-  preferred_languages: ["English"],
-  industry: "technology",
-  family_status: "single",
-  previous_expat_experience: false,
-  timeline_urgency: 3,
-  budget_range: { min: 50, max: 150 },
-  coaching_style: "collaborative",
-  specific_challenges: ["language barrier"],
-  home_country: "Germany",
-  current_country: "Spain",
-  relocation_stage: "recently_arrived",
-  career_level: "mid_career",
-  communication_style: "direct",
-  preferred_session_duration: 60,
-  session_frequency: "weekly",
-  preferred_times: ["morning"],
-  timezone: "Europe/Madrid",
-  languages_learning: ["Spanish"],
-};
+export const COMPLETE_QUIZ = SAMPLE_QUIZ;
 
 /**
  * Builds the world over the API's database (`sql`: inserts as the test

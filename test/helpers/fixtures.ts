@@ -8,6 +8,7 @@ import { query } from "./db.ts";
 import { uniqueEmail } from "./api.ts";
 import { TEST_JWT_SECRET } from "./stack.ts";
 import { signToken, type Role } from "../../src/services/tokens.ts";
+import { SAMPLE_QUIZ, WEEK_AVAILABILITY } from "../../scripts/lib/samples.ts";
 
 export const FIXTURE_PASSWORD = "Fixture#Pass1";
 let fixtureHash: Promise<string> | undefined;
@@ -36,16 +37,7 @@ export async function createUser(role: Role, options: { email?: string; isActive
   return { id, email: email.toLowerCase(), role, token: await accessToken(id, role) };
 }
 
-export const WEEK_AVAILABILITY = {
-  timezone: "UTC",
-  monday: ["00:00-23:30"],
-  tuesday: ["00:00-23:30"],
-  wednesday: ["00:00-23:30"],
-  thursday: ["00:00-23:30"],
-  friday: ["00:00-23:30"],
-  saturday: ["00:00-23:30"],
-  sunday: ["00:00-23:30"],
-};
+export { WEEK_AVAILABILITY };
 
 export async function createCoach(
   options: { languages?: string[]; countries?: string[]; expertise?: string[]; hourlyRate?: number | null; rating?: number; availability?: object; firstName?: string; currency?: string } = {},
@@ -70,29 +62,7 @@ export async function createCoach(
 }
 
 export function completeQuiz(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    target_countries: ["Spain"],
-    cultural_goals: ["integrate into local culture"],
-    preferred_languages: ["English"],
-    industry: "technology",
-    family_status: "single",
-    previous_expat_experience: false,
-    timeline_urgency: 3,
-    budget_range: { min: 50, max: 150 },
-    coaching_style: "collaborative",
-    specific_challenges: ["language barrier"],
-    home_country: "Germany",
-    current_country: "Spain",
-    relocation_stage: "recently_arrived",
-    career_level: "mid_career",
-    communication_style: "direct",
-    preferred_session_duration: 60,
-    session_frequency: "weekly",
-    preferred_times: ["morning"],
-    timezone: "Europe/Madrid",
-    languages_learning: ["Spanish"],
-    ...overrides,
-  };
+  return { ...structuredClone(SAMPLE_QUIZ), ...overrides };
 }
 
 export async function createClient(options: { quiz?: Record<string, unknown> | null; firstName?: string } = {}): Promise<TestUser> {
