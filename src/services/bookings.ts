@@ -11,7 +11,7 @@ import { bookings, clientProfiles, coachProfiles, users, type Booking } from "..
 import type { Database, Executor } from "../db/client.ts";
 import type { AuthUser, Bindings } from "../env.ts";
 import { badRequest, conflict, forbidden, notFound, pgErrorCode } from "../lib/errors.ts";
-import type { Pagination } from "../lib/pagination.ts";
+import { pageTotal, windowTotal, type Pagination } from "../lib/pagination.ts";
 import { isoUtc, requireIso } from "../lib/time.ts";
 import { bumpCoachesVersion } from "./coaches-version.ts";
 import { checkAvailability, isAllowedTransition, allowedTransitions, MAX_UNPAID_PENDING_BOOKINGS, type BookingStatus } from "./booking-rules.ts";
@@ -457,7 +457,7 @@ export async function listBookingsOf(
       coachFirst: coachProfiles.firstName,
       coachLast: coachProfiles.lastName,
       coachPhoto: coachProfiles.photoUrl,
-      total: sql<string>`count(*) over()`,
+      total: windowTotal,
     })
     .from(bookings)
     .leftJoin(clientProfiles, eq(clientProfiles.userId, bookings.clientId))
@@ -466,14 +466,7 @@ export async function listBookingsOf(
     .orderBy(desc(bookings.sessionDatetime), asc(bookings.id))
     .offset(pagination.skip)
     .limit(pagination.limit);
-  let total: number;
-  if (rows[0]) total = Number(rows[0].total);
-  else if (pagination.skip === 0) total = 0;
-  else {
-    // A page past the end has no row to carry the window count.
-    const [row] = await db.select({ n: count() }).from(bookings).where(where);
-    total = row?.n ?? 0;
-  }
+  const total = await pageTotal(rows, pagination, async () => (await db.select({ n: count() }).from(bookings).where(where))[0]?.n ?? 0);
   return {
     total,
     items: rows.map((row) =>

@@ -3,11 +3,11 @@
  * written with the transaction handle of the mutation itself, so that a
  * change and its record commit (or roll back) together.
  */
-import { and, count, desc, eq, sql, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type * as schema from "../../../drizzle/schema.ts";
 import { auditLog } from "../../../drizzle/schema.ts";
-import type { Pagination } from "../../lib/pagination.ts";
+import { pageTotal, windowTotal, type Pagination } from "../../lib/pagination.ts";
 import { requireIso } from "../../lib/time.ts";
 
 /**
@@ -65,18 +65,14 @@ export async function listAudit(db: AnyDatabase, filters: AuditFilters, paginati
   if (filters.actorId) conditions.push(eq(auditLog.actorId, filters.actorId));
   if (filters.action) conditions.push(eq(auditLog.action, filters.action));
   const where = conditions.length > 0 ? and(...conditions) : undefined;
-  // One round trip: the total rides along as a window count; only a page past the end (no row) counts separately.
   const rows = await db
-    .select({ entry: auditLog, total: sql<string>`count(*) over()` })
+    .select({ entry: auditLog, total: windowTotal })
     .from(auditLog)
     .where(where)
     .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
     .offset(pagination.skip)
     .limit(pagination.limit);
-  let total: number;
-  if (rows[0]) total = Number(rows[0].total);
-  else if (pagination.skip === 0) total = 0;
-  else total = (await db.select({ total: count() }).from(auditLog).where(where))[0]?.total ?? 0;
+  const total = await pageTotal(rows, pagination, async () => (await db.select({ total: count() }).from(auditLog).where(where))[0]?.total ?? 0);
   return {
     items: rows.map(({ entry }) => ({
       id: entry.id,

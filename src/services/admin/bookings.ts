@@ -1,9 +1,9 @@
 /** GET /admin/bookings: every booking, filterable, with the names of both parties. */
-import { and, asc, count, desc, eq, gte, lt, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, lt, lte, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { bookings, clientProfiles, coachProfiles, type Booking } from "../../../drizzle/schema.ts";
 import type { Executor } from "../../db/client.ts";
-import type { Pagination } from "../../lib/pagination.ts";
+import { pageTotal, windowTotal, type Pagination } from "../../lib/pagination.ts";
 import { serializeBooking } from "./users.ts";
 
 export interface BookingFilters {
@@ -40,7 +40,6 @@ export async function listBookings(db: Executor, filters: BookingFilters, pagina
   if (filters.before) conditions.push(lt(bookings.sessionDatetime, filters.before));
   if (filters.until) conditions.push(lte(bookings.sessionDatetime, filters.until));
   const where = conditions.length > 0 ? and(...conditions) : undefined;
-  // One round trip: the total rides along as a window count; only a page past the end (no row) counts separately.
   const rows = await db
     .select({
       booking: bookings,
@@ -48,7 +47,7 @@ export async function listBookings(db: Executor, filters: BookingFilters, pagina
       clientLastName: clientProfile.lastName,
       coachFirstName: coachProfile.firstName,
       coachLastName: coachProfile.lastName,
-      total: sql<string>`count(*) over()`,
+      total: windowTotal,
     })
     .from(bookings)
     .leftJoin(clientProfile, eq(clientProfile.userId, bookings.clientId))
@@ -57,10 +56,7 @@ export async function listBookings(db: Executor, filters: BookingFilters, pagina
     .orderBy(desc(bookings.sessionDatetime), asc(bookings.id))
     .offset(pagination.skip)
     .limit(pagination.limit);
-  let total: number;
-  if (rows[0]) total = Number(rows[0].total);
-  else if (pagination.skip === 0) total = 0;
-  else total = (await db.select({ total: count() }).from(bookings).where(where ?? sql`true`))[0]?.total ?? 0;
+  const total = await pageTotal(rows, pagination, async () => (await db.select({ total: count() }).from(bookings).where(where))[0]?.total ?? 0);
   return {
     items: rows.map((row) => ({
       ...serializeBooking(row.booking),

@@ -20,7 +20,7 @@ import {
 import type { Database, Executor } from "../../db/client.ts";
 import type { Bindings } from "../../env.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
-import type { Pagination } from "../../lib/pagination.ts";
+import { pageTotal, windowTotal, type Pagination } from "../../lib/pagination.ts";
 import { isoUtc, requireIso } from "../../lib/time.ts";
 import { deleteAccount } from "../account-deletion.ts";
 import { bumpCoachesVersion } from "../coaches-version.ts";
@@ -131,9 +131,8 @@ export async function listUsers(db: Executor, filters: UserFilters, pagination: 
     );
   }
   const where = conditions.length > 0 ? and(...conditions) : undefined;
-  // One round trip: the total rides along as a window count; only a page past the end (no row) counts separately.
   const rows = await db
-    .select({ ...userColumns, total: sql<string>`count(*) over()` })
+    .select({ ...userColumns, total: windowTotal })
     .from(users)
     .leftJoin(clientProfile, eq(clientProfile.userId, users.id))
     .leftJoin(coachProfile, eq(coachProfile.userId, users.id))
@@ -141,18 +140,15 @@ export async function listUsers(db: Executor, filters: UserFilters, pagination: 
     .orderBy(desc(users.createdAt), asc(users.id))
     .offset(pagination.skip)
     .limit(pagination.limit);
-  let total: number;
-  if (rows[0]) total = Number(rows[0].total);
-  else if (pagination.skip === 0) total = 0;
-  else {
+  const total = await pageTotal(rows, pagination, async () => {
     const [row] = await db
       .select({ total: count() })
       .from(users)
       .leftJoin(clientProfile, eq(clientProfile.userId, users.id))
       .leftJoin(coachProfile, eq(coachProfile.userId, users.id))
       .where(where);
-    total = row?.total ?? 0;
-  }
+    return row?.total ?? 0;
+  });
   return { items: rows.map(serializeUser), total };
 }
 
