@@ -23,8 +23,8 @@ import {
   primaryKey,
   text,
   timestamp,
-  uniqueIndex,
   unique,
+  uniqueIndex,
   uuid,
   varchar,
 } from "drizzle-orm/pg-core";

@@ -35,21 +35,165 @@ function prng(seed: number) {
   return { next, pick, some };
 }
 
-const FIRST_NAMES = ["Ana", "Liam", "Sofia", "Kenji", "Amara", "Mateo", "Priya", "Lukas", "Chloe", "Omar", "Mei", "Jonas", "Isabela", "Tariq", "Elena", "Kwame", "Yuki", "Noah", "Leila", "Diego", "Ingrid", "Ravi", "Fatima", "Hugo", "Aiko", "Samuel", "Zara", "Pablo", "Nadia", "Arjun"];
-const LAST_NAMES = ["Garcia", "Müller", "Tanaka", "Okafor", "Rossi", "Dubois", "Kowalski", "Nguyen", "Silva", "Haddad", "Andersen", "Kim", "Mensah", "Ivanova", "Chen", "Patel", "O'Brien", "Schmidt", "Moreau", "Costa"];
-const COUNTRIES = ["Spain", "Germany", "Japan", "France", "United States", "United Kingdom", "Brazil", "Mexico", "China", "India", "United Arab Emirates", "Singapore", "Netherlands", "Canada", "Australia", "Italy", "South Korea", "Kenya", "Nigeria", "Sweden", "Switzerland", "Argentina", "Portugal", "Thailand"];
-const LANGUAGE_SETS = [
-  ["English", "Spanish"], ["English", "German"], ["Japanese", "English"], ["French", "English"], ["Portuguese", "Spanish", "English"],
-  ["Mandarin Chinese", "English"], ["Hindi", "English"], ["Arabic", "English", "French"], ["Dutch", "English", "German"],
-  ["Italian", "English"], ["Korean", "English"], ["Swahili", "English"], ["Swedish", "English", "Norwegian"], ["Russian", "English"],
-  ["Spanish"], ["English"], ["Thai", "English"], ["Turkish", "German", "English"], ["Polish", "English"], ["Vietnamese", "English", "French"],
+const FIRST_NAMES = [
+  "Ana",
+  "Liam",
+  "Sofia",
+  "Kenji",
+  "Amara",
+  "Mateo",
+  "Priya",
+  "Lukas",
+  "Chloe",
+  "Omar",
+  "Mei",
+  "Jonas",
+  "Isabela",
+  "Tariq",
+  "Elena",
+  "Kwame",
+  "Yuki",
+  "Noah",
+  "Leila",
+  "Diego",
+  "Ingrid",
+  "Ravi",
+  "Fatima",
+  "Hugo",
+  "Aiko",
+  "Samuel",
+  "Zara",
+  "Pablo",
+  "Nadia",
+  "Arjun",
 ];
-const EXPERTISE = ["cultural adaptation", "career transition", "family relocation", "cross-cultural communication", "leadership abroad", "language immersion", "diplomatic protocol", "remote work", "repatriation", "business etiquette", "expat spouse support", "third culture kids", "negotiation across cultures", "stress and resilience", "networking abroad"];
-const ZONES = ["Europe/Madrid", "Europe/Berlin", "Asia/Tokyo", "America/New_York", "America/Sao_Paulo", "Asia/Singapore", "Europe/London", "Asia/Dubai", "America/Los_Angeles", "Africa/Nairobi", "Australia/Sydney", "Asia/Kolkata"];
+const LAST_NAMES = [
+  "Garcia",
+  "Müller",
+  "Tanaka",
+  "Okafor",
+  "Rossi",
+  "Dubois",
+  "Kowalski",
+  "Nguyen",
+  "Silva",
+  "Haddad",
+  "Andersen",
+  "Kim",
+  "Mensah",
+  "Ivanova",
+  "Chen",
+  "Patel",
+  "O'Brien",
+  "Schmidt",
+  "Moreau",
+  "Costa",
+];
+const COUNTRIES = [
+  "Spain",
+  "Germany",
+  "Japan",
+  "France",
+  "United States",
+  "United Kingdom",
+  "Brazil",
+  "Mexico",
+  "China",
+  "India",
+  "United Arab Emirates",
+  "Singapore",
+  "Netherlands",
+  "Canada",
+  "Australia",
+  "Italy",
+  "South Korea",
+  "Kenya",
+  "Nigeria",
+  "Sweden",
+  "Switzerland",
+  "Argentina",
+  "Portugal",
+  "Thailand",
+];
+const LANGUAGE_SETS = [
+  ["English", "Spanish"],
+  ["English", "German"],
+  ["Japanese", "English"],
+  ["French", "English"],
+  ["Portuguese", "Spanish", "English"],
+  ["Mandarin Chinese", "English"],
+  ["Hindi", "English"],
+  ["Arabic", "English", "French"],
+  ["Dutch", "English", "German"],
+  ["Italian", "English"],
+  ["Korean", "English"],
+  ["Swahili", "English"],
+  ["Swedish", "English", "Norwegian"],
+  ["Russian", "English"],
+  ["Spanish"],
+  ["English"],
+  ["Thai", "English"],
+  ["Turkish", "German", "English"],
+  ["Polish", "English"],
+  ["Vietnamese", "English", "French"],
+];
+const EXPERTISE = [
+  "cultural adaptation",
+  "career transition",
+  "family relocation",
+  "cross-cultural communication",
+  "leadership abroad",
+  "language immersion",
+  "diplomatic protocol",
+  "remote work",
+  "repatriation",
+  "business etiquette",
+  "expat spouse support",
+  "third culture kids",
+  "negotiation across cultures",
+  "stress and resilience",
+  "networking abroad",
+];
+const ZONES = [
+  "Europe/Madrid",
+  "Europe/Berlin",
+  "Asia/Tokyo",
+  "America/New_York",
+  "America/Sao_Paulo",
+  "Asia/Singapore",
+  "Europe/London",
+  "Asia/Dubai",
+  "America/Los_Angeles",
+  "Africa/Nairobi",
+  "Australia/Sydney",
+  "Asia/Kolkata",
+];
 const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
-const WINDOWS = [["09:00-12:00", "14:00-17:00"], ["08:00-11:30"], ["13:00-18:00"], ["10:00-12:00", "16:00-20:00"], ["18:00-21:00"], ["07:30-10:00", "12:30-15:00"]];
-const GOALS = ["integrate into local culture", "build a professional network", "support my family's adjustment", "learn workplace norms", "improve language confidence", "prepare for a diplomatic posting"];
-const CHALLENGES = ["language barrier", "isolation", "workplace communication", "bureaucracy", "children's schooling", "culture shock", "finding community"];
+const WINDOWS = [
+  ["09:00-12:00", "14:00-17:00"],
+  ["08:00-11:30"],
+  ["13:00-18:00"],
+  ["10:00-12:00", "16:00-20:00"],
+  ["18:00-21:00"],
+  ["07:30-10:00", "12:30-15:00"],
+];
+const GOALS = [
+  "integrate into local culture",
+  "build a professional network",
+  "support my family's adjustment",
+  "learn workplace norms",
+  "improve language confidence",
+  "prepare for a diplomatic posting",
+];
+const CHALLENGES = [
+  "language barrier",
+  "isolation",
+  "workplace communication",
+  "bureaucracy",
+  "children's schooling",
+  "culture shock",
+  "finding community",
+];
 const INDUSTRIES = ["technology", "finance", "diplomacy", "healthcare", "education", "energy", "consulting", "non-profit"];
 
 function availability(rand: ReturnType<typeof prng>, timezone: string) {
@@ -106,7 +250,14 @@ export async function seedDemoData(db: AnyDatabase, options: { coaches?: number;
 
   const coachUsers = await db
     .insert(schema.users)
-    .values(Array.from({ length: coachCount }, (_, i) => ({ email: `coach${i + 1}@culturebridge.demo`, passwordHash, role: "coach" as const, emailVerified: true })))
+    .values(
+      Array.from({ length: coachCount }, (_, i) => ({
+        email: `coach${i + 1}@culturebridge.demo`,
+        passwordHash,
+        role: "coach" as const,
+        emailVerified: true,
+      })),
+    )
     .returning({ id: schema.users.id });
   await db.insert(schema.coachProfiles).values(
     coachUsers.map((user, i) => {
@@ -135,7 +286,14 @@ export async function seedDemoData(db: AnyDatabase, options: { coaches?: number;
 
   const clientUsers = await db
     .insert(schema.users)
-    .values(Array.from({ length: clientCount }, (_, i) => ({ email: `client${i + 1}@culturebridge.demo`, passwordHash, role: "client" as const, emailVerified: true })))
+    .values(
+      Array.from({ length: clientCount }, (_, i) => ({
+        email: `client${i + 1}@culturebridge.demo`,
+        passwordHash,
+        role: "client" as const,
+        emailVerified: true,
+      })),
+    )
     .returning({ id: schema.users.id });
   await db.insert(schema.clientProfiles).values(
     clientUsers.map((user, i) => {
@@ -154,8 +312,16 @@ export async function seedDemoData(db: AnyDatabase, options: { coaches?: number;
 
   const authors = [...clientUsers.slice(0, 6), ...coachUsers.slice(0, 4)];
   const postRows = [
-    ["First month in Tokyo: what surprised me", "The quiet on trains, the bowing, the paperwork. What helped you most?", "discussion"],
-    ["How do you find a pediatrician abroad?", "We just moved to Berlin with two kids. Any tips on the insurance system?", "question"],
+    [
+      "First month in Tokyo: what surprised me",
+      "The quiet on trains, the bowing, the paperwork. What helped you most?",
+      "discussion",
+    ],
+    [
+      "How do you find a pediatrician abroad?",
+      "We just moved to Berlin with two kids. Any tips on the insurance system?",
+      "question",
+    ],
     ["Networking in Madrid", "Lunch is at 14:00 and dinner at 21:30; meetings follow the same rhythm.", "discussion"],
     ["Reverse culture shock is real", "Coming home after six years in Singapore was harder than leaving.", "discussion"],
     ["Which language app actually works?", "I need conversational Portuguese before São Paulo in March.", "question"],
@@ -163,7 +329,15 @@ export async function seedDemoData(db: AnyDatabase, options: { coaches?: number;
   ] as const;
   const posts = await db
     .insert(schema.posts)
-    .values(postRows.map(([title, content, postType], i) => ({ authorId: (authors[i % authors.length] as { id: string }).id, title, content, postType, upvotes: 0 })))
+    .values(
+      postRows.map(([title, content, postType], i) => ({
+        authorId: (authors[i % authors.length] as { id: string }).id,
+        title,
+        content,
+        postType,
+        upvotes: 0,
+      })),
+    )
     .returning({ id: schema.posts.id });
   await db.insert(schema.posts).values({
     authorId: (admin as { id: string }).id,
@@ -173,13 +347,31 @@ export async function seedDemoData(db: AnyDatabase, options: { coaches?: number;
   });
   await db.insert(schema.comments).values(
     posts.flatMap((post, i) => [
-      { postId: post.id, authorId: (authors[(i + 1) % authors.length] as { id: string }).id, content: "Thanks for sharing, same here!" },
-      { postId: post.id, authorId: (authors[(i + 2) % authors.length] as { id: string }).id, content: "A coach helped me a lot with exactly this." },
+      {
+        postId: post.id,
+        authorId: (authors[(i + 1) % authors.length] as { id: string }).id,
+        content: "Thanks for sharing, same here!",
+      },
+      {
+        postId: post.id,
+        authorId: (authors[(i + 2) % authors.length] as { id: string }).id,
+        content: "A coach helped me a lot with exactly this.",
+      },
     ]),
   );
   const resourceRows = [
-    ["The expat's guide to culture shock", "Stages of adjustment and what to do in each.", "article", ["culture-shock", "adaptation"]],
-    ["Negotiating across cultures", "High-context vs low-context communication in practice.", "video", ["negotiation", "communication"]],
+    [
+      "The expat's guide to culture shock",
+      "Stages of adjustment and what to do in each.",
+      "article",
+      ["culture-shock", "adaptation"],
+    ],
+    [
+      "Negotiating across cultures",
+      "High-context vs low-context communication in practice.",
+      "video",
+      ["negotiation", "communication"],
+    ],
     ["Relocation checklist", "Documents, schools, healthcare, banking: a printable list.", "document", ["relocation", "family"]],
     ["Working remotely from abroad", "Tax residency, time zones and team rituals.", "article", ["remote-work", "career"]],
     ["Raising third culture kids", "Helping children belong everywhere and somewhere.", "article", ["family", "adaptation"]],

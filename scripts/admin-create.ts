@@ -7,12 +7,13 @@
  * must pass the same rule as signup.
  */
 import { parseArgs } from "node:util";
-import { connectNode } from "./lib/node-db.ts";
 import { emailField } from "../src/lib/fields.ts";
 import { ensureAdmin } from "../src/services/admins.ts";
 import { passwordProblems } from "../src/services/auth.ts";
+import { connectNode } from "./lib/node-db.ts";
 
-const USAGE = "usage: npm run admin:create -- --email admin@example.com --password 'Str0ng#Passw0rd'   (DATABASE_URL must be set)";
+const USAGE =
+  "usage: npm run admin:create -- --email admin@example.com --password 'Str0ng#Passw0rd'   (DATABASE_URL must be set)";
 
 function fail(message: string): never {
   process.stderr.write(`admin:create: ${message}\n${USAGE}\n`);
@@ -46,7 +47,9 @@ async function main(): Promise<void> {
   const { db, close } = connectNode(url);
   try {
     const admin = await ensureAdmin(db, email.data, values.password);
-    process.stdout.write(`admin ${email.data} ${admin.created ? "created" : "updated (password, role and active flag set)"} (id ${admin.id})\n`);
+    process.stdout.write(
+      `admin ${email.data} ${admin.created ? "created" : "updated (password, role and active flag set)"} (id ${admin.id})\n`,
+    );
   } finally {
     await close();
   }

@@ -18,13 +18,13 @@
  */
 import os from "node:os";
 import pg from "pg";
-import { migrateUrl } from "./lib/database.ts";
-import { startWsProxy } from "./lib/ws-proxy.ts";
 import { createDatabase } from "../src/db/client.ts";
-import { quizSchema, type Quiz } from "../src/lib/quiz.ts";
+import { type Quiz, quizSchema } from "../src/lib/quiz.ts";
 import { loadCandidates } from "../src/services/matching/candidates.ts";
 import { rankCoaches } from "../src/services/matching/engine.ts";
-import { matchForClient, type MatchKv } from "../src/services/matching/service.ts";
+import { type MatchKv, matchForClient } from "../src/services/matching/service.ts";
+import { migrateUrl } from "./lib/database.ts";
+import { startWsProxy } from "./lib/ws-proxy.ts";
 
 const ITERATIONS = (() => {
   const index = process.argv.indexOf("--iterations");
@@ -36,7 +36,11 @@ const CLIENTS = 40;
 /** Its own database, so that neither the tests nor the API benchmark (culturebridge_bench) see these rows. */
 function benchUrl(): string {
   if (process.env.BENCH_MATCH_DATABASE_URL) return process.env.BENCH_MATCH_DATABASE_URL;
-  const server = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:55432/culturebridge";
+  const server =
+    process.env.BENCH_DATABASE_URL ??
+    process.env.TEST_DATABASE_URL ??
+    process.env.DATABASE_URL ??
+    "postgresql://postgres@127.0.0.1:55432/culturebridge";
   const url = new URL(server);
   url.pathname = "/culturebridge_bench_match";
   return url.toString();
@@ -79,15 +83,68 @@ class MemoryKv implements MatchKv {
 // ---------------------------------------------------------------------------
 
 const LANGUAGE_POOL = [
-  "English", "English", "English", "English", "English", "English", "English", "English", "English",
-  "Spanish", "Spanish", "Spanish", "French", "French", "German", "Mandarin Chinese", "Arabic", "Portuguese", "Japanese", "Italian",
+  "English",
+  "English",
+  "English",
+  "English",
+  "English",
+  "English",
+  "English",
+  "English",
+  "English",
+  "Spanish",
+  "Spanish",
+  "Spanish",
+  "French",
+  "French",
+  "German",
+  "Mandarin Chinese",
+  "Arabic",
+  "Portuguese",
+  "Japanese",
+  "Italian",
 ];
-const COUNTRY_POOL = ["Spain", "France", "Germany", "United States", "United Kingdom", "Netherlands", "Japan", "Singapore", "United Arab Emirates", "Canada", "Australia", "Brazil", "Mexico", "China", "India", "Kenya", "South Africa", "Switzerland", "Sweden", "Italy"];
+const COUNTRY_POOL = [
+  "Spain",
+  "France",
+  "Germany",
+  "United States",
+  "United Kingdom",
+  "Netherlands",
+  "Japan",
+  "Singapore",
+  "United Arab Emirates",
+  "Canada",
+  "Australia",
+  "Brazil",
+  "Mexico",
+  "China",
+  "India",
+  "Kenya",
+  "South Africa",
+  "Switzerland",
+  "Sweden",
+  "Italy",
+];
 const EXPERTISE_POOL = [
-  "Cultural integration", "Cross-cultural adaptation", "Culture shock recovery", "Homesickness and adjustment", "Career transition",
-  "Job search abroad", "Global leadership", "Leading multicultural teams", "Family relocation", "Expat families and schooling",
-  "Repatriation coaching", "Reverse culture shock", "Language learning strategies", "Intercultural communication",
-  "Resilience and wellbeing", "Building a social network", "Business culture and etiquette", "Cross-cultural negotiation",
+  "Cultural integration",
+  "Cross-cultural adaptation",
+  "Culture shock recovery",
+  "Homesickness and adjustment",
+  "Career transition",
+  "Job search abroad",
+  "Global leadership",
+  "Leading multicultural teams",
+  "Family relocation",
+  "Expat families and schooling",
+  "Repatriation coaching",
+  "Reverse culture shock",
+  "Language learning strategies",
+  "Intercultural communication",
+  "Resilience and wellbeing",
+  "Building a social network",
+  "Business culture and etiquette",
+  "Cross-cultural negotiation",
 ];
 const ZONE_POOL = ["Europe/Madrid", "Europe/London", "America/New_York", "Asia/Singapore", "Asia/Tokyo", "Australia/Sydney"];
 
@@ -104,7 +161,8 @@ async function seedCoaches(client: pg.Client, total: number): Promise<void> {
     await client.query(`ANALYZE users`);
     await client.query(`ANALYZE coach_profiles`);
   }
-  const [{ count }] = (await client.query<{ count: string }>(`SELECT count(*) FROM users WHERE email LIKE 'bench-coach-%'`)).rows as [{ count: string }];
+  const [{ count }] = (await client.query<{ count: string }>(`SELECT count(*) FROM users WHERE email LIKE 'bench-coach-%'`))
+    .rows as [{ count: string }];
   const have = Number(count);
   if (have >= total) return;
   console.log(`seeding coaches ${have + 1}..${total}`);
@@ -142,7 +200,9 @@ async function seedCoaches(client: pg.Client, total: number): Promise<void> {
 }
 
 function benchQuiz(index: number): Quiz {
-  const languages = [["English"], ["Spanish"], ["English", "French"], ["Japanese"], ["German", "English"], ["Arabic"]][index % 6]!;
+  const languages = [["English"], ["Spanish"], ["English", "French"], ["Japanese"], ["German", "English"], ["Arabic"]][
+    index % 6
+  ]!;
   return quizSchema.parse({
     target_countries: [COUNTRY_POOL[index % COUNTRY_POOL.length]],
     cultural_goals: [["integrate into local culture", "find a job in my new country", "help my children settle in"][index % 3]],
@@ -205,9 +265,11 @@ async function main() {
     const clientIds = await seedClients(admin);
     for (const size of SIZES) {
       await seedCoaches(admin, size);
-      const active = (await admin.query<{ n: string }>(
-        `SELECT count(*) AS n FROM coach_profiles cp JOIN users u ON u.id = cp.user_id WHERE u.is_active AND u.role = 'coach' AND cp.hourly_rate IS NOT NULL`,
-      )).rows[0]!.n;
+      const active = (
+        await admin.query<{ n: string }>(
+          `SELECT count(*) AS n FROM coach_profiles cp JOIN users u ON u.id = cp.user_id WHERE u.is_active AND u.role = 'coach' AND cp.hourly_rate IS NOT NULL`,
+        )
+      ).rows[0]!.n;
       await admin.query(`DELETE FROM match_cache WHERE client_id = ANY($1::uuid[])`, [clientIds]);
       const kv = new MemoryKv();
       const config = { DATABASE_URL: url, WS_PROXY: proxy.url };
@@ -215,7 +277,10 @@ async function main() {
       // warm-up: driver, JIT, Postgres caches
       for (let i = 0; i < 5; i++) {
         const session = createDatabase(config);
-        await matchForClient({ db: session.db, kv, now: new Date() }, clientIds[i % clientIds.length]!, { forceRefresh: true, limit: 10 });
+        await matchForClient({ db: session.db, kv, now: new Date() }, clientIds[i % clientIds.length]!, {
+          forceRefresh: true,
+          limit: 10,
+        });
         await session.end();
       }
 
@@ -269,9 +334,18 @@ async function main() {
     await proxy.close();
   }
   const cpus = os.cpus();
-  console.log(`\nPOST /match service path, ${ITERATIONS} iterations per size, Neon driver over the local WebSocket proxy, one Pool per request`);
-  console.log(`(${cpus.length} x ${cpus[0]?.model ?? "cpu"}, load average ${os.loadavg().map((value) => value.toFixed(1)).join(" ")}):\n`);
-  console.log("| coaches | cold p50 / p95 ms | candidates | cold DB round trips | candidate SQL p50 / p95 ms | engine p50 ms | cached p50 / p95 ms | cached DB round trips |");
+  console.log(
+    `\nPOST /match service path, ${ITERATIONS} iterations per size, Neon driver over the local WebSocket proxy, one Pool per request`,
+  );
+  console.log(
+    `(${cpus.length} x ${cpus[0]?.model ?? "cpu"}, load average ${os
+      .loadavg()
+      .map((value) => value.toFixed(1))
+      .join(" ")}):\n`,
+  );
+  console.log(
+    "| coaches | cold p50 / p95 ms | candidates | cold DB round trips | candidate SQL p50 / p95 ms | engine p50 ms | cached p50 / p95 ms | cached DB round trips |",
+  );
   console.log("|---|---|---|---|---|---|---|---|");
   for (const row of rows) console.log(row);
 }

@@ -23,20 +23,21 @@
  * BENCH_BASELINE (git revision, "none" to skip), BENCH_ONLY (comma-separated
  * scenario names), BENCH_DATABASE_URL.
  */
+
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
 import pg from "pg";
+import { signToken } from "../src/services/tokens.ts";
+import { pgbouncerBinary, startPooler } from "./bench/pooler.ts";
+import { isSeeded, MARKET, seedMarket } from "./bench/seed.ts";
+import { type Availability, randomSlot } from "./bench/slots.ts";
 import { migrateUrl, projectRoot } from "./lib/database.ts";
 import { freePort, startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
-import { isSeeded, MARKET, seedMarket } from "./bench/seed.ts";
-import { randomSlot, type Availability } from "./bench/slots.ts";
-import { pgbouncerBinary, startPooler } from "./bench/pooler.ts";
-import { signToken } from "../src/services/tokens.ts";
 
 /** The commit before the round-trip work of issue 9: the "before" of the before/after rows. */
 const DEFAULT_BASELINE = "e7824d98f4f8b3471e8974db86636697b2e7408b";
@@ -53,7 +54,8 @@ const DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:55432/postgres";
 const BENCH_DB = "culturebridge_bench";
 
 const started = Date.now();
-const log = (line: string) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+const log = (line: string) =>
+  process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 
 // ---------------------------------------------------------------------------
 // children, stopped whatever happens
@@ -120,13 +122,17 @@ async function ensureDatabase(url: string): Promise<void> {
 
 async function prepareDatabase(): Promise<string> {
   if (process.env.BENCH_DATABASE_URL) {
-    await ensureDatabase(process.env.BENCH_DATABASE_URL).catch((error: unknown) => log(`could not check/create the database: ${String(error)}`));
+    await ensureDatabase(process.env.BENCH_DATABASE_URL).catch((error: unknown) =>
+      log(`could not check/create the database: ${String(error)}`),
+    );
     return process.env.BENCH_DATABASE_URL;
   }
   if (!(await reachable(DEFAULT_ADMIN_URL))) {
     const dataDir = path.join(os.tmpdir(), "culturebridge-bench-pg");
     log(`no Postgres on 127.0.0.1:55432: starting one (scripts/local-postgres.sh, data in ${dataDir})`);
-    execFileSync("bash", [path.join(projectRoot, "scripts/local-postgres.sh"), "start", "55432", dataDir], { stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync("bash", [path.join(projectRoot, "scripts/local-postgres.sh"), "start", "55432", dataDir], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
     cleanups.push(async () => {
       log("stopping the Postgres the bench started");
       execFileSync("bash", [path.join(projectRoot, "scripts/local-postgres.sh"), "stop", dataDir], { stdio: "ignore" });
@@ -176,11 +182,23 @@ async function startProxy(): Promise<string> {
 function buildWorker(label: string, configPath: string): string {
   const outdir = path.join(projectRoot, ".bench", `build-${label}`);
   fs.rmSync(outdir, { recursive: true, force: true });
-  execFileSync(process.execPath, [path.join(projectRoot, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outdir, "--config", configPath], {
-    cwd: path.dirname(configPath),
-    stdio: "ignore",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
+  execFileSync(
+    process.execPath,
+    [
+      path.join(projectRoot, "node_modules/wrangler/bin/wrangler.js"),
+      "deploy",
+      "--dry-run",
+      "--outdir",
+      outdir,
+      "--config",
+      configPath,
+    ],
+    {
+      cwd: path.dirname(configPath),
+      stdio: "ignore",
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    },
+  );
   const config = fs
     .readFileSync(configPath, "utf8")
     .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(path.join(outdir, "index.js"))}`);
@@ -189,7 +207,11 @@ function buildWorker(label: string, configPath: string): string {
   return builtConfig;
 }
 
-async function startWorker(label: string, vars: Record<string, string>, configPath = path.join(projectRoot, "wrangler.toml")): Promise<WranglerDev> {
+async function startWorker(
+  label: string,
+  vars: Record<string, string>,
+  configPath = path.join(projectRoot, "wrangler.toml"),
+): Promise<WranglerDev> {
   const t0 = Date.now();
   const builtConfig = buildWorker(label, configPath);
   const port = await freePort();
@@ -212,7 +234,9 @@ async function startWorker(label: string, vars: Record<string, string>, configPa
   await worker.ready(120_000).catch((error: unknown) => {
     throw new Error(`${String(error)}; see ${logFile}`);
   });
-  log(`worker "${label}" built and ready on ${worker.url} in ${((Date.now() - t0) / 1000).toFixed(1)} s (log ${path.relative(projectRoot, logFile)})`);
+  log(
+    `worker "${label}" built and ready on ${worker.url} in ${((Date.now() - t0) / 1000).toFixed(1)} s (log ${path.relative(projectRoot, logFile)})`,
+  );
   return worker;
 }
 
@@ -283,7 +307,11 @@ async function inBatches<T>(items: readonly T[], size: number, work: (item: T) =
 async function warmMatches(base: string, tokens: readonly string[]): Promise<void> {
   const t0 = Date.now();
   await inBatches(tokens, 8, async (token) => {
-    const response = await fetch(`${base}/match`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+    const response = await fetch(`${base}/match`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{}",
+    });
     await response.arrayBuffer();
     if (response.status !== 200) throw new Error(`warming the match cache: ${response.status}`);
   });
@@ -304,7 +332,10 @@ async function probe(base: string, scenario: Scenario): Promise<{ status: number
   const { path: target, token, body } = scenario.request();
   const response = await fetch(`${base}${target}`, {
     method: scenario.method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await response.text();
@@ -313,7 +344,12 @@ async function probe(base: string, scenario: Scenario): Promise<{ status: number
   return { status: response.status, roundTrips: header === null ? null : Number(header) };
 }
 
-async function drive(base: string, scenario: Scenario, connections: number, seconds: number): Promise<{ result: autocannon.Result; statuses: Record<string, number> }> {
+async function drive(
+  base: string,
+  scenario: Scenario,
+  connections: number,
+  seconds: number,
+): Promise<{ result: autocannon.Result; statuses: Record<string, number> }> {
   const statuses: Record<string, number> = {};
   const options: autocannon.Options = {
     url: base,
@@ -347,7 +383,12 @@ async function drive(base: string, scenario: Scenario, connections: number, seco
   return { result, statuses };
 }
 
-async function measure(base: string, worker: Measurement["worker"], scenario: Scenario, connections: number): Promise<Measurement> {
+async function measure(
+  base: string,
+  worker: Measurement["worker"],
+  scenario: Scenario,
+  connections: number,
+): Promise<Measurement> {
   await scenario.before?.();
   const { roundTrips } = await probe(base, scenario);
   await drive(base, scenario, Math.min(connections, 20), WARMUP_SECONDS);
@@ -387,13 +428,17 @@ async function main() {
   if (await isSeeded(db)) {
     log(`database ${BENCH_DB} already seeded: not seeding`);
   } else {
-    log(`seeding ${MARKET.coaches.toLocaleString("en")} coaches, ${MARKET.clients.toLocaleString("en")} clients, ${MARKET.posts.toLocaleString("en")} posts ...`);
+    log(
+      `seeding ${MARKET.coaches.toLocaleString("en")} coaches, ${MARKET.clients.toLocaleString("en")} clients, ${MARKET.posts.toLocaleString("en")} posts ...`,
+    );
     const seconds = await seedMarket(db, MARKET, log);
     log(`seeded in ${seconds.toFixed(1)} s`);
   }
 
   // Samples the load is drawn from.
-  const clientIds = (await db.query<{ id: string }>(`select id from users where email like 'client-%@bench.culturebridge.test' order by email`)).rows.map((row) => row.id);
+  const clientIds = (
+    await db.query<{ id: string }>(`select id from users where email like 'client-%@bench.culturebridge.test' order by email`)
+  ).rows.map((row) => row.id);
   const coachRows = (
     await db.query<{ user_id: string; id: string; availability: Availability }>(
       // Only this market's coaches (other tools, e.g. bench:match, may keep their own rows in the same database).
@@ -401,7 +446,11 @@ async function main() {
          join users u on u.id = cp.user_id where u.email like 'coach-%@bench.culturebridge.test' limit 5000`,
     )
   ).rows;
-  const postIds = (await db.query<{ id: string }>(`select id from posts where not is_private and title like 'Question %' order by created_at desc limit 2000`)).rows.map((row) => row.id);
+  const postIds = (
+    await db.query<{ id: string }>(
+      `select id from posts where not is_private and title like 'Question %' order by created_at desc limit 2000`,
+    )
+  ).rows.map((row) => row.id);
   const combos = (
     await db.query<{ language: string; country: string }>(
       `select l as language, c as country, count(*) as n
@@ -409,7 +458,9 @@ async function main() {
         group by 1, 2 order by n desc limit 12`,
     )
   ).rows;
-  log(`samples: ${clientIds.length} clients, ${coachRows.length} coaches, ${postIds.length} posts, ${combos.length} language+country filters`);
+  log(
+    `samples: ${clientIds.length} clients, ${coachRows.length} coaches, ${postIds.length} posts, ${combos.length} language+country filters`,
+  );
 
   const jwtSecret = randomBytes(48).toString("base64url");
   const key = new TextEncoder().encode(jwtSecret);
@@ -417,7 +468,9 @@ async function main() {
   // The active users of the run. Every user has its own rate-limit Durable Object; a user's first
   // request creates it (tens of ms locally), later ones find it warm, as in steady production use.
   const active = clientIds.slice(0, Math.min(ACTIVE_CLIENTS, clientIds.length));
-  const clientTokens = await Promise.all(active.map(async (id) => (await signToken(key, { sub: id, role: "client", type: "access" }, now)).token));
+  const clientTokens = await Promise.all(
+    active.map(async (id) => (await signToken(key, { sub: id, role: "client", type: "access" }, now)).token),
+  );
 
   const proxyUrl = await startProxy();
   const vars = {
@@ -452,8 +505,20 @@ async function main() {
     db: { name: "limit: one SELECT 1", method: "GET", request: () => ({ path: "/dev/bench/db", token: anyToken() }) },
   };
   const costModel: Scenario[] = [
-    { name: "cost: 2 statements, 1 connection", limit: "db", method: "GET", request: () => ({ path: "/dev/bench/db?round_trips=2", token: anyToken() }), connections: [50] },
-    { name: "cost: 2 parallel statements (2 connections)", limit: "db", method: "GET", request: () => ({ path: "/dev/bench/db?parallel=2", token: anyToken() }), connections: [50] },
+    {
+      name: "cost: 2 statements, 1 connection",
+      limit: "db",
+      method: "GET",
+      request: () => ({ path: "/dev/bench/db?round_trips=2", token: anyToken() }),
+      connections: [50],
+    },
+    {
+      name: "cost: 2 parallel statements (2 connections)",
+      limit: "db",
+      method: "GET",
+      request: () => ({ path: "/dev/bench/db?parallel=2", token: anyToken() }),
+      connections: [50],
+    },
   ];
   const scenarios: Scenario[] = [
     {
@@ -471,7 +536,11 @@ async function main() {
       // the Worker (the engine): past a few in flight per core more connections only queue, and at
       // 50 the first answers take longer than a whole measurement.
       connections: [4, 8],
-      request: () => ({ path: "/match", token: clientTokens[hitClients + Math.floor(random() * (active.length - hitClients))]!, body: { force_refresh: true } }),
+      request: () => ({
+        path: "/match",
+        token: clientTokens[hitClients + Math.floor(random() * (active.length - hitClients))]!,
+        body: { force_refresh: true },
+      }),
     },
     {
       name: "GET /coaches language+country",
@@ -479,11 +548,27 @@ async function main() {
       method: "GET",
       request: () => {
         const combo = pick(combos);
-        return { path: `/coaches?language=${encodeURIComponent(combo.language)}&country=${encodeURIComponent(combo.country)}`, token: anyToken() };
+        return {
+          path: `/coaches?language=${encodeURIComponent(combo.language)}&country=${encodeURIComponent(combo.country)}`,
+          token: anyToken(),
+        };
       },
     },
-    { name: "GET /coaches/{id}", limit: "db", method: "GET", pooled: true, request: () => ({ path: `/coaches/${pick(coachRows).id}`, token: anyToken() }) },
-    { name: "GET /community/posts", limit: "db", method: "GET", pooled: true, baseline: true, request: () => ({ path: "/community/posts", token: anyToken() }) },
+    {
+      name: "GET /coaches/{id}",
+      limit: "db",
+      method: "GET",
+      pooled: true,
+      request: () => ({ path: `/coaches/${pick(coachRows).id}`, token: anyToken() }),
+    },
+    {
+      name: "GET /community/posts",
+      limit: "db",
+      method: "GET",
+      pooled: true,
+      baseline: true,
+      request: () => ({ path: "/community/posts", token: anyToken() }),
+    },
     {
       name: "POST /booking",
       pooled: true,
@@ -494,7 +579,11 @@ async function main() {
       request: () => {
         const coach = pick(coachRows);
         const start = randomSlot(coach.availability, 60, Date.now(), random) ?? new Date(Date.now() + 30 * 86_400_000);
-        return { path: "/booking", token: anyToken(), body: { coach_id: coach.user_id, session_datetime: start.toISOString(), duration_minutes: 60 } };
+        return {
+          path: "/booking",
+          token: anyToken(),
+          body: { coach_id: coach.user_id, session_datetime: start.toISOString(), duration_minutes: 60 },
+        };
       },
     },
   ];
@@ -511,7 +600,15 @@ async function main() {
         return { path: `/booking/client/${active[index]}`, token: clientTokens[index]! };
       },
     },
-    { name: "GET /community/posts/{id}", limit: "db", method: "GET", baseline: true, pooled: true, connections: [50], request: () => ({ path: `/community/posts/${pick(postIds)}`, token: anyToken() }) },
+    {
+      name: "GET /community/posts/{id}",
+      limit: "db",
+      method: "GET",
+      baseline: true,
+      pooled: true,
+      connections: [50],
+      request: () => ({ path: `/community/posts/${pick(postIds)}`, token: anyToken() }),
+    },
   ];
 
   const wanted = (scenario: Scenario) => !ONLY || ONLY.has(scenario.name);
@@ -526,7 +623,13 @@ async function main() {
    * A scenario and, right before it at the same connection count, the limit it is compared with:
    * the machine is shared and its background load drifts, so a limit from minutes earlier would skew the ratio.
    */
-  const pair = async (base: string, worker: Measurement["worker"], scenario: Scenario, connectionList: number[], withLimit = true) => {
+  const pair = async (
+    base: string,
+    worker: Measurement["worker"],
+    scenario: Scenario,
+    connectionList: number[],
+    withLimit = true,
+  ) => {
     // The baseline revision has no limit routes: its limits are the current Worker's (same chain, same database).
     const limitBase = worker === "baseline" ? current.url : base;
     const limitWorker = worker === "baseline" ? "current" : worker;
@@ -546,10 +649,15 @@ async function main() {
     }
   };
 
-  if (wanted(limitScenarios.constant)) for (const connections of CONNECTIONS) results.push(await measure(current.url, "current", limitScenarios.constant, connections));
-  for (const scenario of costModel.filter(wanted)) await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS, false);
-  for (const scenario of scenarios.filter(wanted)) await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS);
-  for (const scenario of changed.filter(wanted)) await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS);
+  if (wanted(limitScenarios.constant))
+    for (const connections of CONNECTIONS)
+      results.push(await measure(current.url, "current", limitScenarios.constant, connections));
+  for (const scenario of costModel.filter(wanted))
+    await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS, false);
+  for (const scenario of scenarios.filter(wanted))
+    await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS);
+  for (const scenario of changed.filter(wanted))
+    await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS);
 
   const baselineScenarios = [...scenarios, ...changed].filter((scenario) => scenario.baseline && wanted(scenario));
   if (BASELINE !== "none" && baselineScenarios.length > 0) {
@@ -585,7 +693,9 @@ async function main() {
   await clearFutureBookings();
   // The cost-model rows are read against the one-query limit of their connection count.
   for (const row of results.filter((candidate) => candidate.scenario.startsWith("cost:"))) {
-    const limit = results.find((candidate) => candidate.scenario === limitScenarios.db.name && candidate.connections === row.connections);
+    const limit = results.find(
+      (candidate) => candidate.scenario === limitScenarios.db.name && candidate.connections === row.connections,
+    );
     if (limit) {
       row.limitRequestsPerSecond = limit.requestsPerSecond;
       row.ratio = row.requestsPerSecond / limit.requestsPerSecond;
@@ -600,23 +710,35 @@ async function main() {
     wrangler: JSON.parse(fs.readFileSync(path.join(projectRoot, "node_modules/wrangler/package.json"), "utf8")).version as string,
     postgres: (await db.query<{ server_version: string }>("show server_version")).rows[0]?.server_version ?? "unknown",
   };
-  const output = { date: new Date().toISOString(), loadAverageAtStart, loadAverageAtEnd: os.loadavg(), durationSeconds: DURATION, baseline: BASELINE, machine, market: MARKET, results };
+  const output = {
+    date: new Date().toISOString(),
+    loadAverageAtStart,
+    loadAverageAtEnd: os.loadavg(),
+    durationSeconds: DURATION,
+    baseline: BASELINE,
+    machine,
+    market: MARKET,
+    results,
+  };
   fs.writeFileSync(path.join(projectRoot, ".bench", "results.json"), `${JSON.stringify(output, null, 2)}\n`);
 
-  const rows = results.filter((row) => !row.pairedWith).map((row) => [
-    `${row.worker === "baseline" ? "[before] " : row.worker === "pooled" ? "[pooled] " : ""}${row.scenario}`,
-    String(row.connections),
-    row.requestsPerSecond.toFixed(0),
-    String(row.p50),
-    String(row.p99),
-    String(row.errors),
-    row.roundTrips === null ? "-" : String(row.roundTrips),
-    row.limitRequestsPerSecond === undefined ? "" : row.limitRequestsPerSecond.toFixed(0),
-    row.ratio === undefined ? "" : `${(row.ratio * 100).toFixed(0)} % of ${row.limit}`,
-  ]);
+  const rows = results
+    .filter((row) => !row.pairedWith)
+    .map((row) => [
+      `${row.worker === "baseline" ? "[before] " : row.worker === "pooled" ? "[pooled] " : ""}${row.scenario}`,
+      String(row.connections),
+      row.requestsPerSecond.toFixed(0),
+      String(row.p50),
+      String(row.p99),
+      String(row.errors),
+      row.roundTrips === null ? "-" : String(row.roundTrips),
+      row.limitRequestsPerSecond === undefined ? "" : row.limitRequestsPerSecond.toFixed(0),
+      row.ratio === undefined ? "" : `${(row.ratio * 100).toFixed(0)} % of ${row.limit}`,
+    ]);
   const header = ["scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "db rt", "limit req/s", "ratio"];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(" | ")} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(" | ")} |`;
   console.log(`\n${JSON.stringify(machine)}`);
   console.log(line(header));
   console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);

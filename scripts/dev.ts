@@ -11,22 +11,36 @@
  *     by the environment;
  * and on Ctrl-C / SIGTERM it stops every child.
  */
+
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
 import { count } from "drizzle-orm";
-import { projectRoot, startEmbeddedDatabase, useExternalDatabase, type DatabaseHandle } from "./lib/database.ts";
-import { startWsProxy, type WsProxy } from "./lib/ws-proxy.ts";
+import { users } from "../drizzle/schema.ts";
+import { DEMO_LOGINS, DEMO_PASSWORD, seedDemoData } from "../drizzle/seed.ts";
+import { ensureAdmin } from "../src/services/admins.ts";
+import { type DatabaseHandle, projectRoot, startEmbeddedDatabase, useExternalDatabase } from "./lib/database.ts";
 import { connectNode } from "./lib/node-db.ts";
 import { startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
-import { users } from "../drizzle/schema.ts";
-import { seedDemoData, DEMO_LOGINS, DEMO_PASSWORD } from "../drizzle/seed.ts";
-import { ensureAdmin } from "../src/services/admins.ts";
+import { startWsProxy, type WsProxy } from "./lib/ws-proxy.ts";
 
 const OVERRIDABLE = [
-  "DATABASE_URL", "JWT_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "CORS_ORIGINS",
-  "RATE_LIMIT_PER_MINUTE", "ENVIRONMENT", "PUBLIC_BASE_URL", "CHECKOUT_SUCCESS_URL", "CHECKOUT_CANCEL_URL",
-  "EMAIL_API_URL", "EMAIL_API_KEY", "EMAIL_FROM", "APP_VERSION", "ALLOW_TEST_CLOCK",
+  "DATABASE_URL",
+  "JWT_SECRET",
+  "STRIPE_SECRET_KEY",
+  "STRIPE_WEBHOOK_SECRET",
+  "STRIPE_API_BASE",
+  "CORS_ORIGINS",
+  "RATE_LIMIT_PER_MINUTE",
+  "ENVIRONMENT",
+  "PUBLIC_BASE_URL",
+  "CHECKOUT_SUCCESS_URL",
+  "CHECKOUT_CANCEL_URL",
+  "EMAIL_API_URL",
+  "EMAIL_API_KEY",
+  "EMAIL_FROM",
+  "APP_VERSION",
+  "ALLOW_TEST_CLOCK",
 ];
 
 function log(message: string) {
@@ -106,7 +120,9 @@ async function main() {
     const shouldSeed = seedSetting === "1" ? empty : seedSetting === "0" ? false : !externalUrl && empty;
     if (shouldSeed) {
       const summary = await seedDemoData(node.db);
-      log(`demo data seeded: ${summary.coaches} coaches, ${summary.clients} clients, ${summary.posts} posts, ${summary.resources} resources`);
+      log(
+        `demo data seeded: ${summary.coaches} coaches, ${summary.clients} clients, ${summary.posts} posts, ${summary.resources} resources`,
+      );
     } else if (!empty) {
       log("database already has data: not seeding");
     }
@@ -135,7 +151,9 @@ async function main() {
   if (status !== 200) log(`warning: /health answered ${status}`);
   log(`CultureBridge API ready on ${url} in ${((Date.now() - started) / 1000).toFixed(1)} s (docs: ${url}/docs)`);
   if (!externalUrl || process.env.SEED_DEMO === "1") {
-    log(`demo logins (password ${DEMO_PASSWORD}): admin ${DEMO_LOGINS.admin}, client ${DEMO_LOGINS.client}, coach ${DEMO_LOGINS.coach}`);
+    log(
+      `demo logins (password ${DEMO_PASSWORD}): admin ${DEMO_LOGINS.admin}, client ${DEMO_LOGINS.client}, coach ${DEMO_LOGINS.coach}`,
+    );
   }
 }
 

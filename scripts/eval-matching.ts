@@ -21,8 +21,14 @@
  * the SQL prefilter passes; its 300-row pre-rank cap is measured by the
  * benchmark, not here). Usage: npm run eval:matching [-- --clients 500 --coaches 5000 --seed 1]
  */
-import { quizSchema, type Quiz } from "../src/lib/quiz.ts";
-import { prepareClient, prepareCoach, rankPrepared, type MatchCoach, type PreparedCoach } from "../src/services/matching/engine.ts";
+import { type Quiz, quizSchema } from "../src/lib/quiz.ts";
+import {
+  type MatchCoach,
+  type PreparedCoach,
+  prepareClient,
+  prepareCoach,
+  rankPrepared,
+} from "../src/services/matching/engine.ts";
 
 function argument(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -66,20 +72,70 @@ function weighted<T>(pairs: ReadonlyArray<readonly [T, number]>): T {
 }
 
 const LANGUAGES: ReadonlyArray<readonly [string, number]> = [
-  ["English", 45], ["Spanish", 14], ["French", 10], ["German", 7], ["Mandarin Chinese", 5], ["Arabic", 5], ["Portuguese", 4],
-  ["Japanese", 3], ["Italian", 3], ["Russian", 2], ["Hindi", 2], ["Dutch", 2], ["Korean", 1], ["Turkish", 1],
+  ["English", 45],
+  ["Spanish", 14],
+  ["French", 10],
+  ["German", 7],
+  ["Mandarin Chinese", 5],
+  ["Arabic", 5],
+  ["Portuguese", 4],
+  ["Japanese", 3],
+  ["Italian", 3],
+  ["Russian", 2],
+  ["Hindi", 2],
+  ["Dutch", 2],
+  ["Korean", 1],
+  ["Turkish", 1],
 ];
 const COUNTRIES = [
-  "Spain", "France", "Germany", "United States", "United Kingdom", "Netherlands", "Japan", "Singapore", "United Arab Emirates",
-  "Canada", "Australia", "Brazil", "Mexico", "China", "India", "Kenya", "South Africa", "Switzerland", "Sweden", "Italy",
-  "Portugal", "Korea", "Thailand", "Argentina", "Ireland",
+  "Spain",
+  "France",
+  "Germany",
+  "United States",
+  "United Kingdom",
+  "Netherlands",
+  "Japan",
+  "Singapore",
+  "United Arab Emirates",
+  "Canada",
+  "Australia",
+  "Brazil",
+  "Mexico",
+  "China",
+  "India",
+  "Kenya",
+  "South Africa",
+  "Switzerland",
+  "Sweden",
+  "Italy",
+  "Portugal",
+  "Korea",
+  "Thailand",
+  "Argentina",
+  "Ireland",
 ];
-const ZONES = ["Europe/Madrid", "Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Singapore", "Asia/Tokyo", "Asia/Dubai", "Australia/Sydney", "America/Sao_Paulo", "Africa/Nairobi"];
+const ZONES = [
+  "Europe/Madrid",
+  "Europe/London",
+  "America/New_York",
+  "America/Los_Angeles",
+  "Asia/Singapore",
+  "Asia/Tokyo",
+  "Asia/Dubai",
+  "Australia/Sydney",
+  "America/Sao_Paulo",
+  "Africa/Nairobi",
+];
 
 /** Topics as the generator knows them: how clients say it, how coaches write it. */
 const TOPICS = {
   adaptation: {
-    client: ["integrate into local culture", "understand local customs", "adapt to the way people live here", "fit in with the locals"],
+    client: [
+      "integrate into local culture",
+      "understand local customs",
+      "adapt to the way people live here",
+      "fit in with the locals",
+    ],
     coach: ["Cultural integration", "Cross-cultural adaptation", "Intercultural competence", "Acculturation coaching"],
   },
   shock: {
@@ -129,7 +185,11 @@ const STYLE_WORDS: Record<string, string> = {
   structured: "a structured, step-by-step roadmap",
   flexible: "a flexible, tailored approach",
 };
-const COMMUNICATION_WORDS: Record<string, string> = { direct: "candid, direct feedback", indirect: "patient and empathetic conversations", mixed: "a balanced, adaptable tone" };
+const COMMUNICATION_WORDS: Record<string, string> = {
+  direct: "candid, direct feedback",
+  indirect: "patient and empathetic conversations",
+  mixed: "a balanced, adaptable tone",
+};
 const INDUSTRIES = ["technology", "finance", "healthcare", "education", "consulting", "energy", "diplomacy", "marketing"];
 
 const BUCKET_HOURS = { morning: [8, 12], afternoon: [13, 17], evening: [18, 21], weekend: [10, 14] } as const;
@@ -137,7 +197,12 @@ type Bucket = keyof typeof BUCKET_HOURS;
 const DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
 
 function zoneOffsetHours(zone: string): number {
-  const parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", hour: "numeric", day: "numeric" }).formatToParts(NOW);
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    hour: "numeric",
+    day: "numeric",
+  }).formatToParts(NOW);
   const hour = Number(parts.find((part) => part.type === "hour")!.value);
   const day = Number(parts.find((part) => part.type === "day")!.value);
   let offset = hour - NOW.getUTCHours() + (day - NOW.getUTCDate()) * 24;
@@ -159,9 +224,19 @@ function availability(coachZone: string, forClient?: { zone: string; bucket: Buc
       let from = start + shift;
       let to = end + shift;
       // keep the window inside one coach-local day
-      if (from < 0) { from += 24; to += 24; index = (index + 6) % 7; }
-      if (to > 24) { from -= 24; to -= 24; index = (index + 1) % 7; }
-      if (from < 0) { from = 0; }
+      if (from < 0) {
+        from += 24;
+        to += 24;
+        index = (index + 6) % 7;
+      }
+      if (to > 24) {
+        from -= 24;
+        to -= 24;
+        index = (index + 1) % 7;
+      }
+      if (from < 0) {
+        from = 0;
+      }
       result[DAYS[index]!] = [`${pad(from)}-${to === 24 ? "24:00" : pad(to)}`];
     }
     return result;
@@ -249,7 +324,9 @@ function makeClient(): { client: Client; plantedCoaches: MatchCoach[] } {
     bio: `I offer ${STYLE_WORDS[style]} with ${COMMUNICATION_WORDS[communication]}.`,
     expertise: [pick(TOPICS[goalTopic].coach), pick(TOPICS[challengeTopic].coach)],
     languages: [language, ...(random() < 0.5 ? ["English"] : [])].filter((value, index, list) => list.indexOf(value) === index),
-    countries: [target, ...pickSome(COUNTRIES, Math.floor(random() * 2))].filter((value, index, list) => list.indexOf(value) === index),
+    countries: [target, ...pickSome(COUNTRIES, Math.floor(random() * 2))].filter(
+      (value, index, list) => list.indexOf(value) === index,
+    ),
     hourlyRate: Math.max(25, Math.round(max * (0.5 + random() * 0.5))),
     currency: "USD",
     availability: availability(pick(ZONES), { zone, bucket }),
@@ -306,12 +383,18 @@ function main() {
   while (coaches.length < COACHES) coaches.push(randomCoach());
   const prepared = coaches.map(prepareCoach);
   const byLanguage = new Map<string, PreparedCoach[]>();
-  for (const coach of prepared) for (const language of coach.coach.languages) {
-    let list = byLanguage.get(language);
-    if (!list) byLanguage.set(language, (list = []));
-    list.push(coach);
-  }
-  const globalTopRated = [...coaches].sort((a, b) => b.rating - a.rating || b.totalSessions - a.totalSessions || (a.id < b.id ? -1 : 1)).map((coach) => coach.id);
+  for (const coach of prepared)
+    for (const language of coach.coach.languages) {
+      let list = byLanguage.get(language);
+      if (!list) {
+        list = [];
+        byLanguage.set(language, list);
+      }
+      list.push(coach);
+    }
+  const globalTopRated = [...coaches]
+    .sort((a, b) => b.rating - a.rating || b.totalSessions - a.totalSessions || (a.id < b.id ? -1 : 1))
+    .map((coach) => coach.id);
 
   const engine: Metrics = { hitAt3: 0, ndcg10: 0, bestRanks: [], allRanks: [] };
   const topRated: Metrics = { hitAt3: 0, ndcg10: 0, bestRanks: [], allRanks: [] };
@@ -337,7 +420,9 @@ function main() {
     ["baseline: top-rated", topRated],
     ["baseline: top-rated sharing a language, within budget", filteredTopRated],
   ] as const;
-  console.log(`Matching evaluation: ${coaches.length} coaches, ${clients.length} clients, ${PLANTED_PER_CLIENT} planted fits each, seed ${SEED}`);
+  console.log(
+    `Matching evaluation: ${coaches.length} coaches, ${clients.length} clients, ${PLANTED_PER_CLIENT} planted fits each, seed ${SEED}`,
+  );
   console.log(`(mean candidates per client after the language prefilter: ${Math.round(candidateTotal / clients.length)})\n`);
   console.log("| ranking | hit-rate@3 | NDCG@10 | best planted fit: median rank (mean) | all planted fits: median rank |");
   console.log("|---|---|---|---|---|");

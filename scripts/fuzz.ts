@@ -14,17 +14,17 @@
  * finding (a 5xx, a non-envelope 4xx, an undocumented or mis-shaped 2xx).
  */
 import { parseArgs } from "node:util";
-import pg from "pg";
 import fc from "fast-check";
+import pg from "pg";
 import { startApiStack, TEST_JWT_SECRET } from "../test/helpers/stack.ts";
 import {
   anyRequestArbitrary,
   buildWorld,
   FuzzStats,
   listOperations,
+  type OpenApiDocument,
   ResponseValidator,
   runPlans,
-  type OpenApiDocument,
   type SqlQuery,
 } from "./lib/openapi-fuzz.ts";
 
@@ -77,11 +77,15 @@ async function main(): Promise<number> {
       done += size;
       if (done % 2_000 === 0 || done === total) {
         const seconds = (performance.now() - started) / 1000;
-        log(`${done}/${total} requests, ${context.stats.serverErrors()} 5xx, ${context.stats.errors().length} distinct error findings, ${(done / seconds).toFixed(0)} req/s`);
+        log(
+          `${done}/${total} requests, ${context.stats.serverErrors()} 5xx, ${context.stats.errors().length} distinct error findings, ${(done / seconds).toFixed(0)} req/s`,
+        );
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    process.stdout.write(`\n=== fuzz run (seed ${seed}, ${seconds.toFixed(0)} s, ${(context.stats.requests / seconds).toFixed(0)} req/s) ===\n${context.stats.summary(operations)}\n`);
+    process.stdout.write(
+      `\n=== fuzz run (seed ${seed}, ${seconds.toFixed(0)} s, ${(context.stats.requests / seconds).toFixed(0)} req/s) ===\n${context.stats.summary(operations)}\n`,
+    );
     return context.stats.errors().length > 0 ? 1 : 0;
   } finally {
     await stop();

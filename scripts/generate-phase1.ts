@@ -31,7 +31,20 @@ const ARGS = {
 } as const;
 
 const FIRST = ["Ana", "Li", "Omar", "Sofia", "Jean-Luc", "Aiko", "Mateo", "Priya", "Olu", "Ingrid", "Zoë", "Björn"];
-const LAST = ["López", "Wei", "Haddad", "Rossi", "Dubois", "Tanaka", "García", "Sharma", "Adeyemi", "Ohlsson", "O'Neil", "Smith, Jr."];
+const LAST = [
+  "López",
+  "Wei",
+  "Haddad",
+  "Rossi",
+  "Dubois",
+  "Tanaka",
+  "García",
+  "Sharma",
+  "Adeyemi",
+  "Ohlsson",
+  "O'Neil",
+  "Smith, Jr.",
+];
 const ZONES = ["Europe/Madrid", "Asia/Shanghai", "America/New_York", "Africa/Lagos", "Asia/Tokyo", "Europe/Berlin", "UTC"];
 const LANGUAGES = ["English", "Spanish", "Mandarin Chinese", "French", "Arabic", "German", "Japanese", "Portuguese", "Hindi"];
 const COUNTRIES = ["Spain", "China", "United States", "Nigeria", "Japan", "Germany", "Brazil", "India", "France"];

@@ -15,9 +15,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { connectNode } from "./lib/node-db.ts";
 import { AppError } from "../src/lib/errors.ts";
 import { IMPORT_BATCH_SIZE, importPhase1 } from "../src/services/admin/import.ts";
+import { connectNode } from "./lib/node-db.ts";
 
 const USAGE = "usage: npm run import:phase1 -- users.csv [--report report.json] [--batch-size 1000]   (DATABASE_URL must be set)";
 

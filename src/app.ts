@@ -2,20 +2,21 @@
  * createApp(): the middleware chain and the mounting of every route module.
  * The one place where the app is assembled.
  */
-import { HTTPException } from "hono/http-exception";
-import { cors } from "hono/cors";
-import { bodyLimit } from "hono/body-limit";
+
 import { Scalar } from "@scalar/hono-api-reference";
 import type { Context } from "hono";
-import { createRouter, type RouterEnv } from "./lib/router.ts";
-import { AppError, errorEnvelope, fromDatabaseError, type ErrorCode } from "./lib/errors.ts";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { AppError, type ErrorCode, errorEnvelope, fromDatabaseError } from "./lib/errors.ts";
 import { ErrorSchema } from "./lib/openapi.ts";
-import { requestContext } from "./middleware/context.ts";
-import { allowedOrigins, securityHeaders } from "./middleware/security.ts";
+import { createRouter, type RouterEnv } from "./lib/router.ts";
 import { identify } from "./middleware/auth.ts";
-import { rateLimit } from "./middleware/rate-limit.ts";
-import { loginThrottle } from "./middleware/login-throttle.ts";
+import { requestContext } from "./middleware/context.ts";
 import { database } from "./middleware/database.ts";
+import { loginThrottle } from "./middleware/login-throttle.ts";
+import { rateLimit } from "./middleware/rate-limit.ts";
+import { allowedOrigins, securityHeaders } from "./middleware/security.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { mountFeatureRoutes } from "./routes/index.ts";
 
@@ -25,7 +26,13 @@ const JSON_BODY_LIMIT = 1 * MB;
 const MULTIPART_BODY_LIMIT = 6 * MB;
 const CSV_BODY_LIMIT = 20 * MB;
 
-function sendError(c: Context<RouterEnv>, code: ErrorCode, message: string, details: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+function sendError(
+  c: Context<RouterEnv>,
+  code: ErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) {
   const error = new AppError(code, message, details);
   const response = c.json(errorEnvelope(code, message, details, c.var.requestId ?? "req_unknown"), error.status);
   for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
@@ -66,7 +73,11 @@ export function createApp() {
   app.use("*", rateLimit);
   app.use("*", async (c, next) => {
     const type = c.req.header("content-type") ?? "";
-    const maxSize = type.startsWith("multipart/") ? MULTIPART_BODY_LIMIT : type.startsWith("text/csv") ? CSV_BODY_LIMIT : JSON_BODY_LIMIT;
+    const maxSize = type.startsWith("multipart/")
+      ? MULTIPART_BODY_LIMIT
+      : type.startsWith("text/csv")
+        ? CSV_BODY_LIMIT
+        : JSON_BODY_LIMIT;
     return bodyLimit({
       maxSize,
       onError: () => {
@@ -92,7 +103,8 @@ export function createApp() {
     info: {
       title: "CultureBridge API",
       version: c.env.APP_VERSION ?? "0.1.0",
-      description: "Matches intercultural coaches with expats, diplomats and global nomads; books and bills sessions; hosts the community. Every error has the `Error` envelope.",
+      description:
+        "Matches intercultural coaches with expats, diplomats and global nomads; books and bills sessions; hosts the community. Every error has the `Error` envelope.",
     },
     servers: [{ url: new URL(c.req.url).origin }],
   }));
@@ -101,7 +113,13 @@ export function createApp() {
   app.notFound((c) => {
     const allowed = methodsForPath(app.routes, c.req.path);
     if (allowed.length > 0) {
-      return sendError(c, "METHOD_NOT_ALLOWED", `Method ${c.req.method} is not allowed on ${c.req.path}`, { allowed }, { Allow: allowed.join(", ") });
+      return sendError(
+        c,
+        "METHOD_NOT_ALLOWED",
+        `Method ${c.req.method} is not allowed on ${c.req.path}`,
+        { allowed },
+        { Allow: allowed.join(", ") },
+      );
     }
     return sendError(c, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`);
   });
@@ -146,7 +164,9 @@ function methodsForPath(routes: readonly { method: string; path: string }[], pat
   const methods = new Set<string>();
   for (const route of routes) {
     if (route.method === "ALL" || route.path.includes("*")) continue;
-    const pattern = new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z0-9_]+(\\\{[^}]*\\\})?/g, "[^/]+")}$`);
+    const pattern = new RegExp(
+      `^${route.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z0-9_]+(\\\{[^}]*\\\})?/g, "[^/]+")}$`,
+    );
     if (pattern.test(path)) methods.add(route.method);
   }
   return [...methods];

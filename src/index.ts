@@ -3,10 +3,10 @@
  * (notification delivery). Never export the bare app.
  */
 import { createApp } from "./app.ts";
-import type { Bindings } from "./env.ts";
 import { createDatabase } from "./db/client.ts";
-import { deliverEmail, retryDelaySeconds, type EmailMessage } from "./services/notifications.ts";
+import type { Bindings } from "./env.ts";
 import { runMaintenance } from "./services/maintenance.ts";
+import { deliverEmail, type EmailMessage, retryDelaySeconds } from "./services/notifications.ts";
 
 export { RateLimiter } from "./durable/rate-limiter.ts";
 

@@ -9,10 +9,11 @@
  * Debian's `pgbouncer` package; installed with apt-get when missing and we
  * are root (as scripts/local-postgres.sh does for Postgres), else skipped.
  */
+
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 
 export interface Pooler {
   port: number;
@@ -35,11 +36,17 @@ export function pgbouncerBinary(log: (line: string) => void): string | undefined
   if (found || !isRoot()) return found;
   try {
     log("installing pgbouncer (apt-get)");
-    execFileSync("apt-get", ["install", "-y", "-qq", "pgbouncer"], { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    execFileSync("apt-get", ["install", "-y", "-qq", "pgbouncer"], {
+      stdio: "ignore",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
   } catch {
     try {
       execFileSync("apt-get", ["update", "-qq"], { stdio: "ignore" });
-      execFileSync("apt-get", ["install", "-y", "-qq", "pgbouncer"], { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+      execFileSync("apt-get", ["install", "-y", "-qq", "pgbouncer"], {
+        stdio: "ignore",
+        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      });
     } catch {
       return undefined;
     }

@@ -27,27 +27,173 @@ export interface MarketSize {
   pastBookings: number;
 }
 
-export const MARKET: MarketSize = { coaches: 100_000, clients: 10_000, posts: 20_000, commentsPerPost: 2, resources: 500, pastBookings: 20_000 };
+export const MARKET: MarketSize = {
+  coaches: 100_000,
+  clients: 10_000,
+  posts: 20_000,
+  commentsPerPost: 2,
+  resources: 500,
+  pastBookings: 20_000,
+};
 
 /** The password of every seeded account (login is not benchmarked; the hash is real so it could be). */
 export const BENCH_PASSWORD = "Bench#Market2026";
 
-const sqlText = (values: readonly string[]) => `array[${values.map((value) => `'${value.replace(/'/g, "''")}'`).join(",")}]::text[]`;
+const sqlText = (values: readonly string[]) =>
+  `array[${values.map((value) => `'${value.replace(/'/g, "''")}'`).join(",")}]::text[]`;
 
-const FIRST_NAMES = ["Ana", "Liam", "Sofia", "Kenji", "Amara", "Mateo", "Priya", "Lukas", "Chloe", "Omar", "Mei", "Jonas", "Isabela", "Tariq", "Elena", "Kwame", "Yuki", "Noah", "Leila", "Diego", "Ingrid", "Ravi", "Fatima", "Hugo", "Aiko", "Samuel", "Zara", "Pablo", "Nadia", "Arjun"];
-const LAST_NAMES = ["Garcia", "Muller", "Tanaka", "Okafor", "Rossi", "Dubois", "Kowalski", "Nguyen", "Silva", "Haddad", "Andersen", "Kim", "Mensah", "Ivanova", "Chen", "Patel", "OBrien", "Schmidt", "Moreau", "Costa"];
-export const COUNTRIES = ["Spain", "Germany", "Japan", "France", "United States", "United Kingdom", "Brazil", "Mexico", "China", "India", "United Arab Emirates", "Singapore", "Netherlands", "Canada", "Australia", "Italy", "South Korea", "Kenya", "Nigeria", "Sweden", "Switzerland", "Argentina", "Portugal", "Thailand"];
+const FIRST_NAMES = [
+  "Ana",
+  "Liam",
+  "Sofia",
+  "Kenji",
+  "Amara",
+  "Mateo",
+  "Priya",
+  "Lukas",
+  "Chloe",
+  "Omar",
+  "Mei",
+  "Jonas",
+  "Isabela",
+  "Tariq",
+  "Elena",
+  "Kwame",
+  "Yuki",
+  "Noah",
+  "Leila",
+  "Diego",
+  "Ingrid",
+  "Ravi",
+  "Fatima",
+  "Hugo",
+  "Aiko",
+  "Samuel",
+  "Zara",
+  "Pablo",
+  "Nadia",
+  "Arjun",
+];
+const LAST_NAMES = [
+  "Garcia",
+  "Muller",
+  "Tanaka",
+  "Okafor",
+  "Rossi",
+  "Dubois",
+  "Kowalski",
+  "Nguyen",
+  "Silva",
+  "Haddad",
+  "Andersen",
+  "Kim",
+  "Mensah",
+  "Ivanova",
+  "Chen",
+  "Patel",
+  "OBrien",
+  "Schmidt",
+  "Moreau",
+  "Costa",
+];
+export const COUNTRIES = [
+  "Spain",
+  "Germany",
+  "Japan",
+  "France",
+  "United States",
+  "United Kingdom",
+  "Brazil",
+  "Mexico",
+  "China",
+  "India",
+  "United Arab Emirates",
+  "Singapore",
+  "Netherlands",
+  "Canada",
+  "Australia",
+  "Italy",
+  "South Korea",
+  "Kenya",
+  "Nigeria",
+  "Sweden",
+  "Switzerland",
+  "Argentina",
+  "Portugal",
+  "Thailand",
+];
 /** Language sets as `|`-joined text (Postgres arrays of arrays must be rectangular). */
 export const LANGUAGE_SETS = [
-  "English|Spanish", "English|German", "Japanese|English", "French|English", "Portuguese|Spanish|English", "Mandarin Chinese|English",
-  "Hindi|English", "Arabic|English|French", "Dutch|English|German", "Italian|English", "Korean|English", "Swahili|English",
-  "Swedish|English|Norwegian", "Russian|English", "Spanish", "English", "Thai|English", "Turkish|German|English", "Polish|English", "Vietnamese|English|French",
+  "English|Spanish",
+  "English|German",
+  "Japanese|English",
+  "French|English",
+  "Portuguese|Spanish|English",
+  "Mandarin Chinese|English",
+  "Hindi|English",
+  "Arabic|English|French",
+  "Dutch|English|German",
+  "Italian|English",
+  "Korean|English",
+  "Swahili|English",
+  "Swedish|English|Norwegian",
+  "Russian|English",
+  "Spanish",
+  "English",
+  "Thai|English",
+  "Turkish|German|English",
+  "Polish|English",
+  "Vietnamese|English|French",
 ];
-const EXPERTISE = ["cultural adaptation", "career transition", "family relocation", "cross-cultural communication", "leadership abroad", "language immersion", "diplomatic protocol", "remote work", "repatriation", "business etiquette", "expat spouse support", "third culture kids", "negotiation across cultures", "stress and resilience", "networking abroad"];
-const ZONES = ["Europe/Madrid", "Europe/Berlin", "Asia/Tokyo", "America/New_York", "America/Sao_Paulo", "Asia/Singapore", "Europe/London", "Asia/Dubai", "America/Los_Angeles", "Africa/Nairobi", "Australia/Sydney", "Asia/Kolkata"];
+const EXPERTISE = [
+  "cultural adaptation",
+  "career transition",
+  "family relocation",
+  "cross-cultural communication",
+  "leadership abroad",
+  "language immersion",
+  "diplomatic protocol",
+  "remote work",
+  "repatriation",
+  "business etiquette",
+  "expat spouse support",
+  "third culture kids",
+  "negotiation across cultures",
+  "stress and resilience",
+  "networking abroad",
+];
+const ZONES = [
+  "Europe/Madrid",
+  "Europe/Berlin",
+  "Asia/Tokyo",
+  "America/New_York",
+  "America/Sao_Paulo",
+  "Asia/Singapore",
+  "Europe/London",
+  "Asia/Dubai",
+  "America/Los_Angeles",
+  "Africa/Nairobi",
+  "Australia/Sydney",
+  "Asia/Kolkata",
+];
 const WINDOW_SETS = `'[["09:00-12:00","14:00-17:00"],["08:00-11:30"],["13:00-18:00"],["10:00-12:00","16:00-20:00"],["18:00-21:00"],["07:30-10:00","12:30-15:00"]]'::jsonb`;
-const GOALS = ["integrate into local culture", "build a professional network", "support my family's adjustment", "learn workplace norms", "improve language confidence", "prepare for a diplomatic posting"];
-const CHALLENGES = ["language barrier", "isolation", "workplace communication", "bureaucracy", "children's schooling", "culture shock", "finding community"];
+const GOALS = [
+  "integrate into local culture",
+  "build a professional network",
+  "support my family's adjustment",
+  "learn workplace norms",
+  "improve language confidence",
+  "prepare for a diplomatic posting",
+];
+const CHALLENGES = [
+  "language barrier",
+  "isolation",
+  "workplace communication",
+  "bureaucracy",
+  "children's schooling",
+  "culture shock",
+  "finding community",
+];
 const INDUSTRIES = ["technology", "finance", "diplomacy", "healthcare", "education", "energy", "consulting", "non-profit"];
 const TAGS = ["visa", "housing", "schooling", "taxes", "language", "networking", "healthcare", "banking", "culture", "career"];
 
@@ -62,7 +208,11 @@ export async function isSeeded(client: pg.ClientBase): Promise<boolean> {
 }
 
 /** Seeds the market in one transaction (all or nothing); returns the seconds it took. */
-export async function seedMarket(client: pg.ClientBase, size: MarketSize = MARKET, log: (line: string) => void = () => {}): Promise<number> {
+export async function seedMarket(
+  client: pg.ClientBase,
+  size: MarketSize = MARKET,
+  log: (line: string) => void = () => {},
+): Promise<number> {
   const started = Date.now();
   const passwordHash = await bcrypt.hash(BENCH_PASSWORD, 12);
   const step = async (label: string, text: string, params: unknown[] = []) => {
@@ -73,7 +223,9 @@ export async function seedMarket(client: pg.ClientBase, size: MarketSize = MARKE
   await client.query("begin");
   try {
     // A partial earlier seed (other version) is wiped: bench rows only (emails under @bench.culturebridge.test).
-    await client.query(`delete from bookings where client_id in (select id from users where email like '%@bench.culturebridge.test')`);
+    await client.query(
+      `delete from bookings where client_id in (select id from users where email like '%@bench.culturebridge.test')`,
+    );
     await client.query(`delete from users where email like '%@bench.culturebridge.test'`);
 
     await step(

@@ -58,7 +58,14 @@ export interface Availability {
  * `minDays` and `maxDays` days after `now`; undefined when the coach has no
  * window that fits in a week.
  */
-export function randomSlot(availability: Availability, duration: number, now: number, random: () => number, minDays = 2, maxDays = 120): Date | undefined {
+export function randomSlot(
+  availability: Availability,
+  duration: number,
+  now: number,
+  random: () => number,
+  minDays = 2,
+  maxDays = 120,
+): Date | undefined {
   const zone = typeof availability.timezone === "string" ? availability.timezone : "UTC";
   const firstDay = minDays + Math.floor(random() * (maxDays - minDays));
   for (let extra = 0; extra < 7; extra++) {

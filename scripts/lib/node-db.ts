@@ -1,6 +1,7 @@
 /** A drizzle handle over node-postgres for Node-side scripts (seed, admin:create, import). */
-import pg from "pg";
+
 import { drizzle } from "drizzle-orm/node-postgres";
+import pg from "pg";
 import * as schema from "../../drizzle/schema.ts";
 
 export function connectNode(url: string) {

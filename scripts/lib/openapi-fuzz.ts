@@ -19,12 +19,13 @@
  * It is shared by the bounded property test (test/integration/fuzz.test.ts)
  * and the long run (`npm run fuzz`, scripts/fuzz.ts).
  */
-import fc from "fast-check";
-import Ajv2020 from "ajv/dist/2020.js";
+
 import type { ValidateFunction } from "ajv";
+import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import bcrypt from "bcryptjs";
-import { signToken, type Role } from "../../src/services/tokens.ts";
+import fc from "fast-check";
+import { type Role, signToken } from "../../src/services/tokens.ts";
 import { SAMPLE_QUIZ, WEEK_AVAILABILITY } from "./samples.ts";
 
 // ---------------------------------------------------------------------------
@@ -125,7 +126,19 @@ export interface WorldUser {
 }
 
 /** Pools of real ids; requests pick from them by index at execution time, and 2xx answers add to them. */
-export type Pool = "coachUser" | "coachProfile" | "clientUser" | "anyUser" | "booking" | "payment" | "post" | "resource" | "photoKey" | "feedToken" | "refreshToken" | "email";
+export type Pool =
+  | "coachUser"
+  | "coachProfile"
+  | "clientUser"
+  | "anyUser"
+  | "booking"
+  | "payment"
+  | "post"
+  | "resource"
+  | "photoKey"
+  | "feedToken"
+  | "refreshToken"
+  | "email";
 
 export type SqlQuery = <T extends Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
 
@@ -205,7 +218,10 @@ export async function buildWorld(baseUrl: string, sql: SqlQuery, jwtSecret: stri
   const api = async (method: string, path: string, token: string | undefined, body?: unknown) => {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await response.text();
@@ -223,7 +239,11 @@ export async function buildWorld(baseUrl: string, sql: SqlQuery, jwtSecret: stri
   for (const [index, client] of users.client.entries()) {
     for (const [coachIndex, coach] of users.coach.entries()) {
       const start = new Date(Math.floor(Date.now() / day) * day + (3 + index * 3 + coachIndex) * day + 10 * 3_600_000);
-      const booking = await api("POST", "/booking", client.token, { coach_id: coach.id, session_datetime: start.toISOString().replace(/\.\d{3}Z$/, "Z"), duration_minutes: 60 });
+      const booking = await api("POST", "/booking", client.token, {
+        coach_id: coach.id,
+        session_datetime: start.toISOString().replace(/\.\d{3}Z$/, "Z"),
+        duration_minutes: 60,
+      });
       if (booking.status === 201 && typeof booking.body.id === "string") pools.booking.push(booking.body.id);
     }
   }
@@ -239,18 +259,31 @@ export async function buildWorld(baseUrl: string, sql: SqlQuery, jwtSecret: stri
 
   for (const user of everyone) {
     for (const isPrivate of [false, true]) {
-      const post = await api("POST", "/community/posts", user.token, { title: `Fuzz ${user.role}`, content: "Hello from the fuzzer", post_type: "discussion", is_private: isPrivate });
+      const post = await api("POST", "/community/posts", user.token, {
+        title: `Fuzz ${user.role}`,
+        content: "Hello from the fuzzer",
+        post_type: "discussion",
+        is_private: isPrivate,
+      });
       if (post.status === 201 && typeof post.body.id === "string") pools.post.push(post.body.id);
     }
   }
-  for (const postId of pools.post.slice(0, 3)) await api("POST", `/community/posts/${postId}/comment`, users.client[0]?.token, { content: "A comment" });
+  for (const postId of pools.post.slice(0, 3))
+    await api("POST", `/community/posts/${postId}/comment`, users.client[0]?.token, { content: "A comment" });
   for (const author of [users.coach[0], users.admin[0]]) {
-    const resource = await api("POST", "/community/resources", author?.token, { title: "Fuzz guide", description: "A guide", resource_type: "article", url: "https://example.com/guide", tags: ["fuzz"] });
+    const resource = await api("POST", "/community/resources", author?.token, {
+      title: "Fuzz guide",
+      description: "A guide",
+      resource_type: "article",
+      url: "https://example.com/guide",
+      tags: ["fuzz"],
+    });
     if (resource.status === 201 && typeof resource.body.id === "string") pools.resource.push(resource.body.id);
   }
   for (const user of [users.client[0], users.coach[0]]) {
     const feed = await api("POST", "/calendar/feed-token", user?.token);
-    const token = typeof feed.body.feed_url === "string" ? /\/calendar\/feed\/([^/]+)\.ics/.exec(feed.body.feed_url)?.[1] : undefined;
+    const token =
+      typeof feed.body.feed_url === "string" ? /\/calendar\/feed\/([^/]+)\.ics/.exec(feed.body.feed_url)?.[1] : undefined;
     if (token) pools.feedToken.push(token);
   }
   const login = await api("POST", "/auth/login", undefined, { email: users.client[1]?.email, password: FUZZ_PASSWORD });
@@ -285,7 +318,15 @@ export type Planned = null | boolean | number | string | PoolRef | Planned[] | {
 
 const poolRef = (pool: Pool): fc.Arbitrary<PoolRef> => fc.nat(1_000).map((index) => ({ $pool: pool, index }));
 
-const TIME_ZONES = ["UTC", "Europe/Madrid", "America/New_York", "Asia/Tokyo", "Australia/Sydney", "Africa/Nairobi", "America/Sao_Paulo"];
+const TIME_ZONES = [
+  "UTC",
+  "Europe/Madrid",
+  "America/New_York",
+  "Asia/Tokyo",
+  "Australia/Sydney",
+  "Africa/Nairobi",
+  "America/Sao_Paulo",
+];
 
 const isoSeconds = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -297,13 +338,37 @@ const futureSlot = fc
     return isoSeconds(new Date(Math.floor(Date.now() / day) * day + days * day + halfHours * 1_800_000));
   });
 
-const dateOnly = fc.date({ min: new Date("2020-01-01T00:00:00Z"), max: new Date("2030-12-31T00:00:00Z"), noInvalidDate: true }).map((date) => date.toISOString().slice(0, 10));
+const dateOnly = fc
+  .date({ min: new Date("2020-01-01T00:00:00Z"), max: new Date("2030-12-31T00:00:00Z"), noInvalidDate: true })
+  .map((date) => date.toISOString().slice(0, 10));
 
-const strongPassword = fc.tuple(fc.stringMatching(/^[A-Z][a-z]{4,10}$/), fc.integer({ min: 0, max: 999 }), fc.constantFrom("#", "!", "$", "%")).map(([word, digits, special]) => `${word}${digits}${special}x`);
+const strongPassword = fc
+  .tuple(fc.stringMatching(/^[A-Z][a-z]{4,10}$/), fc.integer({ min: 0, max: 999 }), fc.constantFrom("#", "!", "$", "%"))
+  .map(([word, digits, special]) => `${word}${digits}${special}x`);
 
-const simpleEmail = fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{2,12}$/), fc.constantFrom("example.test", "mail.example.com")).map(([local, domain]) => `${local}@${domain}`);
+const simpleEmail = fc
+  .tuple(fc.stringMatching(/^[a-z][a-z0-9]{2,12}$/), fc.constantFrom("example.test", "mail.example.com"))
+  .map(([local, domain]) => `${local}@${domain}`);
 
-const words = fc.array(fc.constantFrom("culture", "expat", "Madrid", "visa", "family", "career", "language", "coach", "tips", "München", "日本", "🙂"), { minLength: 1, maxLength: 6 }).map((list) => list.join(" "));
+const words = fc
+  .array(
+    fc.constantFrom(
+      "culture",
+      "expat",
+      "Madrid",
+      "visa",
+      "family",
+      "career",
+      "language",
+      "coach",
+      "tips",
+      "München",
+      "日本",
+      "🙂",
+    ),
+    { minLength: 1, maxLength: 6 },
+  )
+  .map((list) => list.join(" "));
 
 /**
  * Property-name hints: the schema says "string", the product needs a real
@@ -343,7 +408,11 @@ function hintFor(name: string | undefined, method: string): fc.Arbitrary<Planned
     case "currency":
       return fc.constantFrom("USD", "EUR", "GBP", "JPY");
     case "availability":
-      return fc.constantFrom<Planned>(WEEK, { timezone: "Europe/Madrid", monday: ["09:00-12:00", "14:00-17:00"], tuesday: ["09:00-12:00"] }, {});
+      return fc.constantFrom<Planned>(
+        WEEK,
+        { timezone: "Europe/Madrid", monday: ["09:00-12:00", "14:00-17:00"], tuesday: ["09:00-12:00"] },
+        {},
+      );
     case "quiz_data":
       return method === "PUT" ? fc.constant(COMPLETE_QUIZ as Planned) : undefined;
     default:
@@ -383,11 +452,17 @@ function genericValue(raw: JsonSchema, ctx: ArbitraryContext): fc.Arbitrary<Plan
   if (Array.isArray(schema.enum) && schema.enum.length > 0) return fc.constantFrom(...(schema.enum as Planned[]));
   for (const combinator of ["anyOf", "oneOf"] as const) {
     const options = schema[combinator];
-    if (Array.isArray(options) && options.length > 0) return fc.oneof(...options.map((option) => genericValue(option as JsonSchema, deeper)));
+    if (Array.isArray(options) && options.length > 0)
+      return fc.oneof(...options.map((option) => genericValue(option as JsonSchema, deeper)));
   }
   if (Array.isArray(schema.allOf) && schema.allOf.length > 0) {
     const parts = (schema.allOf as JsonSchema[]).map((part) => genericValue(part, deeper));
-    return fc.tuple(...parts).map((values) => Object.assign({}, ...values.filter((value) => value && typeof value === "object" && !Array.isArray(value))) as Planned);
+    return fc
+      .tuple(...parts)
+      .map(
+        (values) =>
+          Object.assign({}, ...values.filter((value) => value && typeof value === "object" && !Array.isArray(value))) as Planned,
+      );
   }
   const types = typesOf(schema);
   if (types.length > 1) {
@@ -402,9 +477,18 @@ function genericValue(raw: JsonSchema, ctx: ArbitraryContext): fc.Arbitrary<Plan
     case "boolean":
       return fc.boolean();
     case "integer": {
-      const min = num(schema.minimum) ?? (num(schema.exclusiveMinimum) !== undefined ? (num(schema.exclusiveMinimum) as number) + 1 : -1_000);
-      const max = num(schema.maximum) ?? (num(schema.exclusiveMaximum) !== undefined ? (num(schema.exclusiveMaximum) as number) - 1 : Math.max(min + 1_000, 1_000));
-      return fc.oneof(fc.integer({ min: Math.ceil(min), max: Math.floor(max) }), fc.constantFrom(Math.ceil(min), Math.floor(max)));
+      const min =
+        num(schema.minimum) ??
+        (num(schema.exclusiveMinimum) !== undefined ? (num(schema.exclusiveMinimum) as number) + 1 : -1_000);
+      const max =
+        num(schema.maximum) ??
+        (num(schema.exclusiveMaximum) !== undefined
+          ? (num(schema.exclusiveMaximum) as number) - 1
+          : Math.max(min + 1_000, 1_000));
+      return fc.oneof(
+        fc.integer({ min: Math.ceil(min), max: Math.floor(max) }),
+        fc.constantFrom(Math.ceil(min), Math.floor(max)),
+      );
     }
     case "number": {
       const min = num(schema.minimum) ?? num(schema.exclusiveMinimum) ?? -1_000;
@@ -429,7 +513,11 @@ function genericValue(raw: JsonSchema, ctx: ArbitraryContext): fc.Arbitrary<Plan
       for (const [key, property] of Object.entries(properties)) model[key] = validValue(property, deeper, key);
       if (Object.keys(model).length === 0) {
         // A free-form object (preferences, Stripe events...).
-        return fc.dictionary(fc.stringMatching(/^[a-z_]{1,12}$/), fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.boolean()), { maxKeys: 4 }) as fc.Arbitrary<Planned>;
+        return fc.dictionary(
+          fc.stringMatching(/^[a-z_]{1,12}$/),
+          fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.boolean()),
+          { maxKeys: 4 },
+        ) as fc.Arbitrary<Planned>;
       }
       const optional = Object.keys(model).filter((key) => !required.has(key));
       if (optional.length > 3) {
@@ -437,7 +525,9 @@ function genericValue(raw: JsonSchema, ctx: ArbitraryContext): fc.Arbitrary<Plan
         // bodies (PUT /profile) are sometimes entirely valid.
         return fc.subarray(optional, { maxLength: 3 }).chain((chosen) => {
           const keys = [...required].filter((key) => key in model).concat(chosen);
-          return fc.record(Object.fromEntries(keys.map((key) => [key, model[key] as fc.Arbitrary<Planned>]))) as fc.Arbitrary<Planned>;
+          return fc.record(
+            Object.fromEntries(keys.map((key) => [key, model[key] as fc.Arbitrary<Planned>])),
+          ) as fc.Arbitrary<Planned>;
         });
       }
       return fc.record(model, { requiredKeys: [...required].filter((key) => key in model) }) as fc.Arbitrary<Planned>;
@@ -457,7 +547,9 @@ function stringValue(schema: JsonSchema): fc.Arbitrary<Planned> {
     case "email":
       return simpleEmail;
     case "date-time":
-      return fc.date({ min: new Date("2020-01-01T00:00:00Z"), max: new Date("2035-01-01T00:00:00Z"), noInvalidDate: true }).map(isoSeconds);
+      return fc
+        .date({ min: new Date("2020-01-01T00:00:00Z"), max: new Date("2035-01-01T00:00:00Z"), noInvalidDate: true })
+        .map(isoSeconds);
     case "date":
       return dateOnly;
     case "uri":
@@ -468,7 +560,9 @@ function stringValue(schema: JsonSchema): fc.Arbitrary<Planned> {
   }
   if (typeof schema.pattern === "string") {
     try {
-      return fc.stringMatching(new RegExp(schema.pattern)).filter((value) => value.length >= minLength && value.length <= maxLength);
+      return fc
+        .stringMatching(new RegExp(schema.pattern))
+        .filter((value) => value.length >= minLength && value.length <= maxLength);
     } catch {
       // an unparsable pattern: fall through to plain strings
     }
@@ -484,7 +578,19 @@ function stringValue(schema: JsonSchema): fc.Arbitrary<Planned> {
 /** Values that break the schema: wrong type, out of range, too long, missing or unknown fields. */
 export function invalidValue(raw: JsonSchema, ctx: ArbitraryContext): fc.Arbitrary<Planned> {
   const schema = deref(ctx.doc, raw);
-  const wrongType = fc.constantFrom<Planned>(null, 0, -1, 1e308, "", "x", true, [], {}, "<script>alert(1)</script>", "' OR '1'='1");
+  const wrongType = fc.constantFrom<Planned>(
+    null,
+    0,
+    -1,
+    1e308,
+    "",
+    "x",
+    true,
+    [],
+    {},
+    "<script>alert(1)</script>",
+    "' OR '1'='1",
+  );
   const options: fc.Arbitrary<Planned>[] = [wrongType];
   const types = typesOf(schema);
   if (types.includes("object")) {
@@ -493,25 +599,41 @@ export function invalidValue(raw: JsonSchema, ctx: ArbitraryContext): fc.Arbitra
     const valid = genericValue(schema, ctx) as fc.Arbitrary<Record<string, Planned>>;
     const required = (schema.required as string[] | undefined) ?? [];
     if (required.length > 0) {
-      options.push(fc.tuple(valid, fc.constantFrom(...required)).map(([value, drop]) => Object.fromEntries(Object.entries(value ?? {}).filter(([key]) => key !== drop))));
+      options.push(
+        fc
+          .tuple(valid, fc.constantFrom(...required))
+          .map(([value, drop]) => Object.fromEntries(Object.entries(value ?? {}).filter(([key]) => key !== drop))),
+      );
     }
     if (keys.length > 0) {
       const deeper = { ...ctx, depth: ctx.depth + 1 };
       options.push(
-        fc.tuple(valid, fc.constantFrom(...keys)).chain(([value, key]) =>
-          invalidValue(properties[key] as JsonSchema, deeper).map((broken) => ({ ...(value ?? {}), [key]: broken })),
-        ),
+        fc
+          .tuple(valid, fc.constantFrom(...keys))
+          .chain(([value, key]) =>
+            invalidValue(properties[key] as JsonSchema, deeper).map((broken) => ({ ...(value ?? {}), [key]: broken })),
+          ),
       );
     }
     // Mass assignment: fields that belong to the server.
     options.push(
-      valid.map((value) => ({ ...(value ?? {}), role: "admin", is_verified: true, rating: 5, upvotes: 1_000_000, id: "00000000-0000-0000-0000-000000000000", user_id: "00000000-0000-0000-0000-000000000000", total_sessions: 999 })),
+      valid.map((value) => ({
+        ...(value ?? {}),
+        role: "admin",
+        is_verified: true,
+        rating: 5,
+        upvotes: 1_000_000,
+        id: "00000000-0000-0000-0000-000000000000",
+        user_id: "00000000-0000-0000-0000-000000000000",
+        total_sessions: 999,
+      })),
     );
   }
   if (types.includes("array")) {
     const items = (schema.items as JsonSchema | undefined) ?? {};
     const maxItems = num(schema.maxItems);
-    if (maxItems !== undefined) options.push(fc.array(genericValue(items, ctx), { minLength: maxItems + 1, maxLength: maxItems + 2 }));
+    if (maxItems !== undefined)
+      options.push(fc.array(genericValue(items, ctx), { minLength: maxItems + 1, maxLength: maxItems + 2 }));
     if (num(schema.minItems)) options.push(fc.constant([]));
     options.push(fc.array(invalidValue(items, { ...ctx, depth: ctx.depth + 1 }), { minLength: 1, maxLength: 2 }));
   }
@@ -519,7 +641,8 @@ export function invalidValue(raw: JsonSchema, ctx: ArbitraryContext): fc.Arbitra
     const maxLength = num(schema.maxLength);
     if (maxLength !== undefined) options.push(fc.constant("y".repeat(maxLength + 1)));
     if (num(schema.minLength)) options.push(fc.constant(""));
-    if (schema.format || schema.pattern || schema.enum) options.push(fc.constantFrom("not-valid", "2026-13-45T99:99:99Z", "NaN", "\u0000", " "));
+    if (schema.format || schema.pattern || schema.enum)
+      options.push(fc.constantFrom("not-valid", "2026-13-45T99:99:99Z", "NaN", "\u0000", " "));
     options.push(fc.constant("z".repeat(20_000)));
   }
   if (types.includes("integer") || types.includes("number")) {
@@ -538,7 +661,11 @@ export function invalidValue(raw: JsonSchema, ctx: ArbitraryContext): fc.Arbitra
 // Requests
 // ---------------------------------------------------------------------------
 
-export type AuthChoice = { kind: "none" } | { kind: "garbage"; token: string } | { kind: "role"; role: Role; index: number } | { kind: "disposable"; role: Role };
+export type AuthChoice =
+  | { kind: "none" }
+  | { kind: "garbage"; token: string }
+  | { kind: "role"; role: Role; index: number }
+  | { kind: "disposable"; role: Role };
 
 export type PathValue = { literal: string } | PoolRef | { disposable: "user" | "post" };
 
@@ -563,8 +690,21 @@ export interface PlannedRequest {
 const ROLES: Role[] = ["client", "coach", "admin"];
 
 const MALFORMED_SEGMENTS = [
-  "not-a-uuid", "123", "-1", "00000000-0000-0000-0000-00000000000", "00000000-0000-0000-0000-0000000000000",
-  "' OR 1=1 --", "..%2F..%2Fetc%2Fpasswd", "%00", "x".repeat(300), "ü🙂", "null", "undefined", "%E0%A4%A", "0x10", "{id}",
+  "not-a-uuid",
+  "123",
+  "-1",
+  "00000000-0000-0000-0000-00000000000",
+  "00000000-0000-0000-0000-0000000000000",
+  "' OR 1=1 --",
+  "..%2F..%2Fetc%2Fpasswd",
+  "%00",
+  "x".repeat(300),
+  "ü🙂",
+  "null",
+  "undefined",
+  "%E0%A4%A",
+  "0x10",
+  "{id}",
 ];
 
 function poolForPath(operation: Operation, param: string): Pool[] {
@@ -585,7 +725,8 @@ function poolForPath(operation: Operation, param: string): Pool[] {
 /** Operations whose success would damage the shared world: they aim at disposable targets only. */
 function destructiveTarget(operation: Operation): "user" | "post" | undefined {
   if ((operation.method === "PATCH" || operation.method === "DELETE") && operation.path === "/admin/users/{id}") return "user";
-  if (operation.method === "DELETE" && (operation.path === "/community/posts/{id}" || operation.path === "/admin/posts/{id}")) return "post";
+  if (operation.method === "DELETE" && (operation.path === "/community/posts/{id}" || operation.path === "/admin/posts/{id}"))
+    return "post";
   return undefined;
 }
 
@@ -598,8 +739,18 @@ function authArbitrary(operation: Operation): fc.Arbitrary<AuthChoice> {
   }
   return fc.oneof(
     { weight: 1, arbitrary: fc.constant<AuthChoice>({ kind: "none" }) },
-    { weight: 1, arbitrary: fc.constantFrom("garbage", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.").map((token): AuthChoice => ({ kind: "garbage", token })) },
-    { weight: 9, arbitrary: fc.record({ role: fc.constantFrom(...ROLES), index: fc.nat(10) }).map(({ role, index }): AuthChoice => ({ kind: "role", role, index })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom("garbage", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
+        .map((token): AuthChoice => ({ kind: "garbage", token })),
+    },
+    {
+      weight: 9,
+      arbitrary: fc
+        .record({ role: fc.constantFrom(...ROLES), index: fc.nat(10) })
+        .map(({ role, index }): AuthChoice => ({ kind: "role", role, index })),
+    },
   );
 }
 
@@ -609,65 +760,119 @@ const WEBP_MAGIC = [0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50];
 const GIF_MAGIC = [0x47, 0x49, 0x46, 0x38, 0x39, 0x61];
 
 function csvArbitrary(valid: boolean): fc.Arbitrary<string> {
-  const header = "email,role,first_name,last_name,password_hash,phone,timezone,bio,hourly_rate,currency,languages,countries,expertise,created_at";
+  const header =
+    "email,role,first_name,last_name,password_hash,phone,timezone,bio,hourly_rate,currency,languages,countries,expertise,created_at";
   const row = fc
     .record({
       email: fc.oneof(simpleEmail, fc.constantFrom("bad-email", "")),
       role: fc.constantFrom("client", "coach", "admin", "x"),
-      first: fc.constantFrom("Ana", "Bo", "\"Quoted, name\"", ""),
+      first: fc.constantFrom("Ana", "Bo", '"Quoted, name"', ""),
       rate: fc.constantFrom("", "100", "20", "600", "abc"),
       languages: fc.constantFrom("", "English;Spanish", "Klingon"),
       zone: fc.constantFrom("", "Europe/Madrid", "Mars/Base"),
     })
     .map((r) => `${r.email},${r.role},${r.first},Test,,,${r.zone},,${r.rate},USD,${r.languages},Spain,coaching,`);
-  if (valid) return fc.array(row, { minLength: 0, maxLength: 4 }).map((rows) => [header, ...rows].join("\n") + "\n");
-  return fc.constantFrom("", "\n\n\n", "not,a,header\n1,2,3\n", "email\n\"unterminated", "\u0000\u0001\u0002", `${header}\n${"x,".repeat(5_000)}\n`);
+  if (valid) return fc.array(row, { minLength: 0, maxLength: 4 }).map((rows) => `${[header, ...rows].join("\n")}\n`);
+  return fc.constantFrom(
+    "",
+    "\n\n\n",
+    "not,a,header\n1,2,3\n",
+    'email\n"unterminated',
+    "\u0000\u0001\u0002",
+    `${header}\n${"x,".repeat(5_000)}\n`,
+  );
 }
 
-function bodyArbitrary(operation: Operation, doc: OpenApiDocument, intent: "valid" | "invalid"): fc.Arbitrary<PlannedBody | undefined> {
+function bodyArbitrary(
+  operation: Operation,
+  doc: OpenApiDocument,
+  intent: "valid" | "invalid",
+): fc.Arbitrary<PlannedBody | undefined> {
   const body = operation.body;
   const ctx: ArbitraryContext = { doc, method: operation.method, depth: 0 };
   if (!body) {
     // Routes without a body get the occasional unexpected one.
     if (intent === "valid" || operation.method === "GET") return fc.constant(undefined);
-    return fc.option(fc.constant<PlannedBody>({ kind: "raw", contentType: "application/json", text: "{\"unexpected\":true}" }), { nil: undefined });
+    return fc.option(fc.constant<PlannedBody>({ kind: "raw", contentType: "application/json", text: '{"unexpected":true}' }), {
+      nil: undefined,
+    });
   }
   if (body.contentType.startsWith("multipart/")) {
-    return fc.record({
-      field: intent === "valid" ? fc.constantFrom("photo", "file") : fc.constantFrom("photo", "file", "image", ""),
-      file: intent === "valid" ? fc.constantFrom<"png" | "jpeg" | "webp">("png", "jpeg", "webp") : fc.constantFrom<"gif" | "text" | "empty" | "png">("gif", "text", "empty", "png"),
-      size: intent === "valid" ? fc.integer({ min: 16, max: 4_096 }) : fc.constantFrom(0, 1, 5 * 1024 * 1024 + 1),
-    }).map((multipart): PlannedBody => ({ kind: "multipart", ...multipart }));
+    return fc
+      .record({
+        field: intent === "valid" ? fc.constantFrom("photo", "file") : fc.constantFrom("photo", "file", "image", ""),
+        file:
+          intent === "valid"
+            ? fc.constantFrom<"png" | "jpeg" | "webp">("png", "jpeg", "webp")
+            : fc.constantFrom<"gif" | "text" | "empty" | "png">("gif", "text", "empty", "png"),
+        size: intent === "valid" ? fc.integer({ min: 16, max: 4_096 }) : fc.constantFrom(0, 1, 5 * 1024 * 1024 + 1),
+      })
+      .map((multipart): PlannedBody => ({ kind: "multipart", ...multipart }));
   }
-  if (body.contentType.startsWith("text/csv")) return csvArbitrary(intent === "valid").map((text): PlannedBody => ({ kind: "csv", text }));
+  if (body.contentType.startsWith("text/csv"))
+    return csvArbitrary(intent === "valid").map((text): PlannedBody => ({ kind: "csv", text }));
   if (intent === "valid") return validValue(body.schema, ctx).map((value): PlannedBody => ({ kind: "json", value }));
   return fc.oneof(
     { weight: 5, arbitrary: invalidValue(body.schema, ctx).map((value): PlannedBody => ({ kind: "json", value })) },
     {
       weight: 2,
       arbitrary: fc
-        .constantFrom("{", "{\"a\":", "[1,2", "not json", "", "null", "\"string\"", "123", "[]", "{\"__proto__\":{\"role\":\"admin\"}}", `${"[".repeat(5_000)}${"]".repeat(5_000)}`)
+        .constantFrom(
+          "{",
+          '{"a":',
+          "[1,2",
+          "not json",
+          "",
+          "null",
+          '"string"',
+          "123",
+          "[]",
+          '{"__proto__":{"role":"admin"}}',
+          `${"[".repeat(5_000)}${"]".repeat(5_000)}`,
+        )
         .map((text): PlannedBody => ({ kind: "raw", contentType: "application/json", text })),
     },
     {
       weight: 1,
       arbitrary: validValue(body.schema, ctx).chain((value) =>
-        fc.constantFrom(undefined, "text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-16").map((contentType): PlannedBody => ({ kind: "raw", contentType, text: JSON.stringify(value) })),
+        fc
+          .constantFrom(undefined, "text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-16")
+          .map((contentType): PlannedBody => ({ kind: "raw", contentType, text: JSON.stringify(value) })),
       ),
     },
   );
 }
 
-function queryArbitrary(operation: Operation, doc: OpenApiDocument, intent: "valid" | "invalid"): fc.Arbitrary<[string, Planned][]> {
+function queryArbitrary(
+  operation: Operation,
+  doc: OpenApiDocument,
+  intent: "valid" | "invalid",
+): fc.Arbitrary<[string, Planned][]> {
   const ctx: ArbitraryContext = { doc, method: operation.method, depth: 0 };
   const entries = operation.queryParams.map((parameter) => {
     const schema = parameter.schema ?? { type: "string" };
-    const value = intent === "valid" ? validValue(schema, ctx, parameter.name) : fc.oneof(validValue(schema, ctx, parameter.name), invalidValue(schema, ctx));
+    const value =
+      intent === "valid"
+        ? validValue(schema, ctx, parameter.name)
+        : fc.oneof(validValue(schema, ctx, parameter.name), invalidValue(schema, ctx));
     const present = parameter.required ? fc.constant(true) : fc.boolean();
-    return fc.tuple(present, value).map(([include, planned]) => (include ? ([[parameter.name, planned]] as [string, Planned][]) : []));
+    return fc
+      .tuple(present, value)
+      .map(([include, planned]) => (include ? ([[parameter.name, planned]] as [string, Planned][]) : []));
   });
   const extra: fc.Arbitrary<[string, Planned][]> =
-    intent === "valid" ? fc.constant([]) : fc.option(fc.constantFrom<[string, Planned][]>([["limit", 1_000]], [["skip", -1]], [["limit", "abc"]], [["unknown_param", "1"]], [["limit", 0]]), { nil: [] });
+    intent === "valid"
+      ? fc.constant([])
+      : fc.option(
+          fc.constantFrom<[string, Planned][]>(
+            [["limit", 1_000]],
+            [["skip", -1]],
+            [["limit", "abc"]],
+            [["unknown_param", "1"]],
+            [["limit", 0]],
+          ),
+          { nil: [] },
+        );
   return fc.tuple(fc.tuple(...entries), extra).map(([parts, more]) => [...parts.flat(), ...more]);
 }
 
@@ -684,9 +889,14 @@ function pathValueArbitrary(operation: Operation, param: string, intent: "valid"
 }
 
 export function requestArbitrary(operation: Operation, doc: OpenApiDocument): fc.Arbitrary<PlannedRequest> {
-  const intent = fc.oneof({ weight: 3, arbitrary: fc.constant<"valid">("valid") }, { weight: 2, arbitrary: fc.constant<"invalid">("invalid") });
+  const intent = fc.oneof(
+    { weight: 3, arbitrary: fc.constant<"valid">("valid") },
+    { weight: 2, arbitrary: fc.constant<"invalid">("invalid") },
+  );
   return intent.chain((kind) => {
-    const pathEntries = operation.pathParams.map((parameter) => pathValueArbitrary(operation, parameter.name, kind).map((value) => [parameter.name, value] as const));
+    const pathEntries = operation.pathParams.map((parameter) =>
+      pathValueArbitrary(operation, parameter.name, kind).map((value) => [parameter.name, value] as const),
+    );
     return fc
       .record({
         path: fc.tuple(...pathEntries),
@@ -694,16 +904,18 @@ export function requestArbitrary(operation: Operation, doc: OpenApiDocument): fc
         auth: authArbitrary(operation),
         body: bodyArbitrary(operation, doc, kind),
       })
-      .map(({ path, query, auth, body }): PlannedRequest => ({
-        operation: operation.key,
-        method: operation.method,
-        pathTemplate: operation.path,
-        pathValues: Object.fromEntries(path),
-        query,
-        auth,
-        body,
-        intent: kind,
-      }));
+      .map(
+        ({ path, query, auth, body }): PlannedRequest => ({
+          operation: operation.key,
+          method: operation.method,
+          pathTemplate: operation.path,
+          pathValues: Object.fromEntries(path),
+          query,
+          auth,
+          body,
+          intent: kind,
+        }),
+      );
   });
 }
 
@@ -729,12 +941,14 @@ function fromPool(world: FuzzWorld, ref: PoolRef): string {
 function materialise(world: FuzzWorld, value: Planned): unknown {
   if (isPoolRef(value)) return fromPool(world, value);
   if (Array.isArray(value)) return value.map((item) => materialise(world, item));
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, materialise(world, item as Planned)]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, materialise(world, item as Planned)]));
   return value;
 }
 
 function fileBytes(file: "png" | "jpeg" | "webp" | "gif" | "text" | "empty", size: number): Uint8Array {
-  const magic = file === "png" ? PNG_MAGIC : file === "jpeg" ? JPEG_MAGIC : file === "webp" ? WEBP_MAGIC : file === "gif" ? GIF_MAGIC : [];
+  const magic =
+    file === "png" ? PNG_MAGIC : file === "jpeg" ? JPEG_MAGIC : file === "webp" ? WEBP_MAGIC : file === "gif" ? GIF_MAGIC : [];
   if (file === "empty") return new Uint8Array(0);
   const bytes = new Uint8Array(Math.max(size, magic.length));
   if (file === "text") bytes.fill(0x61);
@@ -765,7 +979,8 @@ export async function concretise(plan: PlannedRequest, world: FuzzWorld, baseUrl
   for (const [name, value] of Object.entries(plan.pathValues)) {
     let segment: string;
     if ("literal" in value) segment = value.literal;
-    else if ("disposable" in value) segment = value.disposable === "user" ? (await world.disposableUser("client")).id : await world.disposablePost();
+    else if ("disposable" in value)
+      segment = value.disposable === "user" ? (await world.disposableUser("client")).id : await world.disposablePost();
     else segment = fromPool(world, value);
     // Malformed literals that look percent-encoded are sent as they are.
     path = path.replace(`{${name}}`, /%[0-9A-Fa-f]{0,2}/.test(segment) ? segment : encodeURIComponent(segment));
@@ -774,8 +989,13 @@ export async function concretise(plan: PlannedRequest, world: FuzzWorld, baseUrl
   for (const [name, value] of plan.query) {
     const concrete = materialise(world, value);
     if (concrete === null || concrete === undefined) continue;
-    if (Array.isArray(concrete)) for (const item of concrete) search.append(name, typeof item === "string" ? item : JSON.stringify(item));
-    else search.append(name, typeof concrete === "string" ? concrete : typeof concrete === "object" ? JSON.stringify(concrete) : String(concrete));
+    if (Array.isArray(concrete))
+      for (const item of concrete) search.append(name, typeof item === "string" ? item : JSON.stringify(item));
+    else
+      search.append(
+        name,
+        typeof concrete === "string" ? concrete : typeof concrete === "object" ? JSON.stringify(concrete) : String(concrete),
+      );
   }
   const query = search.toString();
 
@@ -797,7 +1017,11 @@ export async function concretise(plan: PlannedRequest, world: FuzzWorld, baseUrl
   } else if (planned?.kind === "multipart") {
     const form = new FormData();
     const bytes = fileBytes(planned.file, planned.size);
-    form.append(planned.field || "unnamed", new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "image/png" }), `upload.${planned.file}`);
+    form.append(
+      planned.field || "unnamed",
+      new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "image/png" }),
+      `upload.${planned.file}`,
+    );
     body = form;
     bodyText = `multipart field=${planned.field} file=${planned.file} bytes=${bytes.length}`;
   }
@@ -825,9 +1049,24 @@ export async function send(request: ConcreteRequest, timeoutMs = 30_000): Promis
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
-    return { request, status: response.status, headers: response.headers, contentType: response.headers.get("content-type") ?? "", text, durationMs: performance.now() - started };
+    return {
+      request,
+      status: response.status,
+      headers: response.headers,
+      contentType: response.headers.get("content-type") ?? "",
+      text,
+      durationMs: performance.now() - started,
+    };
   } catch (error) {
-    return { request, status: 0, headers: undefined, contentType: "", text: "", durationMs: performance.now() - started, networkError: String(error) };
+    return {
+      request,
+      status: 0,
+      headers: undefined,
+      contentType: "",
+      text: "",
+      durationMs: performance.now() - started,
+      networkError: String(error),
+    };
   }
 }
 
@@ -847,9 +1086,13 @@ export function harvest(world: FuzzWorld, operation: Operation, outcome: Outcome
   if (key === "POST /booking") add("booking", body.id);
   else if (key === "POST /community/posts") add("post", body.id);
   else if (key === "POST /community/resources") add("resource", body.id);
-  else if (key === "POST /calendar/feed-token" && typeof body.feed_url === "string") add("feedToken", /\/calendar\/feed\/([^/]+)\.ics/.exec(body.feed_url)?.[1]);
+  else if (key === "POST /calendar/feed-token" && typeof body.feed_url === "string")
+    add("feedToken", /\/calendar\/feed\/([^/]+)\.ics/.exec(body.feed_url)?.[1]);
   else if (key === "POST /profile/photo" && typeof body.photo_url === "string") add("photoKey", body.photo_url.split("/").pop());
-  else if ((key === "POST /auth/login" || key === "POST /auth/refresh" || key === "POST /auth/signup") && typeof body.refresh_token === "string") {
+  else if (
+    (key === "POST /auth/login" || key === "POST /auth/refresh" || key === "POST /auth/signup") &&
+    typeof body.refresh_token === "string"
+  ) {
     add("refreshToken", body.refresh_token);
   }
 }
@@ -863,7 +1106,12 @@ function rewriteRefs(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(rewriteRefs);
   if (value && typeof value === "object") {
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, key === "$ref" && typeof item === "string" ? item.replace("#/components/schemas/", "defs.json#/$defs/") : rewriteRefs(item)]),
+      Object.entries(value).map(([key, item]) => [
+        key,
+        key === "$ref" && typeof item === "string"
+          ? item.replace("#/components/schemas/", "defs.json#/$defs/")
+          : rewriteRefs(item),
+      ]),
     );
   }
   return value;
@@ -906,7 +1154,8 @@ export interface Finding {
 /** Everything wrong with one answer ([] when it is as the contract and the document say). */
 export function checkOutcome(validator: ResponseValidator, operation: Operation, outcome: Outcome): Finding[] {
   const findings: Finding[] = [];
-  const fail = (problem: string, severity: Finding["severity"] = "error") => findings.push({ severity, operation: operation.key, status: outcome.status, problem });
+  const fail = (problem: string, severity: Finding["severity"] = "error") =>
+    findings.push({ severity, operation: operation.key, status: outcome.status, problem });
   if (outcome.status === 0) {
     fail(`no response: ${outcome.networkError ?? "unknown"}`);
     return findings;
@@ -915,15 +1164,20 @@ export function checkOutcome(validator: ResponseValidator, operation: Operation,
   if (outcome.status >= 500) fail(`server error ${outcome.status}: ${outcome.text.slice(0, 300)}`);
   const requestId = headers.get("x-request-id");
   if (!requestId) fail("no X-Request-Id header");
-  for (const name of ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]) if (!headers.get(name)) fail(`no ${name} header`);
+  for (const name of ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"])
+    if (!headers.get(name)) fail(`no ${name} header`);
   if (headers.get("x-content-type-options") !== "nosniff") fail("no X-Content-Type-Options: nosniff");
   // Excessive data exposure (OWASP API3): no answer ever carries a password
   // hash, a stored token hash or a Stripe secret, whatever the route.
-  if (/"(password_hash|passwordHash|token_hash|tokenHash)"\s*:|\$2[aby]\$\d\d\$|sk_(test|live)_|whsec_/.test(outcome.text)) fail("answer exposes a secret (password hash, token hash or Stripe key)");
-
+  if (/"(password_hash|passwordHash|token_hash|tokenHash)"\s*:|\$2[aby]\$\d\d\$|sk_(test|live)_|whsec_/.test(outcome.text))
+    fail("answer exposes a secret (password hash, token hash or Stripe key)");
 
   const documented = operation.responses[String(outcome.status)];
-  if (!documented && outcome.status !== 304) fail(`status ${outcome.status} is not documented for this operation`, outcome.status >= 200 && outcome.status < 300 ? "error" : "warning");
+  if (!documented && outcome.status !== 304)
+    fail(
+      `status ${outcome.status} is not documented for this operation`,
+      outcome.status >= 200 && outcome.status < 300 ? "error" : "warning",
+    );
 
   if (outcome.status >= 400) {
     let body: unknown;
@@ -994,7 +1248,8 @@ export class FuzzStats {
     this.requests++;
     this.byOperation.set(operation.key, (this.byOperation.get(operation.key) ?? 0) + 1);
     this.byStatus.set(outcome.status, (this.byStatus.get(outcome.status) ?? 0) + 1);
-    if (outcome.status >= 200 && outcome.status < 300) this.twoXxByOperation.set(operation.key, (this.twoXxByOperation.get(operation.key) ?? 0) + 1);
+    if (outcome.status >= 200 && outcome.status < 300)
+      this.twoXxByOperation.set(operation.key, (this.twoXxByOperation.get(operation.key) ?? 0) + 1);
     this.slowest = Math.max(this.slowest, outcome.durationMs);
     this.msByOperation.set(operation.key, (this.msByOperation.get(operation.key) ?? 0) + outcome.durationMs);
     for (const finding of findings) {
@@ -1025,17 +1280,30 @@ export class FuzzStats {
     const reached = operations.filter((operation) => this.twoXxByOperation.has(operation.key)).length;
     lines.push(`requests: ${this.requests}`);
     lines.push(`operations covered: ${covered}/${operations.length} (with at least one 2xx: ${reached}/${operations.length})`);
-    lines.push(`status histogram: ${[...this.byStatus.entries()].sort((a, b) => a[0] - b[0]).map(([status, n]) => `${status}=${n}`).join(" ")}`);
+    lines.push(
+      `status histogram: ${[...this.byStatus.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([status, n]) => `${status}=${n}`)
+        .join(" ")}`,
+    );
     lines.push(`5xx or no answer: ${this.serverErrors()}`);
     lines.push(`slowest answer: ${Math.round(this.slowest)} ms`);
     const costly = [...this.msByOperation.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
-    lines.push(`most time spent in: ${costly.map(([key, ms]) => `${key} ${Math.round(ms / (this.byOperation.get(key) ?? 1))} ms avg`).join(", ")}`);
-    const noSuccess = operations.filter((operation) => !this.twoXxByOperation.has(operation.key)).map((operation) => operation.key);
+    lines.push(
+      `most time spent in: ${costly.map(([key, ms]) => `${key} ${Math.round(ms / (this.byOperation.get(key) ?? 1))} ms avg`).join(", ")}`,
+    );
+    const noSuccess = operations
+      .filter((operation) => !this.twoXxByOperation.has(operation.key))
+      .map((operation) => operation.key);
     if (noSuccess.length > 0) lines.push(`operations never answered 2xx: ${noSuccess.join(", ")}`);
-    for (const [label, entries] of [["ERRORS", this.errors()], ["warnings", this.warnings()]] as const) {
+    for (const [label, entries] of [
+      ["ERRORS", this.errors()],
+      ["warnings", this.warnings()],
+    ] as const) {
       if (entries.length === 0) continue;
       lines.push(`${label}:`);
-      for (const { finding, count, example } of entries) lines.push(`  [${count}x] ${finding.operation} -> ${finding.status}: ${finding.problem}\n      e.g. ${example}`);
+      for (const { finding, count, example } of entries)
+        lines.push(`  [${count}x] ${finding.operation} -> ${finding.status}: ${finding.problem}\n      e.g. ${example}`);
     }
     return lines.join("\n");
   }
@@ -1044,7 +1312,14 @@ export class FuzzStats {
 /** Runs planned requests with bounded concurrency; returns the findings of each. */
 export async function runPlans(
   plans: PlannedRequest[],
-  context: { baseUrl: string; world: FuzzWorld; operations: Map<string, Operation>; validator: ResponseValidator; stats: FuzzStats; concurrency: number },
+  context: {
+    baseUrl: string;
+    world: FuzzWorld;
+    operations: Map<string, Operation>;
+    validator: ResponseValidator;
+    stats: FuzzStats;
+    concurrency: number;
+  },
 ): Promise<{ plan: PlannedRequest; outcome: Outcome; findings: Finding[] }[]> {
   const results: { plan: PlannedRequest; outcome: Outcome; findings: Finding[] }[] = [];
   let next = 0;

@@ -14,8 +14,9 @@
  * status 'T' or 'E'), exactly the isolation a single-session database can give.
  * Other connections wait, as they would on row locks in a real server.
  */
-import net from "node:net";
+
 import type { AddressInfo } from "node:net";
+import net from "node:net";
 import type { PGlite } from "@electric-sql/pglite";
 
 const SSL_REQUEST = 80877103;

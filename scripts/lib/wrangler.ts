@@ -1,7 +1,8 @@
 /** Runs `wrangler dev` (real workerd) as a child process group, for `npm start`, tests and benchmarks. */
-import path from "node:path";
+
+import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
-import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
 import { projectRoot } from "./database.ts";
 
 export async function freePort(): Promise<number> {
@@ -37,8 +38,19 @@ export function startWranglerDev(options: WranglerDevOptions): WranglerDev {
   const host = "127.0.0.1";
   const wranglerBin = path.join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
   const args = [
-    wranglerBin, "dev", "--ip", host, "--port", String(options.port), "--inspector-port", "0",
-    "--persist-to", options.persistTo, "--show-interactive-dev-session=false", "--log-level", "log",
+    wranglerBin,
+    "dev",
+    "--ip",
+    host,
+    "--port",
+    String(options.port),
+    "--inspector-port",
+    "0",
+    "--persist-to",
+    options.persistTo,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "log",
     ...(options.extraArgs ?? []),
   ];
   for (const [name, value] of Object.entries(options.vars)) args.push("--var", `${name}:${value}`);

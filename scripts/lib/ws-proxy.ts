@@ -8,10 +8,11 @@
  * `pool.end()`, and pglite-socket (unlike a real server) does not hang up on
  * Terminate, so without this every request would leak a connection.
  */
-import net from "node:net";
-import type { AddressInfo } from "node:net";
+
 import { createRequire } from "node:module";
-import type { WebSocket, RawData } from "ws";
+import type { AddressInfo } from "node:net";
+import net from "node:net";
+import type { RawData, WebSocket } from "ws";
 
 // Loaded through require: bundler-style resolvers (vite in the workers test
 // project) pick ws's browser stub for an ESM import, which has no server.

@@ -8,7 +8,7 @@
  * Locally the driver is pointed, by config only, at a WebSocket-to-TCP proxy in
  * front of a plain Postgres (or PGlite): that is `WS_PROXY`.
  */
-import { Pool, neonConfig } from "@neondatabase/serverless";
+import { neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import * as schema from "../../drizzle/schema.ts";
 

@@ -8,7 +8,7 @@
  * Why: every statement is a round trip to the database, and statements sent
  * "in parallel" from a per-request Pool each open a connection of their own.
  */
-import { getTableColumns, sql, type InferSelectModel, type SQL } from "drizzle-orm";
+import { getTableColumns, type InferSelectModel, type SQL, sql } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 
 /**

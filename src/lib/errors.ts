@@ -41,8 +41,7 @@ export const badRequest = (message: string, details: Record<string, unknown> = {
 export const unauthorized = (message = "Authentication required") => new AppError("UNAUTHORIZED", message);
 export const forbidden = (message = "You are not allowed to do this") => new AppError("FORBIDDEN", message);
 export const notFound = (what = "Resource") => new AppError("NOT_FOUND", `${what} not found`);
-export const conflict = (message: string, details: Record<string, unknown> = {}) =>
-  new AppError("CONFLICT", message, details);
+export const conflict = (message: string, details: Record<string, unknown> = {}) => new AppError("CONFLICT", message, details);
 
 export interface ErrorEnvelope {
   error: {
@@ -54,7 +53,12 @@ export interface ErrorEnvelope {
   };
 }
 
-export function errorEnvelope(code: ErrorCode, message: string, details: Record<string, unknown>, requestId: string): ErrorEnvelope {
+export function errorEnvelope(
+  code: ErrorCode,
+  message: string,
+  details: Record<string, unknown>,
+  requestId: string,
+): ErrorEnvelope {
   return {
     error: { code, message, details, timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"), request_id: requestId },
   };

@@ -64,7 +64,10 @@ export const hourlyRateField = z
   .number()
   .min(MIN_HOURLY_RATE, `Must be at least ${MIN_HOURLY_RATE}.00`)
   .max(MAX_HOURLY_RATE, `Must be at most ${MAX_HOURLY_RATE}.00`)
-  .refine((value) => Math.round(value * 100) === value * 100 || Math.abs(Math.round(value * 100) - value * 100) < 1e-6, "At most two decimals");
+  .refine(
+    (value) => Math.round(value * 100) === value * 100 || Math.abs(Math.round(value * 100) - value * 100) < 1e-6,
+    "At most two decimals",
+  );
 
 export const currencyField = z
   .string()
@@ -81,7 +84,10 @@ export const languageField = z
   .transform((value, ctx) => {
     const canonical = canonicalLanguage(value);
     if (!canonical) {
-      ctx.addIssue({ code: "custom", message: `Unknown language "${value}"; use an English name such as Spanish or Mandarin Chinese` });
+      ctx.addIssue({
+        code: "custom",
+        message: `Unknown language "${value}"; use an English name such as Spanish or Mandarin Chinese`,
+      });
       return z.NEVER;
     }
     return canonical;

@@ -35,7 +35,11 @@ export const windowTotal = sql<string>`count(*) over()`;
  * has rows; an empty first page means none; only a page past the end (no row
  * to carry the window count) needs `countAll`.
  */
-export async function pageTotal(rows: readonly { total: string | number }[], pagination: Pagination, countAll: () => Promise<number>): Promise<number> {
+export async function pageTotal(
+  rows: readonly { total: string | number }[],
+  pagination: Pagination,
+  countAll: () => Promise<number>,
+): Promise<number> {
   if (rows[0]) return Number(rows[0].total);
   if (pagination.skip === 0) return 0;
   return countAll();

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env.ts";
 import { createDatabase } from "../db/client.ts";
+import type { AppEnv } from "../env.ts";
 
 /** Paths that never touch the database: no pool is made for them. */
 const NO_DATABASE = new Set(["/openapi.json", "/docs", "/favicon.ico"]);
@@ -9,7 +9,9 @@ const NO_DATABASE = new Set(["/openapi.json", "/docs", "/favicon.ico"]);
 export const database = createMiddleware<AppEnv>(async (c, next) => {
   if (NO_DATABASE.has(c.req.path)) return next();
   const session = createDatabase(c.env, (error) =>
-    console.error(JSON.stringify({ level: "error", msg: "database pool error", request_id: c.var.requestId, error: error.message })),
+    console.error(
+      JSON.stringify({ level: "error", msg: "database pool error", request_id: c.var.requestId, error: error.message }),
+    ),
   );
   c.set("db", session.db);
   try {

@@ -50,7 +50,14 @@ export const loginThrottle = createMiddleware<AppEnv>(async (c, next) => {
   const email = await emailOf(() => c.req.json());
   if (email === undefined) return next();
 
-  const stub = namespace.get(namespace.idFromName(loginThrottleKey(email, clientIp((name) => c.req.header(name)))));
+  const stub = namespace.get(
+    namespace.idFromName(
+      loginThrottleKey(
+        email,
+        clientIp((name) => c.req.header(name)),
+      ),
+    ),
+  );
   const now = c.var.now.getTime();
   const before = await stub.failures(LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_SECONDS, now, 0);
   if (!before.allowed) {

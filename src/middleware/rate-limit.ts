@@ -1,8 +1,8 @@
 import { createMiddleware } from "hono/factory";
+import type { HitResult } from "../durable/rate-limiter.ts";
 import type { AppEnv } from "../env.ts";
 import { AppError, unauthorized } from "../lib/errors.ts";
 import type { TokenClaims } from "../services/tokens.ts";
-import type { HitResult } from "../durable/rate-limiter.ts";
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 100;
 const WINDOW_SECONDS = 60;
@@ -75,7 +75,9 @@ export const rateLimit = createMiddleware<AppEnv & { Variables: { claims?: Token
     } catch (error) {
       // Fail closed, as a dependency failure (503), not a 500: the same call
       // carries token revocation, which must not be skipped.
-      console.error(JSON.stringify({ level: "error", msg: "rate limiter unavailable", request_id: c.var.requestId, error: String(error) }));
+      console.error(
+        JSON.stringify({ level: "error", msg: "rate limiter unavailable", request_id: c.var.requestId, error: String(error) }),
+      );
       throw new AppError("SERVICE_UNAVAILABLE", "The service is temporarily unavailable, please retry");
     }
     const headers = rateLimitHeaders(result);
@@ -85,10 +87,15 @@ export const rateLimit = createMiddleware<AppEnv & { Variables: { claims?: Token
     }
     if (!result.allowed && cost === 1) {
       const retryAfter = retryAfterSeconds(result.resetAt, c.var.now);
-      throw new AppError("RATE_LIMIT_EXCEEDED", "Too many requests, slow down", { limit, retry_after_seconds: retryAfter }, {
-        ...headers,
-        "Retry-After": String(retryAfter),
-      });
+      throw new AppError(
+        "RATE_LIMIT_EXCEEDED",
+        "Too many requests, slow down",
+        { limit, retry_after_seconds: retryAfter },
+        {
+          ...headers,
+          "Retry-After": String(retryAfter),
+        },
+      );
     }
     await next();
     // After next() the response exists: errors thrown further in were already

@@ -9,11 +9,11 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { bookingStatus, userRole } from "../../drizzle/schema.ts";
-import { createRouter } from "../lib/router.ts";
 import { badRequest, notFound } from "../lib/errors.ts";
 import { currencyField } from "../lib/fields.ts";
 import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
 import { page, pageSchema, paginationQuery } from "../lib/pagination.ts";
+import { createRouter } from "../lib/router.ts";
 import { DAY_MS } from "../lib/time.ts";
 import { requireRole, requireUser } from "../middleware/auth.ts";
 import { revokeUserTokens } from "../middleware/rate-limit.ts";
@@ -52,13 +52,18 @@ function isRealDate(value: string): boolean {
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
 }
 
-const DateField = z.string().refine(isRealDate, "Must be a date YYYY-MM-DD").openapi({ type: "string", format: "date", example: "2026-01-31" });
+const DateField = z
+  .string()
+  .refine(isRealDate, "Must be a date YYYY-MM-DD")
+  .openapi({ type: "string", format: "date", example: "2026-01-31" });
 
 /** YYYY-MM-DD (a whole UTC day) or an ISO-8601 timestamp with a zone. */
 const DateOrTimestampField = z
   .string()
   .refine(
-    (value) => isRealDate(value) || (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(value) && !Number.isNaN(Date.parse(value))),
+    (value) =>
+      isRealDate(value) ||
+      (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(value) && !Number.isNaN(Date.parse(value))),
     "Must be a date YYYY-MM-DD or an ISO-8601 timestamp with a zone",
   )
   .openapi({ example: "2026-01-31" });
@@ -83,7 +88,11 @@ const AdminUserSchema = z
   })
   .openapi("AdminUser");
 
-const AdminBookingPartySchema = z.object({ id: z.string().uuid(), first_name: z.string().nullable(), last_name: z.string().nullable() });
+const AdminBookingPartySchema = z.object({
+  id: z.string().uuid(),
+  first_name: z.string().nullable(),
+  last_name: z.string().nullable(),
+});
 
 const AdminBookingSchema = z
   .object({
@@ -101,9 +110,10 @@ const AdminBookingSchema = z
   })
   .openapi("AdminBooking");
 
-const AdminBookingListItemSchema = AdminBookingSchema.extend({ client: AdminBookingPartySchema, coach: AdminBookingPartySchema }).openapi(
-  "AdminBookingListItem",
-);
+const AdminBookingListItemSchema = AdminBookingSchema.extend({
+  client: AdminBookingPartySchema,
+  coach: AdminBookingPartySchema,
+}).openapi("AdminBookingListItem");
 
 const AdminPaymentSchema = z
   .object({
@@ -121,7 +131,12 @@ const AdminPaymentSchema = z
   })
   .openapi("AdminPayment");
 
-const ActivityCounts = z.object({ bookings: z.number().int(), payments: z.number().int(), posts: z.number().int(), comments: z.number().int() });
+const ActivityCounts = z.object({
+  bookings: z.number().int(),
+  payments: z.number().int(),
+  posts: z.number().int(),
+  comments: z.number().int(),
+});
 
 const AdminUserDetailSchema = z
   .object({
@@ -144,7 +159,9 @@ const AdminUserDetailSchema = z
             created_at: z.string(),
           }),
         ),
-        comments: z.array(z.object({ id: z.string().uuid(), post_id: z.string().uuid(), content: z.string(), created_at: z.string() })),
+        comments: z.array(
+          z.object({ id: z.string().uuid(), post_id: z.string().uuid(), content: z.string(), created_at: z.string() }),
+        ),
       })
       .openapi({ description: "The newest 50 of each (bookings as client or coach, their payments, posts, comments)" }),
     activity_totals: ActivityCounts.openapi({ description: "Exact counts behind `activity`" }),
@@ -169,10 +186,17 @@ const MetricsSchema = z
     users: z.object({
       total: z.number().int(),
       new_this_period: z.number().int(),
-      active_this_period: z.number().int().openapi({ description: "Users who logged in or refreshed a session in the period (last_seen_at)" }),
+      active_this_period: z
+        .number()
+        .int()
+        .openapi({ description: "Users who logged in or refreshed a session in the period (last_seen_at)" }),
       by_role: z.record(z.string(), z.number().int()),
     }),
-    bookings: z.object({ total: z.number().int(), this_period: z.number().int(), by_status: z.record(z.string(), z.number().int()) }),
+    bookings: z.object({
+      total: z.number().int(),
+      this_period: z.number().int(),
+      by_status: z.record(z.string(), z.number().int()),
+    }),
     revenue: z.object({
       total: z.number(),
       this_period: z.number(),
@@ -190,7 +214,9 @@ const RevenueSchema = z
     total_revenue: z.number(),
     total_bookings: z.number().int(),
     average_booking_value: z.number(),
-    by_coach: z.array(z.object({ coach_id: z.string().uuid(), coach_name: z.string(), bookings: z.number().int(), revenue: z.number() })),
+    by_coach: z.array(
+      z.object({ coach_id: z.string().uuid(), coach_name: z.string(), bookings: z.number().int(), revenue: z.number() }),
+    ),
     daily_breakdown: z.array(z.object({ date: z.string(), bookings: z.number().int(), revenue: z.number() })),
   })
   .openapi("AdminRevenue");
@@ -405,7 +431,9 @@ function bookingRange(start: string | undefined, end: string | undefined) {
   const until = end !== undefined && !isRealDate(end) ? new Date(end) : undefined;
   const empty = from !== undefined && ((before !== undefined && from >= before) || (until !== undefined && from > until));
   if (empty) {
-    throw badRequest("start_date must not be after end_date", { errors: [{ field: "start_date", location: "query", message: "Must not be after end_date" }] });
+    throw badRequest("start_date must not be after end_date", {
+      errors: [{ field: "start_date", location: "query", message: "Must not be after end_date" }],
+    });
   }
   return { from, before, until };
 }
@@ -449,7 +477,11 @@ adminRoutes
   .openapi(listBookingsRoute, async (c) => {
     const { status, coach_id, client_id, start_date, end_date, ...pagination } = c.req.valid("query");
     const range = bookingRange(start_date, end_date);
-    const { items, total } = await listBookings(c.var.db, { status, coachId: coach_id, clientId: client_id, ...range }, pagination);
+    const { items, total } = await listBookings(
+      c.var.db,
+      { status, coachId: coach_id, clientId: client_id, ...range },
+      pagination,
+    );
     return c.json(page(items, total, pagination), 200);
   })
   .openapi(deletePostRoute, async (c) => {
@@ -463,7 +495,9 @@ adminRoutes
     const end = query.end_date ?? (query.start_date && query.start_date > today ? query.start_date : today);
     const start = query.start_date ?? addDays(end, -(DEFAULT_REVENUE_DAYS - 1));
     if (start > end) {
-      throw badRequest("start_date must not be after end_date", { errors: [{ field: "start_date", location: "query", message: "Must not be after end_date" }] });
+      throw badRequest("start_date must not be after end_date", {
+        errors: [{ field: "start_date", location: "query", message: "Must not be after end_date" }],
+      });
     }
     const days = Math.round((Date.parse(end) - Date.parse(start)) / DAY_MS) + 1;
     if (days > MAX_REVENUE_DAYS) {

@@ -3,12 +3,12 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { createRouter, type RouterEnv } from "../lib/router.ts";
 import { forbidden } from "../lib/errors.ts";
 import { emailField } from "../lib/fields.ts";
 import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
-import { requireUser } from "../middleware/auth.ts";
+import { createRouter, type RouterEnv } from "../lib/router.ts";
 import { requireIso } from "../lib/time.ts";
+import { requireUser } from "../middleware/auth.ts";
 import {
   checkResetToken,
   confirmPasswordReset,
@@ -32,9 +32,13 @@ const passwordField = z
     example: "Str0ng#Passw0rd",
   });
 
-const RoleField = z.enum(["client", "coach", "admin"]).openapi({ description: "`admin` is refused (403): admins are created by `npm run admin:create`" });
+const RoleField = z
+  .enum(["client", "coach", "admin"])
+  .openapi({ description: "`admin` is refused (403): admins are created by `npm run admin:create`" });
 
-const UserSummary = z.object({ id: z.string().uuid(), email: z.string(), role: z.enum(["client", "coach", "admin"]) }).openapi("UserSummary");
+const UserSummary = z
+  .object({ id: z.string().uuid(), email: z.string(), role: z.enum(["client", "coach", "admin"]) })
+  .openapi("UserSummary");
 
 const TokenPairSchema = z
   .object({
@@ -72,7 +76,11 @@ const signupRoute = createRoute({
   request: {
     body: {
       required: true,
-      content: { "application/json": { schema: z.object({ email: emailField, password: passwordField, role: RoleField }).openapi("SignupRequest") } },
+      content: {
+        "application/json": {
+          schema: z.object({ email: emailField, password: passwordField, role: RoleField }).openapi("SignupRequest"),
+        },
+      },
     },
   },
   responses: { 201: jsonContent(SignupResponse, "Account created and signed in"), ...errorResponses(403, 409) },
@@ -87,7 +95,13 @@ const loginRoute = createRoute({
     body: {
       required: true,
       // Login does not apply the password rules: old accounts may have weaker passwords.
-      content: { "application/json": { schema: z.object({ email: z.string().trim().min(1).max(255), password: z.string().min(1).max(1024) }).openapi("LoginRequest") } },
+      content: {
+        "application/json": {
+          schema: z
+            .object({ email: z.string().trim().min(1).max(255), password: z.string().min(1).max(1024) })
+            .openapi("LoginRequest"),
+        },
+      },
     },
   },
   responses: { 200: jsonContent(LoginResponse, "Signed in"), ...errorResponses(401, 403) },
@@ -98,7 +112,14 @@ const refreshRoute = createRoute({
   path: "/auth/refresh",
   tags: ["Auth"],
   summary: "Exchange a refresh token for a new pair (rotation; reuse of a used token revokes its family)",
-  request: { body: { required: true, content: { "application/json": { schema: z.object({ refresh_token: z.string().min(1).max(4096) }).openapi("RefreshRequest") } } } },
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": { schema: z.object({ refresh_token: z.string().min(1).max(4096) }).openapi("RefreshRequest") },
+      },
+    },
+  },
   responses: { 200: jsonContent(TokenPairSchema, "New access and refresh token"), ...errorResponses(401) },
 });
 
@@ -108,7 +129,14 @@ const logoutRoute = createRoute({
   tags: ["Auth"],
   summary: "Revoke the refresh token's family (this session on every device it was refreshed on)",
   security: bearerSecurity,
-  request: { body: { required: true, content: { "application/json": { schema: z.object({ refresh_token: z.string().min(1).max(4096) }).openapi("LogoutRequest") } } } },
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": { schema: z.object({ refresh_token: z.string().min(1).max(4096) }).openapi("LogoutRequest") },
+      },
+    },
+  },
   responses: { 204: { description: "Signed out" }, ...errorResponses(401, 403) },
 });
 
@@ -117,7 +145,12 @@ const resetRoute = createRoute({
   path: "/auth/reset-password",
   tags: ["Auth"],
   summary: "Send a password reset link (1 hour); the answer is the same whether or not the account exists",
-  request: { body: { required: true, content: { "application/json": { schema: z.object({ email: emailField }).openapi("ResetPasswordRequest") } } } },
+  request: {
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ email: emailField }).openapi("ResetPasswordRequest") } },
+    },
+  },
   responses: { 200: jsonContent(MessageSchema, "Reset email sent if the account exists"), ...errorResponses() },
 });
 
@@ -129,7 +162,13 @@ const resetConfirmRoute = createRoute({
   request: {
     body: {
       required: true,
-      content: { "application/json": { schema: z.object({ token: z.string().min(1).max(512), new_password: passwordField }).openapi("ResetPasswordConfirmRequest") } },
+      content: {
+        "application/json": {
+          schema: z
+            .object({ token: z.string().min(1).max(512), new_password: passwordField })
+            .openapi("ResetPasswordConfirmRequest"),
+        },
+      },
     },
   },
   responses: { 200: jsonContent(MessageSchema, "Password changed"), ...errorResponses() },
@@ -140,7 +179,12 @@ const verifyRoute = createRoute({
   path: "/auth/verify-email",
   tags: ["Auth"],
   summary: "Confirm the email address with the token from the verification email (24 hours, single use)",
-  request: { body: { required: true, content: { "application/json": { schema: z.object({ token: z.string().min(1).max(512) }).openapi("VerifyEmailRequest") } } } },
+  request: {
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ token: z.string().min(1).max(512) }).openapi("VerifyEmailRequest") } },
+    },
+  },
   responses: { 200: jsonContent(MessageSchema, "Email verified"), ...errorResponses() },
 });
 
@@ -166,7 +210,10 @@ const resetLinkRoute = createRoute({
   summary: "The reset email's link: tells whether the token is usable (does not consume it)",
   request: { query: z.object({ token: z.string().min(1).max(512) }) },
   responses: {
-    200: jsonContent(MessageSchema.extend({ expires_at: z.string() }).openapi("ResetTokenStatus"), "The token is usable until expires_at"),
+    200: jsonContent(
+      MessageSchema.extend({ expires_at: z.string() }).openapi("ResetTokenStatus"),
+      "The token is usable until expires_at",
+    ),
     ...errorResponses(),
   },
 });
@@ -223,7 +270,10 @@ export const authRoutes = createRouter()
   .openapi(resetLinkRoute, async (c) => {
     const expiresAt = await checkResetToken(c.var.db, c.req.valid("query").token, c.var.now);
     return c.json(
-      { message: "The reset token is valid: POST it with new_password to /auth/reset-password/confirm.", expires_at: requireIso(expiresAt) },
+      {
+        message: "The reset token is valid: POST it with new_password to /auth/reset-password/confirm.",
+        expires_at: requireIso(expiresAt),
+      },
       200,
     );
   });

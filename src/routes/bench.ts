@@ -20,9 +20,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { createRouter, type RouterEnv } from "../lib/router.ts";
 import { notFound } from "../lib/errors.ts";
 import { errorResponses, jsonContent } from "../lib/openapi.ts";
+import { createRouter, type RouterEnv } from "../lib/router.ts";
 
 /** The KV key the kv route reads; it never exists, a miss costs the same lookup as a hit of a small value. */
 export const BENCH_KV_KEY = "bench:probe";
@@ -106,7 +106,9 @@ export const benchRoutes = createRouter()
     const { round_trips: roundTrips, parallel } = c.req.valid("query");
     let result = 0;
     for (let round = 0; round < roundTrips; round++) {
-      const answers = await Promise.all(Array.from({ length: parallel }, () => c.var.db.execute<{ one: number }>(sql`select 1 as one`)));
+      const answers = await Promise.all(
+        Array.from({ length: parallel }, () => c.var.db.execute<{ one: number }>(sql`select 1 as one`)),
+      );
       result = Number(answers[0]?.rows[0]?.one ?? 0);
     }
     return c.json({ result, round_trips: roundTrips, parallel }, 200);

@@ -2,19 +2,19 @@
  * Bookings (contract: Bookings). Thin: validate -> service -> shape.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../lib/router.ts";
-import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
-import { httpUrlField } from "../lib/fields.ts";
-import { page, pageSchema, paginationQuery } from "../lib/pagination.ts";
-import { requireUser } from "../middleware/auth.ts";
-import { SESSION_DURATIONS, type CancellingParty } from "../services/booking-rules.ts";
-import { createBooking, getBookingFor, listBookingsOf, transitionBooking, assertParticipant } from "../services/bookings.ts";
-import { cancelBooking } from "../services/booking-cancellation.ts";
-import { bookings } from "../../drizzle/schema.ts";
 import { eq } from "drizzle-orm";
-import { notFound } from "../lib/errors.ts";
-import type { AuthUser } from "../env.ts";
+import { bookings } from "../../drizzle/schema.ts";
 import type { Database } from "../db/client.ts";
+import type { AuthUser } from "../env.ts";
+import { notFound } from "../lib/errors.ts";
+import { httpUrlField } from "../lib/fields.ts";
+import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
+import { page, pageSchema, paginationQuery } from "../lib/pagination.ts";
+import { createRouter } from "../lib/router.ts";
+import { requireUser } from "../middleware/auth.ts";
+import { cancelBooking } from "../services/booking-cancellation.ts";
+import { type CancellingParty, SESSION_DURATIONS } from "../services/booking-rules.ts";
+import { assertParticipant, createBooking, getBookingFor, listBookingsOf, transitionBooking } from "../services/bookings.ts";
 
 const uuid = (name: string) =>
   z
@@ -40,7 +40,12 @@ const dateTimeField = z
   .openapi({ type: "string", format: "date-time", example: "2026-03-02T10:00:00Z" });
 
 const PartySchema = z
-  .object({ id: z.string(), first_name: z.string().nullable(), last_name: z.string().nullable(), photo_url: z.string().nullable() })
+  .object({
+    id: z.string(),
+    first_name: z.string().nullable(),
+    last_name: z.string().nullable(),
+    photo_url: z.string().nullable(),
+  })
   .openapi("BookingParty");
 
 const BookingSchema = z
@@ -63,7 +68,10 @@ const BookingSchema = z
 
 const CreateBookingBody = z
   .object({
-    coach_id: z.string().regex(UUID_PATTERN, "Must be a UUID").openapi({ description: "the coach's user id (the coach profile id is accepted too)" }),
+    coach_id: z
+      .string()
+      .regex(UUID_PATTERN, "Must be a UUID")
+      .openapi({ description: "the coach's user id (the coach profile id is accepted too)" }),
     session_datetime: dateTimeField,
     duration_minutes: z
       .number()
@@ -134,7 +142,10 @@ const statusRoute = createRoute({
   description:
     "pending -> confirmed | cancelled; confirmed -> completed (after the session ended) | cancelled; anything else 400. Cancelling applies the refund policy.",
   security: bearerSecurity,
-  request: { params: z.object({ id: uuid("id") }), body: { content: { "application/json": { schema: StatusBody } }, required: true } },
+  request: {
+    params: z.object({ id: uuid("id") }),
+    body: { content: { "application/json": { schema: StatusBody } }, required: true },
+  },
   responses: { 200: jsonContent(BookingSchema, "The booking"), ...errorResponses(401, 403, 404, 503) },
 });
 
@@ -151,7 +162,11 @@ const deleteRoute = createRoute({
 
 /** Who cancels, for the policy: admins as admins, otherwise the caller's side of the booking. */
 async function cancellingParty(db: Database, bookingId: string, caller: AuthUser): Promise<CancellingParty> {
-  const [booking] = await db.select({ clientId: bookings.clientId, coachId: bookings.coachId }).from(bookings).where(eq(bookings.id, bookingId)).limit(1);
+  const [booking] = await db
+    .select({ clientId: bookings.clientId, coachId: bookings.coachId })
+    .from(bookings)
+    .where(eq(bookings.id, bookingId))
+    .limit(1);
   if (!booking) throw notFound("Booking");
   assertParticipant(booking, caller);
   if (caller.role === "admin") return "admin";

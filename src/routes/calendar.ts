@@ -2,9 +2,9 @@
  * Calendar (contract: Calendar): a secret, rotatable iCalendar feed URL.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../lib/router.ts";
-import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
 import { notFound } from "../lib/errors.ts";
+import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
+import { createRouter } from "../lib/router.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { feedForToken, feedUrl, rotateFeedToken } from "../services/calendar.ts";
 
@@ -17,7 +17,8 @@ const feedTokenRoute = createRoute({
   path: "/calendar/feed-token",
   tags: ["Calendar"],
   summary: "Issue (or rotate) the caller's secret calendar feed URL",
-  description: "Subscribe to the URL in Google Calendar, Outlook or Apple Calendar. Calling again replaces the URL; the old one stops working.",
+  description:
+    "Subscribe to the URL in Google Calendar, Outlook or Apple Calendar. Calling again replaces the URL; the old one stops working.",
   security: bearerSecurity,
   responses: { 200: jsonContent(FeedTokenSchema, "The feed URL"), ...errorResponses(401) },
 });

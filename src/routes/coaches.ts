@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { canonicalLanguage } from "../lib/languages.ts";
+import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
+import { pageSchema, paginationQuery } from "../lib/pagination.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireRole } from "../middleware/auth.ts";
-import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
-import { paginationQuery, pageSchema } from "../lib/pagination.ts";
-import { canonicalLanguage } from "../lib/languages.ts";
 import { CoachListItemSchema, getCoach, listCoaches } from "../services/coaches.ts";
 import { CoachProfileSchema } from "../services/profiles.ts";
 
@@ -26,7 +26,10 @@ const CoachListQuery = paginationQuery
           for (const value of values) {
             const language = canonicalLanguage(value);
             if (!language) {
-              ctx.addIssue({ code: "custom", message: `Unknown language "${value}"; use an English name such as Spanish or Mandarin Chinese` });
+              ctx.addIssue({
+                code: "custom",
+                message: `Unknown language "${value}"; use an English name such as Spanish or Mandarin Chinese`,
+              });
               return z.NEVER;
             }
             canonical.push(language);

@@ -9,25 +9,25 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { posts, resources } from "../../drizzle/schema.ts";
-import { createRouter } from "../lib/router.ts";
 import { badRequest } from "../lib/errors.ts";
 import { httpUrlField } from "../lib/fields.ts";
 import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
 import { page, pageSchema, paginationQuery } from "../lib/pagination.ts";
+import { createRouter } from "../lib/router.ts";
 import { requireIso } from "../lib/time.ts";
 import { validationDetails } from "../lib/validation.ts";
 import { requireRole, requireUser } from "../middleware/auth.ts";
 import {
   addComment,
+  type CommentRecord,
   castVote,
   createPost,
   deletePost,
   getPostWithComments,
   listPosts,
+  type PostRecord,
   updatePost,
   withdrawVote,
-  type CommentRecord,
-  type PostRecord,
 } from "../services/community/posts.ts";
 import {
   addBookmark,
@@ -37,9 +37,9 @@ import {
   MAX_TAG_LENGTH,
   MAX_TAGS,
   normalizeTag,
+  type ResourceRecord,
   removeBookmark,
   searchWords,
-  type ResourceRecord,
 } from "../services/community/resources.ts";
 
 const TAGS = ["Community"];
@@ -48,7 +48,9 @@ const TAGS = ["Community"];
 // schemas
 // ---------------------------------------------------------------------------
 
-const PostTypeField = z.enum(posts.postType.enumValues).openapi({ description: "`announcement` is for admins only (403 otherwise)" });
+const PostTypeField = z
+  .enum(posts.postType.enumValues)
+  .openapi({ description: "`announcement` is for admins only (403 otherwise)" });
 const ResourceTypeField = z.enum(resources.resourceType.enumValues);
 
 /** Free text kept exactly as given (no trimming, no escaping), but never blank. */
@@ -69,7 +71,9 @@ const IdParams = z.object({
 
 const PersonSchema = z
   .object({ id: z.string().uuid(), first_name: z.string().nullable(), last_name: z.string().nullable() })
-  .openapi("CommunityPerson", { description: "Names come from the person's client or coach profile; null when there is none (admins)" });
+  .openapi("CommunityPerson", {
+    description: "Names come from the person's client or coach profile; null when there is none (admins)",
+  });
 
 const PostSchema = z
   .object({
@@ -127,7 +131,10 @@ const UpdatePostBody = z
     post_type: PostTypeField.optional(),
     is_private: z.boolean().optional(),
   })
-  .refine((body) => Object.values(body).some((value) => value !== undefined), "Give at least one of title, content, post_type, is_private")
+  .refine(
+    (body) => Object.values(body).some((value) => value !== undefined),
+    "Give at least one of title, content, post_type, is_private",
+  )
   .openapi("UpdatePostRequest");
 
 const CreateCommentBody = z.object({ content: verbatimText(5_000) }).openapi("CreateCommentRequest");
@@ -144,7 +151,9 @@ const CreateResourceBody = z
       .array(TagField)
       .max(MAX_TAGS)
       .default([])
-      .openapi({ description: `Up to ${MAX_TAGS} tags of 1-${MAX_TAG_LENGTH} characters; stored trimmed, lower-cased and de-duplicated` }),
+      .openapi({
+        description: `Up to ${MAX_TAGS} tags of 1-${MAX_TAG_LENGTH} characters; stored trimmed, lower-cased and de-duplicated`,
+      }),
   })
   .openapi("CreateResourceRequest");
 
@@ -159,12 +168,14 @@ const ResourceListQuery = paginationQuery.extend({
     .string()
     .max(MAX_TAGS * (MAX_TAG_LENGTH + 1))
     .optional()
-    .openapi({ description: "Comma-separated; a resource must carry all of them (case-insensitive)", example: "family,relocation" }),
-  q: z
-    .string()
-    .max(200)
-    .optional()
-    .openapi({ description: "Searches title and description; every word must match, as a word prefix", example: "culture shock" }),
+    .openapi({
+      description: "Comma-separated; a resource must carry all of them (case-insensitive)",
+      example: "family,relocation",
+    }),
+  q: z.string().max(200).optional().openapi({
+    description: "Searches title and description; every word must match, as a word prefix",
+    example: "culture shock",
+  }),
 });
 
 // ---------------------------------------------------------------------------
@@ -210,7 +221,14 @@ function resourceJson(resource: ResourceRecord) {
 /** `tags=a,b` -> normalised tags; empty entries are ignored; too many or too long -> 400. */
 function parseTagsFilter(raw: string | undefined): string[] | undefined {
   if (raw === undefined) return undefined;
-  const tags = [...new Set(raw.split(",").map(normalizeTag).filter((tag) => tag.length > 0))];
+  const tags = [
+    ...new Set(
+      raw
+        .split(",")
+        .map(normalizeTag)
+        .filter((tag) => tag.length > 0),
+    ),
+  ];
   const problem =
     tags.length > MAX_TAGS
       ? `At most ${MAX_TAGS} tags`
@@ -225,7 +243,10 @@ function parseTagsFilter(raw: string | undefined): string[] | undefined {
 function parseSearch(raw: string | undefined): string | undefined {
   if (raw === undefined || raw.trim().length === 0) return undefined;
   if (searchWords(raw).length === 0) {
-    throw badRequest("Request validation failed", validationDetails([{ path: ["q"], message: "Must contain at least one letter or digit" }], "query"));
+    throw badRequest(
+      "Request validation failed",
+      validationDetails([{ path: ["q"], message: "Must contain at least one letter or digit" }], "query"),
+    );
   }
   return raw;
 }
@@ -379,7 +400,12 @@ export const communityRoutes = router
   .openapi(createPostRoute, async (c) => {
     const viewer = requireUser(c);
     const body = c.req.valid("json");
-    const post = await createPost(c.var.db, viewer, { title: body.title, content: body.content, postType: body.post_type, isPrivate: body.is_private }, c.var.now);
+    const post = await createPost(
+      c.var.db,
+      viewer,
+      { title: body.title, content: body.content, postType: body.post_type, isPrivate: body.is_private },
+      c.var.now,
+    );
     return c.json(postJson(post), 201);
   })
   .openapi(getPostRoute, async (c) => {
@@ -439,7 +465,13 @@ export const communityRoutes = router
     const resource = await createResource(
       c.var.db,
       viewer.id,
-      { title: body.title, description: body.description ?? null, resourceType: body.resource_type, url: body.url, tags: body.tags },
+      {
+        title: body.title,
+        description: body.description ?? null,
+        resourceType: body.resource_type,
+        url: body.url,
+        tags: body.tags,
+      },
       c.var.now,
     );
     return c.json(resourceJson(resource), 201);

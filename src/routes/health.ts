@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
+import { ErrorSchema } from "../lib/openapi.ts";
 import { createRouter } from "../lib/router.ts";
 import { isoUtc } from "../lib/time.ts";
-import { ErrorSchema } from "../lib/openapi.ts";
 
 const HealthSchema = z
   .object({

@@ -1,16 +1,16 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { RouterEnv } from "../lib/router.ts";
-import { authRoutes } from "./auth.ts";
-import { profileRoutes } from "./profile.ts";
-import { coachesRoutes } from "./coaches.ts";
-import { matchRoutes } from "./match.ts";
-import { bookingRoutes } from "./booking.ts";
-import { paymentRoutes } from "./payment.ts";
-import { calendarRoutes } from "./calendar.ts";
-import { communityRoutes } from "./community.ts";
 import { adminRoutes } from "./admin.ts";
-import { devRoutes } from "./dev.ts";
+import { authRoutes } from "./auth.ts";
 import { benchRoutes } from "./bench.ts";
+import { bookingRoutes } from "./booking.ts";
+import { calendarRoutes } from "./calendar.ts";
+import { coachesRoutes } from "./coaches.ts";
+import { communityRoutes } from "./community.ts";
+import { devRoutes } from "./dev.ts";
+import { matchRoutes } from "./match.ts";
+import { paymentRoutes } from "./payment.ts";
+import { profileRoutes } from "./profile.ts";
 
 /** Every feature module, mounted at the root (each declares its full paths). */
 export function mountFeatureRoutes(app: OpenAPIHono<RouterEnv>): void {

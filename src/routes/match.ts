@@ -1,18 +1,33 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
+import type { RouterEnv } from "../lib/router.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireRole, requireUser } from "../middleware/auth.ts";
-import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
 import { CoachListItemSchema } from "../services/coaches.ts";
-import { clearMatchCache, matchCacheInfo, matchForClient, MAX_MATCH_LIMIT, type MatchDeps } from "../services/matching/service.ts";
 import type { EmbeddingService } from "../services/matching/semantic.ts";
-import type { Context } from "hono";
-import type { RouterEnv } from "../lib/router.ts";
+import {
+  clearMatchCache,
+  MAX_MATCH_LIMIT,
+  type MatchDeps,
+  matchCacheInfo,
+  matchForClient,
+} from "../services/matching/service.ts";
 
 const MatchRequestSchema = z
   .object({
     force_refresh: z.boolean().optional().openapi({ description: "Recompute even when a cached result exists" }),
-    limit: z.number().int().min(1).max(MAX_MATCH_LIMIT).optional().openapi({ description: "Number of matches (default 10)", example: 10 }),
-    use_cache: z.boolean().optional().openapi({ description: "Previous backend's flag: false = force_refresh", deprecated: true }),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_MATCH_LIMIT)
+      .optional()
+      .openapi({ description: "Number of matches (default 10)", example: 10 }),
+    use_cache: z
+      .boolean()
+      .optional()
+      .openapi({ description: "Previous backend's flag: false = force_refresh", deprecated: true }),
   })
   .openapi("MatchRequest");
 
@@ -36,7 +51,10 @@ const MatchResponseSchema = z
 
 const CacheInfoSchema = z
   .object({
-    cache_key: z.string().nullable().openapi({ description: "The caller's current cache key; null while the quiz is incomplete" }),
+    cache_key: z
+      .string()
+      .nullable()
+      .openapi({ description: "The caller's current cache key; null while the quiz is incomplete" }),
     exists: z.boolean(),
     ttl_seconds: z.number().int().nullable(),
   })
@@ -99,7 +117,14 @@ function deps(c: Context<RouterEnv>): MatchDeps {
       }
     },
     log: (message, error) =>
-      console.error(JSON.stringify({ level: "warn", msg: message, request_id: c.var.requestId, error: error === undefined ? undefined : String(error) })),
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          msg: message,
+          request_id: c.var.requestId,
+          error: error === undefined ? undefined : String(error),
+        }),
+      ),
   };
 }
 

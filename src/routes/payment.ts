@@ -2,14 +2,12 @@
  * Payments (contract: Payments (Stripe)). Thin: validate -> service -> shape.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../lib/router.ts";
 import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
+import { createRouter } from "../lib/router.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { createCheckout, getPaymentFor, handleStripeEvent, verifyStripeEvent } from "../services/payments.ts";
 
-const CheckoutBody = z
-  .object({ booking_id: z.string().regex(UUID_PATTERN, "Must be a UUID") })
-  .openapi("CheckoutRequest");
+const CheckoutBody = z.object({ booking_id: z.string().regex(UUID_PATTERN, "Must be a UUID") }).openapi("CheckoutRequest");
 
 const CheckoutSchema = z
   .object({
@@ -32,7 +30,10 @@ const PaymentSchema = z
     updated_at: z.string(),
     paid_at: z.string().nullable(),
     refunded_at: z.string().nullable(),
-    flag_reason: z.string().nullable().openapi({ description: "why the payment needs attention (amount mismatch, paid after cancellation...)" }),
+    flag_reason: z
+      .string()
+      .nullable()
+      .openapi({ description: "why the payment needs attention (amount mismatch, paid after cancellation...)" }),
   })
   .openapi("Payment");
 
@@ -60,7 +61,10 @@ const webhookRoute = createRoute({
     body: { content: { "application/json": { schema: z.object({}).passthrough().openapi("StripeEvent") } }, required: true },
   },
   responses: {
-    200: jsonContent(z.object({ received: z.literal(true) }).openapi("WebhookReceived"), "Accepted (also for duplicates and ignored types)"),
+    200: jsonContent(
+      z.object({ received: z.literal(true) }).openapi("WebhookReceived"),
+      "Accepted (also for duplicates and ignored types)",
+    ),
     ...errorResponses(503),
   },
 });
@@ -73,7 +77,10 @@ const getPaymentRoute = createRoute({
   security: bearerSecurity,
   request: {
     params: z.object({
-      id: z.string().regex(UUID_PATTERN, "Must be a UUID").openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
+      id: z
+        .string()
+        .regex(UUID_PATTERN, "Must be a UUID")
+        .openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
     }),
   },
   responses: { 200: jsonContent(PaymentSchema, "The payment"), ...errorResponses(401, 403, 404) },
@@ -98,7 +105,10 @@ paymentRoutes
   .openapi(checkoutRoute, async (c) => {
     const user = requireUser(c);
     const { booking_id } = c.req.valid("json");
-    return c.json(await createCheckout(c.var.db, c.env, { bookingId: booking_id.toLowerCase(), caller: user, now: c.var.now }), 200);
+    return c.json(
+      await createCheckout(c.var.db, c.env, { bookingId: booking_id.toLowerCase(), caller: user, now: c.var.now }),
+      200,
+    );
   })
   .openapi(getPaymentRoute, async (c) => {
     const user = requireUser(c);

@@ -4,15 +4,29 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { createRouter, type RouterEnv } from "../lib/router.ts";
-import { badRequest, forbidden, notFound } from "../lib/errors.ts";
-import { currencyField, freeTextList, httpUrlField, hourlyRateField, languageList, nameField, phoneField, timeZoneField } from "../lib/fields.ts";
 import { availabilitySchema } from "../lib/availability.ts";
-import { quizSchema } from "../lib/quiz.ts";
-import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
-import { requireUser } from "../middleware/auth.ts";
+import { badRequest, forbidden, notFound } from "../lib/errors.ts";
 import {
+  currencyField,
+  freeTextList,
+  hourlyRateField,
+  httpUrlField,
+  languageList,
+  nameField,
+  phoneField,
+  timeZoneField,
+} from "../lib/fields.ts";
+import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
+import { quizSchema } from "../lib/quiz.ts";
+import { createRouter, type RouterEnv } from "../lib/router.ts";
+import { requireIso } from "../lib/time.ts";
+import { requireUser } from "../middleware/auth.ts";
+import { deleteAccount } from "../services/account-deletion.ts";
+import { isPhotoKey, MAX_PHOTO_BYTES, uploadProfilePhoto } from "../services/photos.ts";
+import {
+  type ClientProfileChanges,
   ClientProfileSchema,
+  type CoachProfileChanges,
   CoachProfileSchema,
   exportAccount,
   getOwnProfile,
@@ -20,12 +34,7 @@ import {
   serializeCoachProfile,
   upsertClientProfile,
   upsertCoachProfile,
-  type ClientProfileChanges,
-  type CoachProfileChanges,
 } from "../services/profiles.ts";
-import { isPhotoKey, MAX_PHOTO_BYTES, uploadProfilePhoto } from "../services/photos.ts";
-import { deleteAccount } from "../services/account-deletion.ts";
-import { requireIso } from "../lib/time.ts";
 
 const MAX_PREFERENCES_CHARS = 10_000;
 
@@ -46,7 +55,10 @@ const ProfileUpdateSchema = z
     quiz_data: quizSchema.optional().openapi({ description: "Client only. All 20 factors, valid, or the PUT is refused" }),
     preferences: z
       .record(z.string(), z.unknown())
-      .refine((value) => JSON.stringify(value).length <= MAX_PREFERENCES_CHARS, `At most ${MAX_PREFERENCES_CHARS} characters of JSON`)
+      .refine(
+        (value) => JSON.stringify(value).length <= MAX_PREFERENCES_CHARS,
+        `At most ${MAX_PREFERENCES_CHARS} characters of JSON`,
+      )
       .optional()
       .openapi({ description: "Client only. Free-form settings object" }),
     // coach
@@ -67,9 +79,25 @@ const ProfileUpdateSchema = z
 
 type ProfileUpdate = z.infer<typeof ProfileUpdateSchema>;
 
-const CLIENT_FIELDS = ["first_name", "last_name", "phone", "timezone", "quiz_data", "preferences"] as const satisfies readonly (keyof ProfileUpdate)[];
+const CLIENT_FIELDS = [
+  "first_name",
+  "last_name",
+  "phone",
+  "timezone",
+  "quiz_data",
+  "preferences",
+] as const satisfies readonly (keyof ProfileUpdate)[];
 const COACH_FIELDS = [
-  "first_name", "last_name", "bio", "intro_video_url", "expertise", "languages", "countries", "hourly_rate", "currency", "availability",
+  "first_name",
+  "last_name",
+  "bio",
+  "intro_video_url",
+  "expertise",
+  "languages",
+  "countries",
+  "hourly_rate",
+  "currency",
+  "availability",
 ] as const satisfies readonly (keyof ProfileUpdate)[];
 
 /** 400 listing every field that the caller's role does not have. */
@@ -92,7 +120,9 @@ const OwnProfileSchema = z
     role: z.enum(["client", "coach", "admin"]),
     is_active: z.boolean(),
     email_verified: z.boolean(),
-    profile: ProfileObject.nullable().openapi({ description: "ClientProfile or CoachProfile by role; null until created (always null for admins)" }),
+    profile: ProfileObject.nullable().openapi({
+      description: "ClientProfile or CoachProfile by role; null until created (always null for admins)",
+    }),
   })
   .openapi("OwnProfile");
 
@@ -137,7 +167,10 @@ const putProfileRoute = createRoute({
   summary: "Create or update the caller's client or coach profile (partial)",
   security: bearerSecurity,
   request: { body: { required: true, content: { "application/json": { schema: ProfileUpdateSchema } } } },
-  responses: { 200: jsonContent(ProfileObject, "The profile object (ClientProfile or CoachProfile)"), ...errorResponses(401, 403) },
+  responses: {
+    200: jsonContent(ProfileObject, "The profile object (ClientProfile or CoachProfile)"),
+    ...errorResponses(401, 403),
+  },
 });
 
 const photoRoute = createRoute({
@@ -145,12 +178,17 @@ const photoRoute = createRoute({
   path: "/profile/photo",
   tags: ["Profiles"],
   summary: `Upload the profile photo (multipart field "photo" or "file"; JPEG, PNG or WebP by content; at most ${MAX_PHOTO_BYTES / (1024 * 1024)} MB)`,
-  description: "The photo is stored in object storage and served at the returned `photo_url` (GET /photos/{key}). The previous photo is deleted.",
+  description:
+    "The photo is stored in object storage and served at the returned `photo_url` (GET /photos/{key}). The previous photo is deleted.",
   security: bearerSecurity,
   request: {
     body: {
       required: true,
-      content: { "multipart/form-data": { schema: z.object({ photo: binaryFile.optional(), file: binaryFile.optional() }).openapi("PhotoUpload") } },
+      content: {
+        "multipart/form-data": {
+          schema: z.object({ photo: binaryFile.optional(), file: binaryFile.optional() }).openapi("PhotoUpload"),
+        },
+      },
     },
   },
   responses: { 200: jsonContent(PhotoResponse, "Photo stored"), ...errorResponses(401, 403, 413) },
@@ -161,7 +199,11 @@ const servePhotoRoute = createRoute({
   path: "/photos/{key}",
   tags: ["Profiles"],
   summary: "A profile photo (public: photo URLs are unguessable and meant for <img> tags)",
-  request: { params: z.object({ key: z.string().openapi({ param: { name: "key", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11.jpg" }) }) },
+  request: {
+    params: z.object({
+      key: z.string().openapi({ param: { name: "key", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11.jpg" }),
+    }),
+  },
   responses: {
     200: {
       description: "The image",
@@ -198,7 +240,17 @@ export const profileRoutes = createRouter()
   .openapi(getProfileRoute, async (c) => {
     const caller = requireUser(c);
     const { user, profile } = await getOwnProfile(c.var.db, caller.id);
-    return c.json({ user_id: user.id, email: user.email, role: user.role, is_active: user.isActive, email_verified: user.emailVerified, profile }, 200);
+    return c.json(
+      {
+        user_id: user.id,
+        email: user.email,
+        role: user.role,
+        is_active: user.isActive,
+        email_verified: user.emailVerified,
+        profile,
+      },
+      200,
+    );
   })
   .openapi(putProfileRoute, async (c) => {
     const caller = requireUser(c);
@@ -221,7 +273,13 @@ export const profileRoutes = createRouter()
         errors: [{ field: "photo", location: "body", message: "Required file" }],
       });
     }
-    const photoUrl = await uploadProfilePhoto(c.var.db, c.env.UPLOADS, { userId: caller.id, role: caller.role, file: candidate, baseUrl: publicBase(c), now: c.var.now });
+    const photoUrl = await uploadProfilePhoto(c.var.db, c.env.UPLOADS, {
+      userId: caller.id,
+      role: caller.role,
+      file: candidate,
+      baseUrl: publicBase(c),
+      now: c.var.now,
+    });
     return c.json({ photo_url: photoUrl, message: "Profile photo updated" }, 200);
   })
   .openapi(servePhotoRoute, async (c) => {

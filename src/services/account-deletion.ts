@@ -27,8 +27,8 @@ import {
   comments,
   emailTokens,
   matchCache,
-  postVotes,
   posts,
+  postVotes,
   refreshTokens,
   users,
 } from "../../drizzle/schema.ts";
@@ -77,7 +77,11 @@ async function assertNotLastActiveAdmin(tx: Transaction, userId: string): Promis
 
 export async function deleteAccount(db: Database, env: Bindings, input: DeleteAccountInput): Promise<void> {
   const { userId, byAdmin, now } = input;
-  const [existing] = await db.select({ id: users.id, role: users.role, isActive: users.isActive }).from(users).where(eq(users.id, userId)).limit(1);
+  const [existing] = await db
+    .select({ id: users.id, role: users.role, isActive: users.isActive })
+    .from(users)
+    .where(eq(users.id, userId))
+    .limit(1);
   if (!existing) throw notFound("User");
   // Checked before anything is cancelled; checked again under lock below.
   if (existing.role === "admin" && existing.isActive) await db.transaction((tx) => assertNotLastActiveAdmin(tx, userId));
@@ -89,8 +93,14 @@ export async function deleteAccount(db: Database, env: Bindings, input: DeleteAc
     if (!user) throw notFound("User");
     if (user.role === "admin" && user.isActive) await assertNotLastActiveAdmin(tx, userId);
 
-    const removedClient = await tx.delete(clientProfiles).where(eq(clientProfiles.userId, userId)).returning({ photoUrl: clientProfiles.photoUrl });
-    const removedCoach = await tx.delete(coachProfiles).where(eq(coachProfiles.userId, userId)).returning({ photoUrl: coachProfiles.photoUrl });
+    const removedClient = await tx
+      .delete(clientProfiles)
+      .where(eq(clientProfiles.userId, userId))
+      .returning({ photoUrl: clientProfiles.photoUrl });
+    const removedCoach = await tx
+      .delete(coachProfiles)
+      .where(eq(coachProfiles.userId, userId))
+      .returning({ photoUrl: coachProfiles.photoUrl });
     await tx.delete(postVotes).where(eq(postVotes.userId, userId));
     await tx.delete(comments).where(eq(comments.authorId, userId));
     await tx.delete(posts).where(eq(posts.authorId, userId));
@@ -108,7 +118,14 @@ export async function deleteAccount(db: Database, env: Bindings, input: DeleteAc
     if (financial) {
       await tx
         .update(users)
-        .set({ email: tombstoneEmail(userId), passwordHash: null, isActive: false, emailVerified: false, lastSeenAt: null, updatedAt: now })
+        .set({
+          email: tombstoneEmail(userId),
+          passwordHash: null,
+          isActive: false,
+          emailVerified: false,
+          lastSeenAt: null,
+          updatedAt: now,
+        })
         .where(eq(users.id, userId));
     } else {
       await tx.delete(users).where(eq(users.id, userId));
@@ -125,6 +142,13 @@ export async function deleteAccount(db: Database, env: Bindings, input: DeleteAc
   } catch (error) {
     // The account is gone either way (login and refresh read the database);
     // a live access token then fails on the missing or inactive user row.
-    console.error(JSON.stringify({ level: "error", msg: "token revocation failed after account deletion", user_id: userId, error: String(error) }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "token revocation failed after account deletion",
+        user_id: userId,
+        error: String(error),
+      }),
+    );
   }
 }

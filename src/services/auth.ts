@@ -32,7 +32,7 @@
  */
 import bcrypt from "bcryptjs";
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
-import { emailTokens, refreshTokens, users, type User } from "../../drizzle/schema.ts";
+import { emailTokens, refreshTokens, type User, users } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { rowFromJson } from "../db/json-rows.ts";
 import { badRequest, conflict, forbidden, pgErrorCode, unauthorized } from "../lib/errors.ts";
@@ -41,13 +41,13 @@ import { BCRYPT_COST, normalizeEmail } from "./admins.ts";
 import { dispatchEmails, type NotificationEnv } from "./notifications.ts";
 import {
   ACCESS_TOKEN_TTL_SECONDS,
+  type Role,
   randomToken,
+  type SecretConfig,
   sha256Hex,
   signingKey,
   signToken,
   verifyToken,
-  type Role,
-  type SecretConfig,
 } from "./tokens.ts";
 
 export const RESET_TOKEN_TTL_MS = 1 * HOUR_MS;
@@ -116,14 +116,24 @@ interface SignedPair {
   refresh: { id: string; tokenHash: string; expiresAt: Date };
 }
 
-async function signTokenPair(env: SecretConfig, user: { id: string; role: Role }, familyId: string, now: Date): Promise<SignedPair> {
+async function signTokenPair(
+  env: SecretConfig,
+  user: { id: string; role: Role },
+  familyId: string,
+  now: Date,
+): Promise<SignedPair> {
   const key = signingKey(env);
   const [access, refresh] = await Promise.all([
     signToken(key, { sub: user.id, role: user.role, type: "access" }, now),
     signToken(key, { sub: user.id, role: user.role, type: "refresh", fam: familyId }, now),
   ]);
   return {
-    tokens: { access_token: access.token, refresh_token: refresh.token, token_type: "bearer", expires_in: ACCESS_TOKEN_TTL_SECONDS },
+    tokens: {
+      access_token: access.token,
+      refresh_token: refresh.token,
+      token_type: "bearer",
+      expires_in: ACCESS_TOKEN_TTL_SECONDS,
+    },
     refresh: { id: refresh.jti, tokenHash: await sha256Hex(refresh.token), expiresAt: refresh.expiresAt },
   };
 }
@@ -175,7 +185,13 @@ export interface SignupInput {
  * atomic: all four rows or none). The user id is chosen here so that the
  * tokens can be signed before that statement.
  */
-export async function signup(db: Database, env: AuthEnv, input: SignupInput, now: Date, linkBase: string): Promise<{ user: User; tokens: TokenPair }> {
+export async function signup(
+  db: Database,
+  env: AuthEnv,
+  input: SignupInput,
+  now: Date,
+  linkBase: string,
+): Promise<{ user: User; tokens: TokenPair }> {
   const email = normalizeEmail(input.email);
   const [taken] = await db.select({ id: users.id }).from(users).where(eq(users.email, email)).limit(1);
   if (taken) throw conflict("An account with this email already exists", { field: "email" });
@@ -217,11 +233,16 @@ export async function signup(db: Database, env: AuthEnv, input: SignupInput, now
  * same 401 (and cost the same bcrypt time); a correct password of an inactive
  * account gives 403 (only after the password proved who is asking).
  */
-export async function login(db: Database, env: AuthEnv, input: { email: string; password: string }, now: Date): Promise<{ user: User; tokens: TokenPair }> {
+export async function login(
+  db: Database,
+  env: AuthEnv,
+  input: { email: string; password: string },
+  now: Date,
+): Promise<{ user: User; tokens: TokenPair }> {
   const email = normalizeEmail(input.email);
   const [user] = await db.select().from(users).where(eq(users.email, email)).limit(1);
   const matches = await verifyPassword(input.password, user?.passwordHash ?? null);
-  if (!user || !user.passwordHash || !matches) throw unauthorized(INVALID_CREDENTIALS);
+  if (!user?.passwordHash || !matches) throw unauthorized(INVALID_CREDENTIALS);
   if (!user.isActive) throw forbidden("This account is deactivated");
   // One statement for both writes (two statements "in parallel" would open a second pooled connection).
   const tokens = await issueTokenPairAndSeen(db, env, user, crypto.randomUUID(), now);
@@ -289,7 +310,13 @@ export async function refreshSession(db: Database, env: AuthEnv, refreshToken: s
 }
 
 /** A new refresh token (login, or the successor of a claimed one) and the last-seen time: one statement. */
-async function issueTokenPairAndSeen(db: Database, env: AuthEnv, user: { id: string; role: Role }, familyId: string, now: Date): Promise<TokenPair> {
+async function issueTokenPairAndSeen(
+  db: Database,
+  env: AuthEnv,
+  user: { id: string; role: Role },
+  familyId: string,
+  now: Date,
+): Promise<TokenPair> {
   const { tokens, refresh } = await signTokenPair(env, user, familyId, now);
   await db.execute(sql`
     with refresh as (
@@ -309,7 +336,14 @@ async function revokeFamilyOnReuse(db: Database, jti: string, tokenHash: string,
     returning user_id, family_id`);
   const first = result.rows[0];
   if (first) {
-    console.warn(JSON.stringify({ level: "warn", msg: "refresh token reuse: family revoked", user_id: first.user_id, family_id: first.family_id }));
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        msg: "refresh token reuse: family revoked",
+        user_id: first.user_id,
+        family_id: first.family_id,
+      }),
+    );
   }
 }
 
@@ -355,7 +389,13 @@ export async function revokeAllRefreshTokens(db: Executor, userId: string, now: 
  * old links, the new link and its email are CTEs of one (atomic) statement;
  * for an unknown email they all act on no row.
  */
-export async function requestPasswordReset(db: Database, env: AuthEnv, email: string, now: Date, linkBase: string): Promise<void> {
+export async function requestPasswordReset(
+  db: Database,
+  env: AuthEnv,
+  email: string,
+  now: Date,
+  linkBase: string,
+): Promise<void> {
   const address = normalizeEmail(email);
   const token = randomToken();
   // The account's stored email equals the normalised address (that is how it is found).
@@ -382,12 +422,23 @@ export async function requestPasswordReset(db: Database, env: AuthEnv, email: st
  * that garbage tokens cost no hashing; it is consumed in the transaction that
  * sets the password, so a token can only ever be used once.
  */
-export async function confirmPasswordReset(db: Database, input: { token: string; newPassword: string }, now: Date): Promise<void> {
+export async function confirmPasswordReset(
+  db: Database,
+  input: { token: string; newPassword: string },
+  now: Date,
+): Promise<void> {
   const tokenHash = await sha256Hex(input.token);
   const [candidate] = await db
     .select({ id: emailTokens.id })
     .from(emailTokens)
-    .where(and(eq(emailTokens.tokenHash, tokenHash), eq(emailTokens.purpose, "reset"), isNull(emailTokens.usedAt), gt(emailTokens.expiresAt, now)))
+    .where(
+      and(
+        eq(emailTokens.tokenHash, tokenHash),
+        eq(emailTokens.purpose, "reset"),
+        isNull(emailTokens.usedAt),
+        gt(emailTokens.expiresAt, now),
+      ),
+    )
     .limit(1);
   if (!candidate) throw badRequest(INVALID_EMAIL_TOKEN, { field: "token" });
   const passwordHash = await hashPassword(input.newPassword);
@@ -413,7 +464,14 @@ export async function checkResetToken(db: Database, token: string, now: Date): P
   const [row] = await db
     .select({ expiresAt: emailTokens.expiresAt })
     .from(emailTokens)
-    .where(and(eq(emailTokens.tokenHash, await sha256Hex(token)), eq(emailTokens.purpose, "reset"), isNull(emailTokens.usedAt), gt(emailTokens.expiresAt, now)))
+    .where(
+      and(
+        eq(emailTokens.tokenHash, await sha256Hex(token)),
+        eq(emailTokens.purpose, "reset"),
+        isNull(emailTokens.usedAt),
+        gt(emailTokens.expiresAt, now),
+      ),
+    )
     .limit(1);
   if (!row) throw badRequest(INVALID_EMAIL_TOKEN, { field: "token" });
   return row.expiresAt;

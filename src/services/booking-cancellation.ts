@@ -13,11 +13,11 @@
  * `charge.refunded` webhook still cancels the booking and marks the payment.
  */
 import { and, eq, gt, inArray, or, sql } from "drizzle-orm";
-import { bookings, payments, type Booking } from "../../drizzle/schema.ts";
+import { type Booking, bookings, payments } from "../../drizzle/schema.ts";
 import type { Database } from "../db/client.ts";
 import type { Bindings } from "../env.ts";
 import { AppError, badRequest, notFound } from "../lib/errors.ts";
-import { refundDue, type CancellingParty } from "./booking-rules.ts";
+import { type CancellingParty, refundDue } from "./booking-rules.ts";
 import { bookingEmails, loadParties } from "./bookings.ts";
 import { dispatchEmails, recordEmails } from "./notifications.ts";
 import { expireCheckoutSession, refundPaymentIntent, requireStripe, stripeClient } from "./stripe.ts";
@@ -57,7 +57,10 @@ export async function cancelBooking(db: Database, env: Bindings, input: CancelBo
     const [booking] = await tx.select().from(bookings).where(eq(bookings.id, input.bookingId)).for("update");
     if (!booking) throw notFound("Booking");
     if (!(CANCELLABLE as readonly string[]).includes(booking.status)) {
-      throw badRequest(`A ${booking.status} booking cannot be cancelled`, { status: booking.status, allowed_from: [...CANCELLABLE] });
+      throw badRequest(`A ${booking.status} booking cannot be cancelled`, {
+        status: booking.status,
+        allowed_from: [...CANCELLABLE],
+      });
     }
 
     const attempts = await tx.select().from(payments).where(eq(payments.bookingId, booking.id)).for("update");
@@ -69,7 +72,12 @@ export async function cancelBooking(db: Database, env: Bindings, input: CancelBo
       await tx
         .update(payments)
         .set({ status: "failed", flagReason: "booking cancelled before payment", updatedAt: now })
-        .where(inArray(payments.id, open.map((payment) => payment.id)));
+        .where(
+          inArray(
+            payments.id,
+            open.map((payment) => payment.id),
+          ),
+        );
       expireSessions = open
         .filter((payment) => payment.stripeSessionId && (!payment.expiresAt || payment.expiresAt > now))
         .map((payment) => payment.stripeSessionId as string);
@@ -84,13 +92,23 @@ export async function cancelBooking(db: Database, env: Bindings, input: CancelBo
       for (const payment of paid) {
         if (!payment.stripePaymentIntentId) {
           // Cannot happen for a payment confirmed by Stripe; keep it visible rather than guess.
-          await tx.update(payments).set({ flagReason: "refund due but no payment intent id", updatedAt: now }).where(eq(payments.id, payment.id));
+          await tx
+            .update(payments)
+            .set({ flagReason: "refund due but no payment intent id", updatedAt: now })
+            .where(eq(payments.id, payment.id));
           refund = "pending";
           continue;
         }
-        const outcome = await refundPaymentIntent(stripe, { paymentId: payment.id, paymentIntentId: payment.stripePaymentIntentId, bookingId: booking.id });
+        const outcome = await refundPaymentIntent(stripe, {
+          paymentId: payment.id,
+          paymentIntentId: payment.stripePaymentIntentId,
+          bookingId: booking.id,
+        });
         if (outcome.status === "succeeded") {
-          await tx.update(payments).set({ status: "refunded", refundedAt: now, updatedAt: now }).where(eq(payments.id, payment.id));
+          await tx
+            .update(payments)
+            .set({ status: "refunded", refundedAt: now, updatedAt: now })
+            .where(eq(payments.id, payment.id));
         } else {
           // Stripe accepted the refund but has not settled it: charge.refunded will mark it.
           await tx

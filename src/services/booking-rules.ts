@@ -3,7 +3,7 @@
  * of a cancellation, the status transition table. No database, no clock of
  * their own: `now` is always passed in.
  */
-import { availabilityWindows, WEEKDAYS, type MinuteWindow, type Weekday } from "../lib/availability.ts";
+import { availabilityWindows, type MinuteWindow, WEEKDAYS, type Weekday } from "../lib/availability.ts";
 
 export const SESSION_DURATIONS = [30, 60, 90] as const;
 export type SessionDuration = (typeof SESSION_DURATIONS)[number];
@@ -49,7 +49,11 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 
 /** The wall-clock time of an instant in a zone, as the zone's own rules (DST included) say. */
 export function localTime(instant: Date, timeZone: string): LocalTime {
-  const parts = Object.fromEntries(formatterFor(timeZone).formatToParts(instant).map((part) => [part.type, part.value]));
+  const parts = Object.fromEntries(
+    formatterFor(timeZone)
+      .formatToParts(instant)
+      .map((part) => [part.type, part.value]),
+  );
   const weekday = String(parts.weekday).toLowerCase() as Weekday;
   const hour = Number(parts.hour) % 24;
   const seconds = Number(parts.second) + (instant.getTime() % 1000) / 1000;
@@ -101,7 +105,9 @@ export function checkAvailability(availability: unknown, start: Date, durationMi
   for (let minute = 1; minute < durationMinutes; minute++) {
     const local = localTime(new Date(start.getTime() + minute * 60_000), timezone);
     if (local.date !== first.date || local.minutes < window.start || local.minutes >= window.end) {
-      return fail(`The session does not fit inside one availability window (${hhmm(window.start)}-${hhmm(window.end)} ${timezone})`);
+      return fail(
+        `The session does not fit inside one availability window (${hhmm(window.start)}-${hhmm(window.end)} ${timezone})`,
+      );
     }
   }
   // The end instant may touch the window's end, or local midnight when the window ends at 24:00.

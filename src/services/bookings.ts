@@ -3,19 +3,26 @@
  * transitions, the parties of a booking and the emails they get.
  * Cancellation lives in booking-cancellation.ts (account deletion uses it too).
  */
-import { and, asc, count, desc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
-import { alias } from "drizzle-orm/pg-core";
+
 import { Client, type Pool } from "@neondatabase/serverless";
-import { rowFromJson } from "../db/json-rows.ts";
-import { bookings, clientProfiles, coachProfiles, users, type Booking } from "../../drizzle/schema.ts";
+import { and, asc, count, desc, eq, inArray, or, type SQL, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import { type Booking, bookings, clientProfiles, coachProfiles, users } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
+import { rowFromJson } from "../db/json-rows.ts";
 import type { AuthUser, Bindings } from "../env.ts";
 import { badRequest, conflict, forbidden, notFound, pgErrorCode } from "../lib/errors.ts";
-import { pageTotal, windowTotal, type Pagination } from "../lib/pagination.ts";
+import { type Pagination, pageTotal, windowTotal } from "../lib/pagination.ts";
 import { isoUtc, requireIso } from "../lib/time.ts";
+import {
+  allowedTransitions,
+  type BookingStatus,
+  checkAvailability,
+  isAllowedTransition,
+  MAX_UNPAID_PENDING_BOOKINGS,
+} from "./booking-rules.ts";
 import { bumpCoachesVersion } from "./coaches-version.ts";
-import { checkAvailability, isAllowedTransition, allowedTransitions, MAX_UNPAID_PENDING_BOOKINGS, type BookingStatus } from "./booking-rules.ts";
-import { dispatchEmails, recordEmails, type Email } from "./notifications.ts";
+import { dispatchEmails, type Email, recordEmails } from "./notifications.ts";
 
 export interface BookingParty {
   id: string;
@@ -91,43 +98,48 @@ export function bookingEmails(
     { party: parties.client, other: parties.coach, role: "client" },
     { party: parties.coach, other: parties.client, role: "coach" },
   ];
-  return recipients
-    .filter(({ party }) => deliverable(party) && !excludeUserIds.includes(party.id))
-    .map(({ party, other, role }) => {
-      const withWhom = role === "client" ? `your coach ${displayName(other)}` : `your client ${displayName(other)}`;
-      switch (notice.kind) {
-        case "confirmed":
-          return {
-            to: party.email,
-            subject: "Your CultureBridge session is confirmed",
-            text:
-              `Your session with ${withWhom} on ${session} is confirmed (booking ${booking.id}).` +
-              (booking.meetingLink ? `\nMeeting link: ${booking.meetingLink}` : ""),
-          };
-        case "cancelled": {
-          const by = notice.cancelledBy === "system" ? "automatically (unpaid)" : `by the ${notice.cancelledBy}`;
-          const refund =
-            notice.refund === "full"
-              ? role === "client" ? "\nThe payment is refunded in full." : "\nThe client is refunded in full."
-              : notice.refund === "pending"
-                ? "\nA full refund has been requested from the payment provider."
-                : notice.refund === "none"
-                  ? "\nPer the cancellation policy (less than 24 hours' notice) there is no refund."
-                  : "";
-          return {
-            to: party.email,
-            subject: "Your CultureBridge session was cancelled",
-            text: `Your session with ${withWhom} on ${session} was cancelled ${by} (booking ${booking.id}).${refund}`,
-          };
+  return (
+    recipients
+      .filter(({ party }) => deliverable(party) && !excludeUserIds.includes(party.id))
+      // biome-ignore lint/suspicious/useIterableCallbackReturn: the switch is exhaustive over notice.kind (tsc checks it)
+      .map(({ party, other, role }) => {
+        const withWhom = role === "client" ? `your coach ${displayName(other)}` : `your client ${displayName(other)}`;
+        switch (notice.kind) {
+          case "confirmed":
+            return {
+              to: party.email,
+              subject: "Your CultureBridge session is confirmed",
+              text:
+                `Your session with ${withWhom} on ${session} is confirmed (booking ${booking.id}).` +
+                (booking.meetingLink ? `\nMeeting link: ${booking.meetingLink}` : ""),
+            };
+          case "cancelled": {
+            const by = notice.cancelledBy === "system" ? "automatically (unpaid)" : `by the ${notice.cancelledBy}`;
+            const refund =
+              notice.refund === "full"
+                ? role === "client"
+                  ? "\nThe payment is refunded in full."
+                  : "\nThe client is refunded in full."
+                : notice.refund === "pending"
+                  ? "\nA full refund has been requested from the payment provider."
+                  : notice.refund === "none"
+                    ? "\nPer the cancellation policy (less than 24 hours' notice) there is no refund."
+                    : "";
+            return {
+              to: party.email,
+              subject: "Your CultureBridge session was cancelled",
+              text: `Your session with ${withWhom} on ${session} was cancelled ${by} (booking ${booking.id}).${refund}`,
+            };
+          }
+          case "refunded":
+            return {
+              to: party.email,
+              subject: "Your CultureBridge session was refunded",
+              text: `The payment for the session with ${withWhom} on ${session} was refunded (booking ${booking.id}).`,
+            };
         }
-        case "refunded":
-          return {
-            to: party.email,
-            subject: "Your CultureBridge session was refunded",
-            text: `The payment for the session with ${withWhom} on ${session} was refunded (booking ${booking.id}).`,
-          };
-      }
-    });
+      })
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -157,7 +169,10 @@ export interface BookingView {
   coach?: BookingPartySummary;
 }
 
-export function bookingView(booking: Booking, parties?: { client: BookingPartySummary; coach: BookingPartySummary }): BookingView {
+export function bookingView(
+  booking: Booking,
+  parties?: { client: BookingPartySummary; coach: BookingPartySummary },
+): BookingView {
   return {
     id: booking.id,
     client_id: booking.clientId,
@@ -201,7 +216,13 @@ async function findBookableCoach(db: Executor, coachRef: string) {
     .select({ userId: users.id, availability: coachProfiles.availability, hourlyRate: coachProfiles.hourlyRate })
     .from(coachProfiles)
     .innerJoin(users, eq(users.id, coachProfiles.userId))
-    .where(and(or(eq(coachProfiles.userId, coachRef), eq(coachProfiles.id, coachRef)), eq(users.role, "coach"), eq(users.isActive, true)))
+    .where(
+      and(
+        or(eq(coachProfiles.userId, coachRef), eq(coachProfiles.id, coachRef)),
+        eq(users.role, "coach"),
+        eq(users.isActive, true),
+      ),
+    )
     .limit(1);
   return coach;
 }
@@ -282,7 +303,8 @@ export async function createBooking(db: Database, input: CreateBookingInput): Pr
       errors: [{ field: "session_datetime", location: "body", message: "Must be in the future" }],
     });
   }
-  if (coach.hourlyRate === null) throw conflict("The coach has not set an hourly rate yet and cannot be booked", { reason: "coach_has_no_rate" });
+  if (coach.hourlyRate === null)
+    throw conflict("The coach has not set an hourly rate yet and cannot be booked", { reason: "coach_has_no_rate" });
   const verdict = checkAvailability(coach.availability, start, durationMinutes);
   if (!verdict.ok) {
     throw conflict(verdict.reason, {
@@ -296,7 +318,9 @@ export async function createBooking(db: Database, input: CreateBookingInput): Pr
   const end = new Date(start.getTime() + durationMinutes * 60_000);
   // Postgres text cannot hold NUL (and a query string ends at one): a clear 400, never a 500.
   if (input.notes?.includes("\u0000")) {
-    throw badRequest("Request validation failed", { errors: [{ field: "notes", location: "body", message: "Must not contain NUL characters" }] });
+    throw badRequest("Request validation failed", {
+      errors: [{ field: "notes", location: "body", message: "Must not contain NUL characters" }],
+    });
   }
 
   // ONE round trip for the whole write: a transaction sent as one simple-protocol query
@@ -334,7 +358,9 @@ export async function createBooking(db: Database, input: CreateBookingInput): Pr
     commit`;
   try {
     const results = await runBookingStatement(poolOf(db), text);
-    const outcome = results[2]?.rows[0] as { pending: number; clash_coach_id: string | null; created: Record<string, unknown> | null } | undefined;
+    const outcome = results[2]?.rows[0] as
+      | { pending: number; clash_coach_id: string | null; created: Record<string, unknown> | null }
+      | undefined;
     if (!outcome) throw new Error("booking statement returned no row");
     if (outcome.pending >= MAX_UNPAID_PENDING_BOOKINGS) {
       throw conflict(`You already hold ${MAX_UNPAID_PENDING_BOOKINGS} unpaid bookings; pay or cancel one first`, {
@@ -344,16 +370,24 @@ export async function createBooking(db: Database, input: CreateBookingInput): Pr
       });
     }
     if (outcome.clash_coach_id !== null || !outcome.created) {
-      const which = outcome.clash_coach_id === coach.userId ? OVERLAP_CONSTRAINTS.bookings_coach_no_overlap : OVERLAP_CONSTRAINTS.bookings_client_no_overlap;
+      const which =
+        outcome.clash_coach_id === coach.userId
+          ? OVERLAP_CONSTRAINTS.bookings_coach_no_overlap
+          : OVERLAP_CONSTRAINTS.bookings_client_no_overlap;
       throw conflict(which!.message, { reason: which!.reason });
     }
     return bookingView(rowFromJson(bookings, outcome.created));
   } catch (error) {
     if (pgErrorCode(error) === "23P01") {
       const constraint = constraintName(error);
-      const which = OVERLAP_CONSTRAINTS[constraint ?? ""] ?? { reason: "overlap", message: "The time slot overlaps an existing booking" };
+      const which = OVERLAP_CONSTRAINTS[constraint ?? ""] ?? {
+        reason: "overlap",
+        message: "The time slot overlaps an existing booking",
+      };
       // A race the pre-check could not see: the exclusion constraint decided it.
-      console.log(JSON.stringify({ level: "info", msg: "booking overlap rejected by constraint", constraint: constraint ?? null }));
+      console.log(
+        JSON.stringify({ level: "info", msg: "booking overlap rejected by constraint", constraint: constraint ?? null }),
+      );
       throw conflict(which.message, { reason: which.reason });
     }
     throw error;
@@ -441,7 +475,8 @@ export async function listBookingsOf(
     if (caller.role === "admin") {
       target = userRefSql(side, ref);
     } else {
-      if ((await resolveUserRef(db, side, ref)) !== caller.id) throw forbidden(`Only that ${side} or an admin may list these bookings`);
+      if ((await resolveUserRef(db, side, ref)) !== caller.id)
+        throw forbidden(`Only that ${side} or an admin may list these bookings`);
       target = caller.id;
     }
   }
@@ -466,7 +501,11 @@ export async function listBookingsOf(
     .orderBy(desc(bookings.sessionDatetime), asc(bookings.id))
     .offset(pagination.skip)
     .limit(pagination.limit);
-  const total = await pageTotal(rows, pagination, async () => (await db.select({ n: count() }).from(bookings).where(where))[0]?.n ?? 0);
+  const total = await pageTotal(
+    rows,
+    pagination,
+    async () => (await db.select({ n: count() }).from(bookings).where(where))[0]?.n ?? 0,
+  );
   return {
     total,
     items: rows.map((row) =>

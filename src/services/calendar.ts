@@ -10,8 +10,9 @@
  * (bumped on every change), and recently cancelled sessions kept with
  * STATUS:CANCELLED so subscribed calendars remove them.
  */
-import ical, { ICalEventStatus } from "ical-generator";
+
 import { and, asc, eq, gte, inArray, or, sql } from "drizzle-orm";
+import ical, { ICalEventStatus } from "ical-generator";
 import { bookings, calendarFeeds, clientProfiles, coachProfiles, users } from "../../drizzle/schema.ts";
 import type { Database } from "../db/client.ts";
 import { notFound } from "../lib/errors.ts";
@@ -59,7 +60,8 @@ interface FeedBooking {
   coachLast: string | null;
 }
 
-const fullName = (first: string | null, last: string | null, fallback: string) => [first, last].filter(Boolean).join(" ").trim() || fallback;
+const fullName = (first: string | null, last: string | null, fallback: string) =>
+  [first, last].filter(Boolean).join(" ").trim() || fallback;
 
 /** Renders the calendar of one user's sessions (pure: used by the route and by tests). */
 export function renderFeed(userId: string, rows: FeedBooking[], now: Date): string {
@@ -71,7 +73,9 @@ export function renderFeed(userId: string, rows: FeedBooking[], now: Date): stri
   });
   for (const row of rows) {
     const asCoach = row.coachId === userId;
-    const other = asCoach ? fullName(row.clientFirst, row.clientLast, "your client") : fullName(row.coachFirst, row.coachLast, "your coach");
+    const other = asCoach
+      ? fullName(row.clientFirst, row.clientLast, "your client")
+      : fullName(row.coachFirst, row.coachLast, "your coach");
     const description = [
       asCoach ? `Coaching session with your client ${other}.` : `Coaching session with your coach ${other}.`,
       row.meetingLink ? `Meeting link: ${row.meetingLink}` : undefined,
@@ -156,9 +160,27 @@ export async function feedForToken(db: Database, token: string, now: Date): Prom
   const sessions: FeedBooking[] = [];
   for (const row of rows) {
     // The left join's columns are all null together: the owner has no session in the feed.
-    if (row.id === null || row.clientId === null || row.coachId === null || row.sessionDatetime === null || row.durationMinutes === null) continue;
+    if (
+      row.id === null ||
+      row.clientId === null ||
+      row.coachId === null ||
+      row.sessionDatetime === null ||
+      row.durationMinutes === null
+    )
+      continue;
     if (row.status === null || row.sequence === null || row.createdAt === null || row.updatedAt === null) continue;
-    sessions.push({ ...row, id: row.id, clientId: row.clientId, coachId: row.coachId, sessionDatetime: row.sessionDatetime, durationMinutes: row.durationMinutes, status: row.status, sequence: row.sequence, createdAt: row.createdAt, updatedAt: row.updatedAt });
+    sessions.push({
+      ...row,
+      id: row.id,
+      clientId: row.clientId,
+      coachId: row.coachId,
+      sessionDatetime: row.sessionDatetime,
+      durationMinutes: row.durationMinutes,
+      status: row.status,
+      sequence: row.sequence,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    });
   }
   return renderFeed(first.ownerId, sessions, now);
 }

@@ -4,9 +4,9 @@
  * so that a coach change invalidates every cached match without deleting keys.
  */
 import { eq, sql } from "drizzle-orm";
-import { appCounters } from "../../drizzle/schema.ts";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type * as schema from "../../drizzle/schema.ts";
+import { appCounters } from "../../drizzle/schema.ts";
 import type { Executor } from "../db/client.ts";
 
 const COACHES_VERSION = "coaches_version";
@@ -22,6 +22,10 @@ export async function bumpCoachesVersion(db: Executor | PgDatabase<PgQueryResult
 }
 
 export async function getCoachesVersion(db: Executor): Promise<number> {
-  const [row] = await db.select({ value: appCounters.value }).from(appCounters).where(eq(appCounters.name, COACHES_VERSION)).limit(1);
+  const [row] = await db
+    .select({ value: appCounters.value })
+    .from(appCounters)
+    .where(eq(appCounters.name, COACHES_VERSION))
+    .limit(1);
   return row?.value ?? 0;
 }

@@ -9,12 +9,12 @@
  * `total` comes from a count subquery in the same statement (one round trip).
  */
 import { z } from "@hono/zod-openapi";
-import { and, arrayContains, asc, desc, eq, gte, isNotNull, lte, or, sql, type SQL } from "drizzle-orm";
-import { coachProfiles, users, type CoachProfile } from "../../drizzle/schema.ts";
+import { and, arrayContains, asc, desc, eq, gte, isNotNull, lte, or, type SQL, sql } from "drizzle-orm";
+import { type CoachProfile, coachProfiles, users } from "../../drizzle/schema.ts";
 import type { Executor } from "../db/client.ts";
 import { notFound } from "../lib/errors.ts";
-import type { Pagination, Page } from "../lib/pagination.ts";
-import { serializeCoachProfile, type CoachProfileBody } from "./profiles.ts";
+import type { Page, Pagination } from "../lib/pagination.ts";
+import { type CoachProfileBody, serializeCoachProfile } from "./profiles.ts";
 
 export const CoachListItemSchema = z
   .object({
@@ -56,7 +56,10 @@ export const listItemColumns = {
 };
 
 /** A list item's source: a drizzle row (numerics as strings) or a matching candidate (numbers). */
-export type CoachListRow = Omit<Pick<CoachProfile, keyof typeof listItemColumns>, "hourlyRate" | "rating" | "expertise" | "languages" | "countries"> & {
+export type CoachListRow = Omit<
+  Pick<CoachProfile, keyof typeof listItemColumns>,
+  "hourlyRate" | "rating" | "expertise" | "languages" | "countries"
+> & {
   hourlyRate: string | number | null;
   rating: string | number;
   expertise: readonly string[] | null;

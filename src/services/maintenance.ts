@@ -2,7 +2,7 @@
  * The cron job: removes or closes everything that expired. Each step is a
  * plain function over the db so that tests call it directly too.
  */
-import { and, eq, lt, isNotNull, or, lte } from "drizzle-orm";
+import { and, eq, isNotNull, lt, lte, or } from "drizzle-orm";
 import { emailOutbox, emailTokens, matchCache, refreshTokens } from "../../drizzle/schema.ts";
 import type { Database } from "../db/client.ts";
 import type { Bindings } from "../env.ts";
@@ -21,10 +21,12 @@ const steps: Record<string, Step> = {
   expired_match_cache: async (db, _env, now) =>
     (await db.delete(matchCache).where(lt(matchCache.expiresAt, now)).returning({ id: matchCache.id })).length,
   expired_email_tokens: async (db, _env, now) =>
-    (await db
-      .delete(emailTokens)
-      .where(or(lt(emailTokens.expiresAt, now), isNotNull(emailTokens.usedAt)))
-      .returning({ id: emailTokens.id })).length,
+    (
+      await db
+        .delete(emailTokens)
+        .where(or(lt(emailTokens.expiresAt, now), isNotNull(emailTokens.usedAt)))
+        .returning({ id: emailTokens.id })
+    ).length,
   expired_refresh_tokens: async (db, _env, now) =>
     (await db.delete(refreshTokens).where(lt(refreshTokens.expiresAt, now)).returning({ id: refreshTokens.id })).length,
   // Emails whose queue send failed stay `queued`; give them another dispatch.
@@ -32,9 +34,18 @@ const steps: Record<string, Step> = {
     const stale = await db
       .select({ id: emailOutbox.id })
       .from(emailOutbox)
-      .where(and(eq(emailOutbox.status, "queued"), eq(emailOutbox.attempts, 0), lte(emailOutbox.createdAt, new Date(now.getTime() - 10 * 60_000))))
+      .where(
+        and(
+          eq(emailOutbox.status, "queued"),
+          eq(emailOutbox.attempts, 0),
+          lte(emailOutbox.createdAt, new Date(now.getTime() - 10 * 60_000)),
+        ),
+      )
       .limit(500);
-    await dispatchEmails(env, stale.map((row) => row.id));
+    await dispatchEmails(
+      env,
+      stale.map((row) => row.id),
+    );
     return stale.length;
   },
 };

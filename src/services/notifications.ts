@@ -52,7 +52,9 @@ export async function dispatchEmails(env: NotificationEnv, outboxIds: string[]):
   try {
     await env.NOTIFICATIONS.sendBatch(outboxIds.map((outboxId) => ({ body: { outboxId } })));
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", msg: "notification queue send failed", count: outboxIds.length, error: String(error) }));
+    console.error(
+      JSON.stringify({ level: "error", msg: "notification queue send failed", count: outboxIds.length, error: String(error) }),
+    );
   }
 }
 
@@ -73,18 +75,38 @@ export async function deliverEmail(db: Database, env: NotificationEnv, outboxId:
     if (!env.EMAIL_API_URL) throw new Error("no email provider configured (EMAIL_API_URL)");
     const response = await fetch(env.EMAIL_API_URL, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(env.EMAIL_API_KEY ? { authorization: `Bearer ${env.EMAIL_API_KEY}` } : {}) },
-      body: JSON.stringify({ from: env.EMAIL_FROM ?? "CultureBridge <no-reply@culturebridge.app>", to: message.toAddress, subject: message.subject, text: message.body }),
+      headers: {
+        "content-type": "application/json",
+        ...(env.EMAIL_API_KEY ? { authorization: `Bearer ${env.EMAIL_API_KEY}` } : {}),
+      },
+      body: JSON.stringify({
+        from: env.EMAIL_FROM ?? "CultureBridge <no-reply@culturebridge.app>",
+        to: message.toAddress,
+        subject: message.subject,
+        text: message.body,
+      }),
     });
     if (!response.ok) throw new Error(`email API answered ${response.status}`);
-    await db.update(emailOutbox).set({ status: "sent", attempts: attempt, sentAt: new Date(), lastError: null }).where(eq(emailOutbox.id, outboxId));
+    await db
+      .update(emailOutbox)
+      .set({ status: "sent", attempts: attempt, sentAt: new Date(), lastError: null })
+      .where(eq(emailOutbox.id, outboxId));
   } catch (error) {
     const finalAttempt = attempt >= MAX_DELIVERY_ATTEMPTS;
     await db
       .update(emailOutbox)
       .set({ status: finalAttempt ? "failed" : "queued", attempts: attempt, lastError: String(error) })
       .where(eq(emailOutbox.id, outboxId));
-    console.error(JSON.stringify({ level: "error", msg: "email delivery failed", outbox_id: outboxId, attempt, final: finalAttempt, error: String(error) }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "email delivery failed",
+        outbox_id: outboxId,
+        attempt,
+        final: finalAttempt,
+        error: String(error),
+      }),
+    );
     if (!finalAttempt) throw error;
   }
 }

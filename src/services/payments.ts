@@ -23,14 +23,15 @@
  * Lock order everywhere (here and in booking-cancellation.ts): booking row, then
  * payment rows, so a cancellation and a webhook for the same booking serialise.
  */
-import Stripe from "stripe";
+
 import { and, asc, desc, eq, gt, inArray, isNull, lte, notExists, or, sql } from "drizzle-orm";
-import { bookings, coachProfiles, payments, stripeEvents, users, type Booking, type Payment } from "../../drizzle/schema.ts";
+import Stripe from "stripe";
+import { type Booking, bookings, coachProfiles, type Payment, payments, stripeEvents, users } from "../../drizzle/schema.ts";
 import type { Database, Transaction } from "../db/client.ts";
 import type { AuthUser, Bindings } from "../env.ts";
 import { AppError, badRequest, conflict, forbidden, notFound } from "../lib/errors.ts";
 import { requireIso } from "../lib/time.ts";
-import { bookingEmails, displayName, loadParties, type BookingNotice } from "./bookings.ts";
+import { type BookingNotice, bookingEmails, displayName, loadParties } from "./bookings.ts";
 import { dispatchEmails, recordEmails } from "./notifications.ts";
 import { fromMinorUnits, minorUnitFactor, refundPaymentIntent, requireStripe, stripeFailure, toMinorUnits } from "./stripe.ts";
 
@@ -96,7 +97,8 @@ export async function getPaymentFor(db: Database, paymentId: string, caller: Aut
     .where(eq(payments.id, paymentId))
     .limit(1);
   if (!row) throw notFound("Payment");
-  if (caller.role !== "admin" && caller.id !== row.clientId && caller.id !== row.coachId) throw forbidden("This payment belongs to other users");
+  if (caller.role !== "admin" && caller.id !== row.clientId && caller.id !== row.coachId)
+    throw forbidden("This payment belongs to other users");
   return paymentView(row.payment);
 }
 
@@ -128,7 +130,11 @@ function checkoutUrls(env: Bindings, bookingId: string): { success: string; canc
  * sessions: the second waits and gets the first one's open session. Stripe is
  * called inside the transaction: when it fails nothing is written (503).
  */
-export async function createCheckout(db: Database, env: Bindings, input: { bookingId: string; caller: AuthUser; now: Date }): Promise<CheckoutView> {
+export async function createCheckout(
+  db: Database,
+  env: Bindings,
+  input: { bookingId: string; caller: AuthUser; now: Date },
+): Promise<CheckoutView> {
   const { caller, now } = input;
   return db.transaction(async (tx) => {
     const [booking] = await tx.select().from(bookings).where(eq(bookings.id, input.bookingId)).for("update");
@@ -137,12 +143,15 @@ export async function createCheckout(db: Database, env: Bindings, input: { booki
     if (booking.status !== "pending") {
       throw badRequest(`The booking is ${booking.status}, only a pending booking can be paid`, { status: booking.status });
     }
-    if (booking.sessionDatetime.getTime() <= now.getTime()) throw badRequest("The session has already started", { status: booking.status });
+    if (booking.sessionDatetime.getTime() <= now.getTime())
+      throw badRequest("The session has already started", { status: booking.status });
 
     const attempts = await tx.select().from(payments).where(eq(payments.bookingId, booking.id)).orderBy(desc(payments.createdAt));
     // Money already received (e.g. an amount under review) must not be asked for twice.
     if (attempts.some((payment) => payment.status === "succeeded" || payment.receivedAmount !== null)) {
-      throw conflict("A payment for this booking has already been received and is being processed", { reason: "payment_received" });
+      throw conflict("A payment for this booking has already been received and is being processed", {
+        reason: "payment_received",
+      });
     }
     const open = attempts.find(
       (payment) =>
@@ -153,16 +162,26 @@ export async function createCheckout(db: Database, env: Bindings, input: { booki
         payment.expiresAt.getTime() - now.getTime() > REUSE_MIN_REMAINING_MS,
     );
     if (open) {
-      return { session_id: open.stripeSessionId as string, checkout_url: open.checkoutUrl as string, expires_at: requireIso(open.expiresAt as Date) };
+      return {
+        session_id: open.stripeSessionId as string,
+        checkout_url: open.checkoutUrl as string,
+        expires_at: requireIso(open.expiresAt as Date),
+      };
     }
 
     const stripe = requireStripe(env);
     const [coach] = await tx
-      .select({ hourlyRate: coachProfiles.hourlyRate, currency: coachProfiles.currency, firstName: coachProfiles.firstName, lastName: coachProfiles.lastName })
+      .select({
+        hourlyRate: coachProfiles.hourlyRate,
+        currency: coachProfiles.currency,
+        firstName: coachProfiles.firstName,
+        lastName: coachProfiles.lastName,
+      })
       .from(coachProfiles)
       .where(eq(coachProfiles.userId, booking.coachId))
       .limit(1);
-    if (!coach || coach.hourlyRate === null) throw conflict("The coach has no hourly rate; the session cannot be paid", { reason: "coach_has_no_rate" });
+    if (!coach || coach.hourlyRate === null)
+      throw conflict("The coach has no hourly rate; the session cannot be paid", { reason: "coach_has_no_rate" });
     const [client] = await tx.select({ email: users.email }).from(users).where(eq(users.id, booking.clientId)).limit(1);
 
     const currency = coach.currency.toUpperCase();
@@ -171,7 +190,13 @@ export async function createCheckout(db: Database, env: Bindings, input: { booki
     const paymentId = crypto.randomUUID();
     const urls = checkoutUrls(env, booking.id);
     const metadata = { booking_id: booking.id, payment_id: paymentId };
-    const coachName = displayName({ id: booking.coachId, email: "", firstName: coach.firstName, lastName: coach.lastName, photoUrl: null });
+    const coachName = displayName({
+      id: booking.coachId,
+      email: "",
+      firstName: coach.firstName,
+      lastName: coach.lastName,
+      photoUrl: null,
+    });
 
     let session: Stripe.Checkout.Session;
     try {
@@ -230,7 +255,12 @@ export async function createCheckout(db: Database, env: Bindings, input: { booki
 const WEBHOOK_TOLERANCE_SECONDS = 300;
 
 /** Verifies the signature of the raw body; any failure is a 400 (contract). */
-export async function verifyStripeEvent(env: Bindings, rawBody: string, signature: string | undefined, now: Date): Promise<Stripe.Event> {
+export async function verifyStripeEvent(
+  env: Bindings,
+  rawBody: string,
+  signature: string | undefined,
+  now: Date,
+): Promise<Stripe.Event> {
   const secret = env.STRIPE_WEBHOOK_SECRET;
   if (!secret) throw new AppError("SERVICE_UNAVAILABLE", "Webhooks are not configured (STRIPE_WEBHOOK_SECRET)");
   if (!signature) throw badRequest("Missing Stripe-Signature header", { header: "stripe-signature" });
@@ -241,9 +271,19 @@ export async function verifyStripeEvent(env: Bindings, rawBody: string, signatur
     throw badRequest("Webhook timestamp outside the tolerance", { header: "stripe-signature" });
   }
   try {
-    return await Stripe.webhooks.constructEventAsync(rawBody, signature, secret, WEBHOOK_TOLERANCE_SECONDS, Stripe.createSubtleCryptoProvider(), now.getTime());
+    return await Stripe.webhooks.constructEventAsync(
+      rawBody,
+      signature,
+      secret,
+      WEBHOOK_TOLERANCE_SECONDS,
+      Stripe.createSubtleCryptoProvider(),
+      now.getTime(),
+    );
   } catch (error) {
-    const message = error instanceof Error && /tolerance/i.test(error.message) ? "Webhook timestamp outside the tolerance" : "Invalid Stripe signature";
+    const message =
+      error instanceof Error && /tolerance/i.test(error.message)
+        ? "Webhook timestamp outside the tolerance"
+        : "Invalid Stripe signature";
     throw badRequest(message, { header: "stripe-signature" });
   }
 }
@@ -274,11 +314,20 @@ async function findPayment(tx: Transaction, signal: PaymentSignal): Promise<{ pa
   ].filter((condition) => condition !== undefined);
   let candidate: Payment | undefined;
   if (conditions.length > 0) {
-    [candidate] = await tx.select().from(payments).where(or(...conditions)).limit(1);
+    [candidate] = await tx
+      .select()
+      .from(payments)
+      .where(or(...conditions))
+      .limit(1);
   }
   if (!candidate && signal.bookingId && /^[0-9a-f-]{36}$/i.test(signal.bookingId)) {
     // Last resort: the booking's most recent attempt.
-    [candidate] = await tx.select().from(payments).where(eq(payments.bookingId, signal.bookingId)).orderBy(desc(payments.createdAt)).limit(1);
+    [candidate] = await tx
+      .select()
+      .from(payments)
+      .where(eq(payments.bookingId, signal.bookingId))
+      .orderBy(desc(payments.createdAt))
+      .limit(1);
   }
   if (!candidate) return undefined;
   // Lock order: booking, then payment.
@@ -318,7 +367,10 @@ async function applyPaymentSucceeded(
 
   if (payment.status === "refunded") {
     // The refund came first (out of order): it stays refunded.
-    await tx.update(payments).set({ ...base, paidAt: payment.paidAt ?? now }).where(eq(payments.id, payment.id));
+    await tx
+      .update(payments)
+      .set({ ...base, paidAt: payment.paidAt ?? now })
+      .where(eq(payments.id, payment.id));
     return "kept refunded";
   }
   if (payment.status === "succeeded") {
@@ -340,17 +392,29 @@ async function applyPaymentSucceeded(
         flagReason: `amount mismatch: expected ${fromMinorUnits(expectedMinor, payment.currency).toFixed(2)} ${payment.currency}, received ${fromMinorUnits(receivedMinor, receivedCurrency).toFixed(2)} ${receivedCurrency}`,
       })
       .where(eq(payments.id, payment.id));
-    console.warn(JSON.stringify({ level: "warn", msg: "payment amount mismatch", payment_id: payment.id, booking_id: booking.id }));
+    console.warn(
+      JSON.stringify({ level: "warn", msg: "payment amount mismatch", payment_id: payment.id, booking_id: booking.id }),
+    );
     return "flagged: amount mismatch";
   }
 
-  const bookingTaken = booking.status === "cancelled" || ((booking.status === "confirmed" || booking.status === "completed") && booking.paymentId !== payment.id);
+  const bookingTaken =
+    booking.status === "cancelled" ||
+    ((booking.status === "confirmed" || booking.status === "completed") && booking.paymentId !== payment.id);
   if (bookingTaken) {
     // Never revive or double-charge: record the money, then give it back.
-    const reason = booking.status === "cancelled" ? "paid after the booking was cancelled" : "second payment for an already confirmed booking";
-    await tx.update(payments).set({ ...base, status: "succeeded", paidAt: now, flagReason: `${reason}; refund issued` }).where(eq(payments.id, payment.id));
+    const reason =
+      booking.status === "cancelled" ? "paid after the booking was cancelled" : "second payment for an already confirmed booking";
+    await tx
+      .update(payments)
+      .set({ ...base, status: "succeeded", paidAt: now, flagReason: `${reason}; refund issued` })
+      .where(eq(payments.id, payment.id));
     if (!intentId) return `flagged: ${reason} (no intent id to refund)`;
-    const outcome = await refundPaymentIntent(requireStripe(env), { paymentId: payment.id, paymentIntentId: intentId, bookingId: booking.id });
+    const outcome = await refundPaymentIntent(requireStripe(env), {
+      paymentId: payment.id,
+      paymentIntentId: intentId,
+      bookingId: booking.id,
+    });
     if (outcome.status === "succeeded") {
       await tx.update(payments).set({ status: "refunded", refundedAt: now, updatedAt: now }).where(eq(payments.id, payment.id));
       await notify(tx, effects, booking, { kind: "refunded" });
@@ -358,7 +422,10 @@ async function applyPaymentSucceeded(
     return `refunded: ${reason}`;
   }
 
-  await tx.update(payments).set({ ...base, status: "succeeded", paidAt: now, flagReason: null }).where(eq(payments.id, payment.id));
+  await tx
+    .update(payments)
+    .set({ ...base, status: "succeeded", paidAt: now, flagReason: null })
+    .where(eq(payments.id, payment.id));
   if (booking.status === "pending") {
     const [confirmed] = await tx
       .update(bookings)
@@ -383,7 +450,12 @@ async function applyPaymentFailed(tx: Transaction, signal: PaymentSignal, now: D
   return "failed";
 }
 
-async function applyRefunded(tx: Transaction, effects: Effects, signal: PaymentSignal & { fully: boolean; refundedMinor: number | null }, now: Date): Promise<string> {
+async function applyRefunded(
+  tx: Transaction,
+  effects: Effects,
+  signal: PaymentSignal & { fully: boolean; refundedMinor: number | null },
+  now: Date,
+): Promise<string> {
   const found = await findPayment(tx, signal);
   if (!found) return "ignored: no matching payment";
   const { payment, booking } = found;
@@ -392,13 +464,23 @@ async function applyRefunded(tx: Transaction, effects: Effects, signal: PaymentS
     // A partial refund (made in the dashboard): keep the record, do not cancel.
     await tx
       .update(payments)
-      .set({ flagReason: `partially refunded (${signal.refundedMinor ?? "?"} minor units)`, updatedAt: now, stripePaymentIntentId: signal.intentId ?? payment.stripePaymentIntentId })
+      .set({
+        flagReason: `partially refunded (${signal.refundedMinor ?? "?"} minor units)`,
+        updatedAt: now,
+        stripePaymentIntentId: signal.intentId ?? payment.stripePaymentIntentId,
+      })
       .where(eq(payments.id, payment.id));
     return "flagged: partial refund";
   }
   await tx
     .update(payments)
-    .set({ status: "refunded", refundedAt: now, paidAt: payment.paidAt ?? now, stripePaymentIntentId: signal.intentId ?? payment.stripePaymentIntentId, updatedAt: now })
+    .set({
+      status: "refunded",
+      refundedAt: now,
+      paidAt: payment.paidAt ?? now,
+      stripePaymentIntentId: signal.intentId ?? payment.stripePaymentIntentId,
+      updatedAt: now,
+    })
     .where(eq(payments.id, payment.id));
   let current = booking;
   if (booking.status === "pending" || booking.status === "confirmed") {
@@ -418,7 +500,8 @@ async function applyCheckoutExpired(tx: Transaction, effects: Effects, signal: P
   if (payment.status === "pending") {
     await tx.update(payments).set({ status: "failed", updatedAt: now }).where(eq(payments.id, payment.id));
   }
-  if (booking.status !== "pending") return `payment ${payment.status === "pending" ? "failed" : "kept"}; booking kept ${booking.status}`;
+  if (booking.status !== "pending")
+    return `payment ${payment.status === "pending" ? "failed" : "kept"}; booking kept ${booking.status}`;
   // Another attempt still open, paid or under review keeps the booking.
   const others = await tx
     .select({ id: payments.id })
@@ -427,7 +510,11 @@ async function applyCheckoutExpired(tx: Transaction, effects: Effects, signal: P
       and(
         eq(payments.bookingId, booking.id),
         sql`${payments.id} <> ${payment.id}`,
-        or(and(eq(payments.status, "pending"), gt(payments.expiresAt, now)), eq(payments.status, "succeeded"), sql`${payments.receivedAmount} is not null`),
+        or(
+          and(eq(payments.status, "pending"), gt(payments.expiresAt, now)),
+          eq(payments.status, "succeeded"),
+          sql`${payments.receivedAmount} is not null`,
+        ),
       ),
     )
     .limit(1);
@@ -452,7 +539,8 @@ export async function handleStripeEvent(db: Database, env: Bindings, event: Stri
       case "checkout.session.completed":
       case "checkout.session.async_payment_succeeded": {
         const session = event.data.object;
-        if (session.payment_status !== "paid") return { duplicate: false, effect: `ignored: payment_status ${session.payment_status}` };
+        if (session.payment_status !== "paid")
+          return { duplicate: false, effect: `ignored: payment_status ${session.payment_status}` };
         const effect = await applyPaymentSucceeded(
           tx,
           env,
@@ -492,7 +580,12 @@ export async function handleStripeEvent(db: Database, env: Bindings, event: Stri
         const signal: PaymentSignal =
           object.object === "payment_intent"
             ? { intentId: object.id, paymentId: object.metadata?.payment_id, bookingId: object.metadata?.booking_id }
-            : { sessionId: object.id, intentId: idOf(object.payment_intent), paymentId: object.metadata?.payment_id, bookingId: object.metadata?.booking_id };
+            : {
+                sessionId: object.id,
+                intentId: idOf(object.payment_intent),
+                paymentId: object.metadata?.payment_id,
+                bookingId: object.metadata?.booking_id,
+              };
         return { duplicate: false, effect: await applyPaymentFailed(tx, signal, now) };
       }
       case "charge.refunded": {
@@ -516,7 +609,11 @@ export async function handleStripeEvent(db: Database, env: Bindings, event: Stri
         const effect = await applyCheckoutExpired(
           tx,
           effects,
-          { sessionId: session.id, paymentId: session.metadata?.payment_id, bookingId: session.metadata?.booking_id ?? session.client_reference_id },
+          {
+            sessionId: session.id,
+            paymentId: session.metadata?.payment_id,
+            bookingId: session.metadata?.booking_id ?? session.client_reference_id,
+          },
           now,
         );
         return { duplicate: false, effect };
@@ -556,7 +653,11 @@ export async function releaseStalePendingBookings(
     .where(
       and(
         eq(payments.bookingId, bookings.id),
-        or(and(eq(payments.status, "pending"), or(isNull(payments.expiresAt), gt(payments.expiresAt, now))), eq(payments.status, "succeeded"), sql`${payments.receivedAmount} is not null`),
+        or(
+          and(eq(payments.status, "pending"), or(isNull(payments.expiresAt), gt(payments.expiresAt, now))),
+          eq(payments.status, "succeeded"),
+          sql`${payments.receivedAmount} is not null`,
+        ),
       ),
     );
   const stale = await db
@@ -577,14 +678,18 @@ export async function releaseStalePendingBookings(
     const emails: string[] = [];
     const done = await db.transaction(async (tx) => {
       const [booking] = await tx.select().from(bookings).where(eq(bookings.id, id)).for("update");
-      if (!booking || booking.status !== "pending") return false;
+      if (booking?.status !== "pending") return false;
       const [blocking] = await tx
         .select({ id: payments.id })
         .from(payments)
         .where(
           and(
             eq(payments.bookingId, id),
-            or(and(eq(payments.status, "pending"), or(isNull(payments.expiresAt), gt(payments.expiresAt, now))), eq(payments.status, "succeeded"), sql`${payments.receivedAmount} is not null`),
+            or(
+              and(eq(payments.status, "pending"), or(isNull(payments.expiresAt), gt(payments.expiresAt, now))),
+              eq(payments.status, "succeeded"),
+              sql`${payments.receivedAmount} is not null`,
+            ),
           ),
         )
         .limit(1);
@@ -595,7 +700,12 @@ export async function releaseStalePendingBookings(
         .where(and(eq(payments.bookingId, id), inArray(payments.status, ["pending"])));
       const cancelled = await cancelBookingRow(tx, booking, now);
       const parties = await loadParties(tx, cancelled);
-      emails.push(...(await recordEmails(tx, bookingEmails(cancelled, parties, { kind: "cancelled", refund: "not_paid", cancelledBy: "system" }))));
+      emails.push(
+        ...(await recordEmails(
+          tx,
+          bookingEmails(cancelled, parties, { kind: "cancelled", refund: "not_paid", cancelledBy: "system" }),
+        )),
+      );
       return true;
     });
     if (done) {

@@ -87,16 +87,26 @@ export async function uploadProfilePhoto(db: Database, bucket: R2Bucket, upload:
   const { userId, role, file, now } = upload;
   if (role === "admin") throw forbidden("Admins have no profile to put a photo on");
   if (file.size > MAX_PHOTO_BYTES) {
-    throw new AppError("PAYLOAD_TOO_LARGE", `The photo exceeds ${MAX_PHOTO_BYTES / (1024 * 1024)} MB`, { max_bytes: MAX_PHOTO_BYTES, size: file.size });
+    throw new AppError("PAYLOAD_TOO_LARGE", `The photo exceeds ${MAX_PHOTO_BYTES / (1024 * 1024)} MB`, {
+      max_bytes: MAX_PHOTO_BYTES,
+      size: file.size,
+    });
   }
   if (file.size === 0) throw badRequest("The photo is empty", { field: "photo" });
   const bytes = new Uint8Array(await file.arrayBuffer());
   const type = detectImageType(bytes);
-  if (!type) throw badRequest("The photo must be a JPEG, PNG or WebP image (judged by its content)", { field: "photo", allowed: ["image/jpeg", "image/png", "image/webp"] });
+  if (!type)
+    throw badRequest("The photo must be a JPEG, PNG or WebP image (judged by its content)", {
+      field: "photo",
+      allowed: ["image/jpeg", "image/png", "image/webp"],
+    });
 
   const { contentType, extension } = PHOTO_TYPES[type];
   const key = `${crypto.randomUUID()}.${extension}`;
-  await bucket.put(key, bytes, { httpMetadata: { contentType, cacheControl: "public, max-age=31536000, immutable" }, customMetadata: { userId } });
+  await bucket.put(key, bytes, {
+    httpMetadata: { contentType, cacheControl: "public, max-age=31536000, immutable" },
+    customMetadata: { userId },
+  });
   const url = photoUrl(upload.baseUrl, key);
   let previous: string | null;
   try {

@@ -13,22 +13,22 @@ import {
   appCounters,
   bookings,
   bookmarks,
+  type ClientProfile,
+  type CoachProfile,
   clientProfiles,
   coachProfiles,
   comments,
   payments,
-  postVotes,
   posts,
+  postVotes,
   resources,
-  users,
-  type ClientProfile,
-  type CoachProfile,
   type User,
+  users,
 } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { jsonRows, rowFromJson, rowsFromJson } from "../db/json-rows.ts";
-import { forbidden, unauthorized } from "../lib/errors.ts";
 import type { Availability } from "../lib/availability.ts";
+import { forbidden, unauthorized } from "../lib/errors.ts";
 import type { Quiz } from "../lib/quiz.ts";
 import { requireIso } from "../lib/time.ts";
 import { bumpCoachesVersion } from "./coaches-version.ts";
@@ -49,7 +49,9 @@ export const ClientProfileSchema = z
     photo_url: z.string().nullable(),
     phone: z.string().nullable(),
     timezone: z.string().nullable(),
-    quiz_data: z.record(z.string(), z.unknown()).openapi({ description: "The 20 matching factors (QuizData); `{}` until the quiz is filled in" }),
+    quiz_data: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "The 20 matching factors (QuizData); `{}` until the quiz is filled in" }),
     preferences: z.record(z.string(), z.unknown()),
     created_at: z.string(),
     updated_at: z.string(),
@@ -70,7 +72,9 @@ export const CoachProfileSchema = z
     countries: z.array(z.string()),
     hourly_rate: z.number().nullable().openapi({ example: 120 }),
     currency: z.string().openapi({ example: "USD" }),
-    availability: z.record(z.string(), z.unknown()).openapi({ description: "Availability: weekday windows in the coach's time zone" }),
+    availability: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "Availability: weekday windows in the coach's time zone" }),
     rating: z.number().openapi({ example: 4.75 }),
     total_sessions: z.number().int(),
     is_verified: z.boolean(),
@@ -132,7 +136,11 @@ export interface OwnProfile {
 }
 
 /** The profile row of a user by role (admins have none). */
-export async function loadProfileRow(db: Executor, userId: string, role: User["role"]): Promise<ClientProfile | CoachProfile | undefined> {
+export async function loadProfileRow(
+  db: Executor,
+  userId: string,
+  role: User["role"],
+): Promise<ClientProfile | CoachProfile | undefined> {
   if (role === "client") {
     const [row] = await db.select().from(clientProfiles).where(eq(clientProfiles.userId, userId)).limit(1);
     return row;
@@ -144,7 +152,10 @@ export async function loadProfileRow(db: Executor, userId: string, role: User["r
   return undefined;
 }
 
-export function serializeProfileRow(role: User["role"], row: ClientProfile | CoachProfile | undefined): ClientProfileBody | CoachProfileBody | null {
+export function serializeProfileRow(
+  role: User["role"],
+  row: ClientProfile | CoachProfile | undefined,
+): ClientProfileBody | CoachProfileBody | null {
   if (!row) return null;
   return role === "coach" ? serializeCoachProfile(row as CoachProfile) : serializeClientProfile(row as ClientProfile);
 }
@@ -233,7 +244,12 @@ function coachColumns(changes: CoachProfileChanges): CoachColumns {
  * One INSERT ... ON CONFLICT (user_id) DO UPDATE: creates the profile on the
  * first PUT, otherwise sets only the given columns. Race-free without a read.
  */
-export async function upsertClientProfile(db: Executor, userId: string, changes: ClientProfileChanges, now: Date): Promise<ClientProfile> {
+export async function upsertClientProfile(
+  db: Executor,
+  userId: string,
+  changes: ClientProfileChanges,
+  now: Date,
+): Promise<ClientProfile> {
   const set = clientColumns(changes);
   const [row] = await db
     .insert(clientProfiles)
@@ -249,7 +265,12 @@ export async function upsertClientProfile(db: Executor, userId: string, changes:
  * the bump are data-modifying CTEs of one atomic statement, one round trip
  * instead of BEGIN, upsert, bump, COMMIT.
  */
-export async function upsertCoachProfile(db: Database, userId: string, changes: CoachProfileChanges, now: Date): Promise<CoachProfile> {
+export async function upsertCoachProfile(
+  db: Database,
+  userId: string,
+  changes: CoachProfileChanges,
+  now: Date,
+): Promise<CoachProfile> {
   const set = coachColumns(changes);
   const upsert = db
     .insert(coachProfiles)
@@ -273,16 +294,30 @@ export async function upsertCoachProfile(db: Database, userId: string, changes: 
  * none exists) and returns the previous URL, read under a row lock so that two
  * concurrent uploads each see the photo they replace. Run it in a transaction.
  */
-export async function setProfilePhotoUrl(tx: Executor, userId: string, role: "client" | "coach", photoUrl: string, now: Date): Promise<string | null> {
+export async function setProfilePhotoUrl(
+  tx: Executor,
+  userId: string,
+  role: "client" | "coach",
+  photoUrl: string,
+  now: Date,
+): Promise<string | null> {
   if (role === "client") {
-    const [previous] = await tx.select({ photoUrl: clientProfiles.photoUrl }).from(clientProfiles).where(eq(clientProfiles.userId, userId)).for("update");
+    const [previous] = await tx
+      .select({ photoUrl: clientProfiles.photoUrl })
+      .from(clientProfiles)
+      .where(eq(clientProfiles.userId, userId))
+      .for("update");
     await tx
       .insert(clientProfiles)
       .values({ userId, photoUrl, createdAt: now, updatedAt: now })
       .onConflictDoUpdate({ target: clientProfiles.userId, set: { photoUrl, updatedAt: now } });
     return previous?.photoUrl ?? null;
   }
-  const [previous] = await tx.select({ photoUrl: coachProfiles.photoUrl }).from(coachProfiles).where(eq(coachProfiles.userId, userId)).for("update");
+  const [previous] = await tx
+    .select({ photoUrl: coachProfiles.photoUrl })
+    .from(coachProfiles)
+    .where(eq(coachProfiles.userId, userId))
+    .for("update");
   await tx
     .insert(coachProfiles)
     .values({ userId, photoUrl, createdAt: now, updatedAt: now })
@@ -315,10 +350,19 @@ export async function exportAccount(db: Database, userId: string, now: Date): Pr
   const [row] = await db
     .select({
       user: users,
-      clientProfile: sql<Record<string, unknown> | null>`(select to_jsonb(p) from client_profiles p where p.user_id = ${userIdColumn})`,
-      coachProfile: sql<Record<string, unknown> | null>`(select to_jsonb(p) from coach_profiles p where p.user_id = ${userIdColumn})`,
+      clientProfile: sql<Record<
+        string,
+        unknown
+      > | null>`(select to_jsonb(p) from client_profiles p where p.user_id = ${userIdColumn})`,
+      coachProfile: sql<Record<
+        string,
+        unknown
+      > | null>`(select to_jsonb(p) from coach_profiles p where p.user_id = ${userIdColumn})`,
       bookings: jsonRows(bookingsOfUser, sql`r.session_datetime`),
-      payments: jsonRows(sql`select p.* from payments p where p.booking_id in (select b.id from (${bookingsOfUser}) as b)`, sql`r.created_at`),
+      payments: jsonRows(
+        sql`select p.* from payments p where p.booking_id in (select b.id from (${bookingsOfUser}) as b)`,
+        sql`r.created_at`,
+      ),
       posts: jsonRows(sql`select p.* from posts p where p.author_id = ${userIdColumn}`, sql`r.created_at`),
       comments: jsonRows(sql`select c.* from comments c where c.author_id = ${userIdColumn}`, sql`r.created_at`),
       bookmarks: jsonRows(
@@ -402,7 +446,12 @@ export async function exportAccount(db: Database, userId: string, now: Date): Pr
       created_at: iso(post.createdAt),
       updated_at: iso(post.updatedAt),
     })),
-    comments: commentRows.map((comment) => ({ id: comment.id, post_id: comment.postId, content: comment.content, created_at: iso(comment.createdAt) })),
+    comments: commentRows.map((comment) => ({
+      id: comment.id,
+      post_id: comment.postId,
+      content: comment.content,
+      created_at: iso(comment.createdAt),
+    })),
     bookmarks: bookmarkRows.map((bookmark) => ({
       id: bookmark.id,
       resource_id: bookmark.resourceId,

@@ -63,7 +63,14 @@ export function stripeFailure(error: unknown, operation: string): Error {
     stripeError instanceof Stripe.errors.StripeRateLimitError ||
     (status !== undefined && status >= 500);
   console.error(
-    JSON.stringify({ level: "error", msg: "stripe call failed", operation, type: stripeError?.type, status, error: String(error) }),
+    JSON.stringify({
+      level: "error",
+      msg: "stripe call failed",
+      operation,
+      type: stripeError?.type,
+      status,
+      error: String(error),
+    }),
   );
   if (unavailable) return new AppError("SERVICE_UNAVAILABLE", "The payment provider is unavailable, please retry", { operation });
   return error instanceof Error ? error : new Error(String(error));
@@ -71,7 +78,22 @@ export function stripeFailure(error: unknown, operation: string): Error {
 
 /** Amount in the currency's minor units (Stripe's zero-decimal currencies have none). */
 const ZERO_DECIMAL_CURRENCIES = new Set([
-  "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
+  "BIF",
+  "CLP",
+  "DJF",
+  "GNF",
+  "JPY",
+  "KMF",
+  "KRW",
+  "MGA",
+  "PYG",
+  "RWF",
+  "UGX",
+  "VND",
+  "VUV",
+  "XAF",
+  "XOF",
+  "XPF",
 ]);
 
 export function minorUnitFactor(currency: string): number {
@@ -98,7 +120,10 @@ export interface RefundOutcome {
  * payment, so retries (ours, the SDK's, a second cancellation path racing this
  * one) never refund twice.
  */
-export async function refundPaymentIntent(stripe: Stripe, input: { paymentId: string; paymentIntentId: string; bookingId: string }): Promise<RefundOutcome> {
+export async function refundPaymentIntent(
+  stripe: Stripe,
+  input: { paymentId: string; paymentIntentId: string; bookingId: string },
+): Promise<RefundOutcome> {
   try {
     const refund = await stripe.refunds.create(
       { payment_intent: input.paymentIntentId, metadata: { booking_id: input.bookingId, payment_id: input.paymentId } },
@@ -118,7 +143,9 @@ export async function expireCheckoutSession(stripe: Stripe, sessionId: string): 
   } catch (error) {
     // Already completed/expired, or Stripe unreachable: a late payment is still
     // caught by the webhook (completed after cancel -> refunded), so only log.
-    console.warn(JSON.stringify({ level: "warn", msg: "checkout session expire failed", session_id: sessionId, error: String(error) }));
+    console.warn(
+      JSON.stringify({ level: "warn", msg: "checkout session expire failed", session_id: sessionId, error: String(error) }),
+    );
     return false;
   }
 }

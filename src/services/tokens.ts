@@ -1,7 +1,7 @@
 /**
  * JWTs (jose, HS256 pinned) and the random single-use tokens of emails and feeds.
  */
-import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { AppError } from "../lib/errors.ts";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 24 * 60 * 60;

@@ -3,7 +3,7 @@ import { inject } from "vitest";
 
 // Tests read arbitrary JSON bodies and assert on them field by field; a precise
 // type per response would only restate the contract the assertions check.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: see above
 export type Json = any;
 
 export interface CallOptions {
@@ -38,7 +38,7 @@ export async function call(method: string, path: string, options: CallOptions = 
   }
   const response = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await response.text();
-  let parsed: Json = undefined;
+  let parsed: Json;
   if (text.length > 0 && (response.headers.get("content-type") ?? "").includes("json")) parsed = JSON.parse(text);
   return { status: response.status, body: parsed, text, headers: response.headers };
 }
@@ -55,10 +55,16 @@ export function expectEnvelope(result: CallResult, status: number, code: string)
     throw new Error(`expected ${status} ${code}, got ${result.status}: ${result.text.slice(0, 500)}`);
   }
   const error = result.body.error;
-  if (typeof error.message !== "string" || typeof error.request_id !== "string" || typeof error.timestamp !== "string" || typeof error.details !== "object") {
+  if (
+    typeof error.message !== "string" ||
+    typeof error.request_id !== "string" ||
+    typeof error.timestamp !== "string" ||
+    typeof error.details !== "object"
+  ) {
     throw new Error(`malformed envelope: ${result.text}`);
   }
-  if (result.headers.get("x-request-id") !== error.request_id) throw new Error("X-Request-Id header differs from the envelope's request_id");
+  if (result.headers.get("x-request-id") !== error.request_id)
+    throw new Error("X-Request-Id header differs from the envelope's request_id");
   return error;
 }
 

@@ -4,10 +4,10 @@
  * "pay" on the fake and deliver the signed webhook.
  */
 import { expect, inject } from "vitest";
-import { baseUrl, post, type CallResult, type Json } from "./api.ts";
+import { baseUrl, type CallResult, type Json, post } from "./api.ts";
 import { completeFakeSession, deliverStripeEvent, stripeEvent } from "./fake-stripe.ts";
-import { TEST_WEBHOOK_SECRET } from "./stack.ts";
 import type { TestUser } from "./fixtures.ts";
+import { TEST_WEBHOOK_SECRET } from "./stack.ts";
 
 export const HOUR = 60 * 60 * 1000;
 export const DAY = 24 * HOUR;
@@ -40,21 +40,36 @@ export async function checkout(client: TestUser, bookingId: string): Promise<Jso
 }
 
 /** Delivers a signed event to POST /payment/webhook (options: another signature, timestamp or server clock). */
-export async function deliver(event: Json, options: { timestamp?: number; signature?: string | null; now?: Date; secret?: string } = {}): Promise<CallResult> {
+export async function deliver(
+  event: Json,
+  options: { timestamp?: number; signature?: string | null; now?: Date; secret?: string } = {},
+): Promise<CallResult> {
   // The signature's age is judged by the server clock: sign at the moved clock too.
   const timestamp = options.timestamp ?? (options.now ? Math.floor(options.now.getTime() / 1000) : undefined);
-  const result = await deliverStripeEvent(baseUrl(), event, { secret: TEST_WEBHOOK_SECRET, ...options, ...(timestamp !== undefined ? { timestamp } : {}) });
+  const result = await deliverStripeEvent(baseUrl(), event, {
+    secret: TEST_WEBHOOK_SECRET,
+    ...options,
+    ...(timestamp !== undefined ? { timestamp } : {}),
+  });
   return { ...result, body: result.text ? JSON.parse(result.text) : undefined };
 }
 
 /** The customer pays the session on the fake; returns the checkout.session.completed event (not delivered). */
-export async function paidSessionEvent(sessionId: string, overrides: { amount_total?: number; currency?: string } = {}): Promise<Json> {
+export async function paidSessionEvent(
+  sessionId: string,
+  overrides: { amount_total?: number; currency?: string } = {},
+): Promise<Json> {
   const session = await completeFakeSession(stripeUrl(), sessionId, overrides);
   return stripeEvent("checkout.session.completed", session);
 }
 
 /** Book, check out, pay and deliver the completion: a confirmed, paid booking. */
-export async function confirmedBooking(client: TestUser, coach: TestUser, start: Date, durationMinutes = 60): Promise<{ booking: Json; session: Json; event: Json }> {
+export async function confirmedBooking(
+  client: TestUser,
+  coach: TestUser,
+  start: Date,
+  durationMinutes = 60,
+): Promise<{ booking: Json; session: Json; event: Json }> {
   const booking = await book(client, coach, start, durationMinutes);
   const session = await checkout(client, booking.id);
   const event = await paidSessionEvent(session.session_id);

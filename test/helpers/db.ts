@@ -9,7 +9,10 @@ export function testPool(): pg.Pool {
   return pool;
 }
 
-export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const result = await testPool().query<T>(text, params);
   return result.rows;
 }

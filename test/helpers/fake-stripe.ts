@@ -5,9 +5,10 @@
  * Idempotency-Key replay as Stripe does it. Every request is recorded for
  * assertions (GET /__requests), and failures can be switched on (POST /__mode).
  */
+
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomBytes } from "node:crypto";
 import Stripe from "stripe";
 
 export interface RecordedRequest {
@@ -111,7 +112,13 @@ export async function startFakeStripe(): Promise<FakeStripe> {
 
     const body = req.headers["content-type"]?.includes("application/x-www-form-urlencoded") ? parseStripeForm(raw) : {};
     const idempotencyKey = req.headers["idempotency-key"] as string | undefined;
-    requests.push({ method: req.method ?? "GET", path: url.pathname, idempotencyKey, authorization: req.headers.authorization, body });
+    requests.push({
+      method: req.method ?? "GET",
+      path: url.pathname,
+      idempotencyKey,
+      authorization: req.headers.authorization,
+      body,
+    });
 
     const affected = modeMatch === undefined || raw.includes(modeMatch) || url.pathname.includes(modeMatch);
     if (mode === "hang" && affected) return; // never answers: the SDK's timeout must handle it
@@ -165,9 +172,13 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     const sessionMatch = /^\/v1\/checkout\/sessions\/([^/]+)(\/expire)?$/.exec(url.pathname);
     if (sessionMatch?.[1]) {
       const session = sessions.get(sessionMatch[1]);
-      if (!session) return reply(404, { error: { type: "invalid_request_error", code: "resource_missing", message: "No such checkout.session" } });
+      if (!session)
+        return reply(404, {
+          error: { type: "invalid_request_error", code: "resource_missing", message: "No such checkout.session" },
+        });
       if (sessionMatch[2] && req.method === "POST") {
-        if (session.status !== "open") return reply(400, { error: { type: "invalid_request_error", message: "Only open sessions can be expired" } });
+        if (session.status !== "open")
+          return reply(400, { error: { type: "invalid_request_error", message: "Only open sessions can be expired" } });
         session.status = "expired";
       }
       return reply(200, session);
@@ -186,7 +197,9 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       refunds.set(String(refund.id), refund);
       return reply(200, refund);
     }
-    return send(404, { error: { type: "invalid_request_error", message: `Unrecognized request URL (${req.method}: ${url.pathname})` } });
+    return send(404, {
+      error: { type: "invalid_request_error", message: `Unrecognized request URL (${req.method}: ${url.pathname})` },
+    });
   });
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
@@ -220,13 +233,23 @@ export async function fakeStripeSession(stripeUrl: string, sessionId: string): P
 }
 
 /** Simulates the customer paying on the hosted page; returns the completed session. */
-export async function completeFakeSession(stripeUrl: string, sessionId: string, overrides: { amount_total?: number; currency?: string } = {}): Promise<Json> {
-  const response = await fetch(`${stripeUrl}/__sessions/${sessionId}/complete`, { method: "POST", body: JSON.stringify(overrides) });
+export async function completeFakeSession(
+  stripeUrl: string,
+  sessionId: string,
+  overrides: { amount_total?: number; currency?: string } = {},
+): Promise<Json> {
+  const response = await fetch(`${stripeUrl}/__sessions/${sessionId}/complete`, {
+    method: "POST",
+    body: JSON.stringify(overrides),
+  });
   if (!response.ok) throw new Error(`cannot complete ${sessionId}: ${response.status}`);
   return (await response.json()) as Json;
 }
 
-export async function setFakeStripeMode(stripeUrl: string, options: { mode?: "ok" | "error" | "hang"; refundStatus?: string; match?: string }): Promise<void> {
+export async function setFakeStripeMode(
+  stripeUrl: string,
+  options: { mode?: "ok" | "error" | "hang"; refundStatus?: string; match?: string },
+): Promise<void> {
   await fetch(`${stripeUrl}/__mode`, { method: "POST", body: JSON.stringify(options) });
 }
 
@@ -258,7 +281,8 @@ export async function deliverStripeEvent(
 ): Promise<{ status: number; text: string; headers: Headers }> {
   const payload = JSON.stringify(event);
   const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
-  const signature = options.signature === undefined ? await stripeSignature(payload, options.secret, options.timestamp) : options.signature;
+  const signature =
+    options.signature === undefined ? await stripeSignature(payload, options.secret, options.timestamp) : options.signature;
   if (signature !== null) headers["stripe-signature"] = signature;
   if (options.now) headers["x-test-now"] = options.now.toISOString();
   const response = await fetch(`${apiUrl}/payment/webhook`, { method: "POST", headers, body: payload });

@@ -4,11 +4,11 @@
  * makes its own users (unique emails): no shared fixtures, any order.
  */
 import bcrypt from "bcryptjs";
-import { query } from "./db.ts";
-import { uniqueEmail } from "./api.ts";
-import { TEST_JWT_SECRET } from "./stack.ts";
-import { signToken, type Role } from "../../src/services/tokens.ts";
 import { SAMPLE_QUIZ, WEEK_AVAILABILITY } from "../../scripts/lib/samples.ts";
+import { type Role, signToken } from "../../src/services/tokens.ts";
+import { uniqueEmail } from "./api.ts";
+import { query } from "./db.ts";
+import { TEST_JWT_SECRET } from "./stack.ts";
 
 export const FIXTURE_PASSWORD = "Fixture#Pass1";
 let fixtureHash: Promise<string> | undefined;
@@ -40,7 +40,16 @@ export async function createUser(role: Role, options: { email?: string; isActive
 export { WEEK_AVAILABILITY };
 
 export async function createCoach(
-  options: { languages?: string[]; countries?: string[]; expertise?: string[]; hourlyRate?: number | null; rating?: number; availability?: object; firstName?: string; currency?: string } = {},
+  options: {
+    languages?: string[];
+    countries?: string[];
+    expertise?: string[];
+    hourlyRate?: number | null;
+    rating?: number;
+    availability?: object;
+    firstName?: string;
+    currency?: string;
+  } = {},
 ): Promise<TestUser> {
   const user = await createUser("coach");
   const [row] = await query<{ id: string }>(
@@ -65,7 +74,9 @@ export function completeQuiz(overrides: Record<string, unknown> = {}): Record<st
   return { ...structuredClone(SAMPLE_QUIZ), ...overrides };
 }
 
-export async function createClient(options: { quiz?: Record<string, unknown> | null; firstName?: string } = {}): Promise<TestUser> {
+export async function createClient(
+  options: { quiz?: Record<string, unknown> | null; firstName?: string } = {},
+): Promise<TestUser> {
   const user = await createUser("client");
   const quiz = options.quiz === undefined ? completeQuiz() : options.quiz;
   const [row] = await query<{ id: string }>(

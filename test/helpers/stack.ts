@@ -7,10 +7,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startEmbeddedDatabase, useExternalDatabase, type DatabaseHandle } from "../../scripts/lib/database.ts";
-import { startWsProxy, type WsProxy } from "../../scripts/lib/ws-proxy.ts";
+import { type DatabaseHandle, startEmbeddedDatabase, useExternalDatabase } from "../../scripts/lib/database.ts";
 import { freePort, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler.ts";
-import { startFakeStripe, type FakeStripe } from "./fake-stripe.ts";
+import { startWsProxy, type WsProxy } from "../../scripts/lib/ws-proxy.ts";
+import { type FakeStripe, startFakeStripe } from "./fake-stripe.ts";
 
 export const TEST_JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 export const TEST_WEBHOOK_SECRET = "whsec_test_culturebridge_0123456789abcdef";
@@ -43,7 +43,10 @@ export interface ApiStack extends DatabaseStack {
 }
 
 /** Vars of the Worker under test; `overrides` for stacks with other settings (e.g. a low rate limit). */
-export function testVars(stack: { databaseUrl: string; proxyUrl: string; stripeUrl: string; baseUrl: string }, overrides: Record<string, string> = {}) {
+export function testVars(
+  stack: { databaseUrl: string; proxyUrl: string; stripeUrl: string; baseUrl: string },
+  overrides: Record<string, string> = {},
+) {
   return {
     ENVIRONMENT: "test",
     ALLOW_TEST_CLOCK: "1",
@@ -87,7 +90,11 @@ export async function startTestWorker(
 export async function startApiStack(): Promise<ApiStack> {
   const databaseStack = await startDatabaseStack();
   const stripe = await startFakeStripe();
-  const worker = await startTestWorker({ databaseUrl: databaseStack.database.url, proxyUrl: databaseStack.proxy.url, stripeUrl: stripe.url });
+  const worker = await startTestWorker({
+    databaseUrl: databaseStack.database.url,
+    proxyUrl: databaseStack.proxy.url,
+    stripeUrl: stripe.url,
+  });
   return {
     ...databaseStack,
     stripe,

@@ -5,7 +5,7 @@
  * validation, so a non-admin learns nothing from bad parameters either.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { call, expectEnvelope, patch, get } from "../helpers/api.ts";
+import { call, expectEnvelope, get, patch } from "../helpers/api.ts";
 import { closeTestPool } from "../helpers/db.ts";
 import { createUser } from "../helpers/fixtures.ts";
 
@@ -24,7 +24,12 @@ const ROUTES: { method: string; path: string; body?: unknown; rawBody?: string; 
   { method: "GET", path: "/admin/revenue" },
   { method: "GET", path: "/admin/revenue?format=csv" },
   { method: "GET", path: "/admin/audit-log" },
-  { method: "POST", path: "/admin/import", rawBody: "email,role\nx@example.test,client\n", headers: { "content-type": "text/csv" } },
+  {
+    method: "POST",
+    path: "/admin/import",
+    rawBody: "email,role\nx@example.test,client\n",
+    headers: { "content-type": "text/csv" },
+  },
 ];
 
 function send(route: (typeof ROUTES)[number], token?: string) {
@@ -37,20 +42,29 @@ function send(route: (typeof ROUTES)[number], token?: string) {
 }
 
 describe("admin routes: security", () => {
-  it.each(ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))("%s: 401 without a token", async (_name, route) => {
-    expectEnvelope(await send(route), 401, "UNAUTHORIZED");
-  });
+  it.each(ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))(
+    "%s: 401 without a token",
+    async (_name, route) => {
+      expectEnvelope(await send(route), 401, "UNAUTHORIZED");
+    },
+  );
 
-  it.each(ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))("%s: 401 with an invalid token", async (_name, route) => {
-    expectEnvelope(await send(route, "not.a.jwt"), 401, "UNAUTHORIZED");
-  });
+  it.each(ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))(
+    "%s: 401 with an invalid token",
+    async (_name, route) => {
+      expectEnvelope(await send(route, "not.a.jwt"), 401, "UNAUTHORIZED");
+    },
+  );
 
-  it.each(ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))("%s: 403 for a client and for a coach", async (_name, route) => {
-    const client = await createUser("client");
-    const coach = await createUser("coach");
-    expectEnvelope(await send(route, client.token), 403, "FORBIDDEN");
-    expectEnvelope(await send(route, coach.token), 403, "FORBIDDEN");
-  });
+  it.each(ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))(
+    "%s: 403 for a client and for a coach",
+    async (_name, route) => {
+      const client = await createUser("client");
+      const coach = await createUser("coach");
+      expectEnvelope(await send(route, client.token), 403, "FORBIDDEN");
+      expectEnvelope(await send(route, coach.token), 403, "FORBIDDEN");
+    },
+  );
 
   it("answers 403 before validating parameters (no information for non-admins)", async () => {
     const client = await createUser("client");
@@ -100,7 +114,9 @@ describe("admin routes: security", () => {
       expect(operation.security).toEqual([{ bearerAuth: [] }]);
       expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(["401", "403"]));
     }
-    expect(Object.keys(doc.paths["/admin/revenue"].get.responses["200"].content)).toEqual(expect.arrayContaining(["application/json", "text/csv"]));
+    expect(Object.keys(doc.paths["/admin/revenue"].get.responses["200"].content)).toEqual(
+      expect.arrayContaining(["application/json", "text/csv"]),
+    );
     expect(Object.keys(doc.paths["/admin/import"].post.requestBody.content)).toEqual(["text/csv"]);
   });
 });

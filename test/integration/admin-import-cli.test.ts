@@ -7,8 +7,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { afterAll, describe, expect, inject, it } from "vitest";
 import { closeTestPool, query } from "../helpers/db.ts";
 
 afterAll(closeTestPool);
@@ -17,7 +16,10 @@ const projectRoot = path.resolve(import.meta.dirname, "../..");
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "phase1-cli-"));
 afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
-function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // process.execPath is the Node running vitest (the project's Node 24, via npx).
     const child = spawn(process.execPath, ["scripts/import-phase1.ts", ...args], {
@@ -43,7 +45,9 @@ describe("npm run import:phase1", () => {
   it("happy: imports a file, prints the report as JSON and progress per batch; a re-run skips everything", async () => {
     const m = crypto.randomUUID().slice(0, 8);
     const rows = Array.from({ length: 25 }, (_, i) =>
-      i % 5 === 0 ? `cli-${m}-${i}@example.test,coach,Coach${i},,85,English;French` : `cli-${m}-${i}@example.test,client,Client${i},,,`,
+      i % 5 === 0
+        ? `cli-${m}-${i}@example.test,coach,Coach${i},,85,English;French`
+        : `cli-${m}-${i}@example.test,client,Client${i},,,`,
     );
     rows.splice(3, 0, `bad-${m},client,Bad,,,`); // line 5
     const file = writeCsv(`phase1-${m}.csv`, `email,role,first_name,bio,hourly_rate,languages\n${rows.join("\n")}\n`);
@@ -62,9 +66,15 @@ describe("npm run import:phase1", () => {
     expect(first.stderr).toContain("26/26 rows (100%)");
     expect(first.stderr).toMatch(/26 rows in [\d.]+ s \([\d,]+ rows\/s\): 25 imported, 0 skipped \(already present\), 1 failed/);
 
-    const [coach] = await query(`SELECT p.languages, p.hourly_rate FROM users u JOIN coach_profiles p ON p.user_id = u.id WHERE u.email = $1`, [`cli-${m}-0@example.test`]);
+    const [coach] = await query(
+      `SELECT p.languages, p.hourly_rate FROM users u JOIN coach_profiles p ON p.user_id = u.id WHERE u.email = $1`,
+      [`cli-${m}-0@example.test`],
+    );
     expect(coach).toEqual({ languages: ["English", "French"], hourly_rate: "85.00" });
-    const audit = await query(`SELECT actor_id, details FROM audit_log WHERE action = 'import.phase1' AND details->>'file' = $1`, [path.basename(file)]);
+    const audit = await query(
+      `SELECT actor_id, details FROM audit_log WHERE action = 'import.phase1' AND details->>'file' = $1`,
+      [path.basename(file)],
+    );
     expect(audit).toEqual([{ actor_id: null, details: expect.objectContaining({ source: "cli", imported: 25, failed: 1 }) }]);
 
     const reportFile = path.join(workDir, `report-${m}.json`);

@@ -6,13 +6,14 @@
  */
 import bcrypt from "bcryptjs";
 import { afterAll, describe, expect, it } from "vitest";
-import { call, expectEnvelope, get, post, type Json } from "../helpers/api.ts";
+import { call, expectEnvelope, get, type Json, post } from "../helpers/api.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
 import { createUser, type TestUser } from "../helpers/fixtures.ts";
 
 afterAll(closeTestPool);
 
-const HEADER = "email,role,first_name,last_name,password_hash,phone,timezone,bio,hourly_rate,currency,languages,countries,expertise,created_at";
+const HEADER =
+  "email,role,first_name,last_name,password_hash,phone,timezone,bio,hourly_rate,currency,languages,countries,expertise,created_at";
 
 function importCsv(admin: TestUser, csv: string, contentType = "text/csv; charset=utf-8") {
   return call("POST", "/admin/import", { token: admin.token, rawBody: csv, headers: { "content-type": contentType } });
@@ -64,8 +65,18 @@ describe("POST /admin/import", () => {
          FROM users u JOIN client_profiles p ON p.user_id = u.id WHERE u.email = $1`,
       [`ana-${m}@example.test`],
     );
-    expect(ana).toMatchObject({ role: "client", password_hash: oldHash, is_active: true, email_verified: false, first_name: "Ana", last_name: "López", phone: "+34 600 000 000", timezone: "Europe/Madrid", quiz_data: {} });
-    expect((ana?.created_at as Date).toISOString()).toBe("2021-04-01T00:00:00.000Z");
+    expect(ana).toMatchObject({
+      role: "client",
+      password_hash: oldHash,
+      is_active: true,
+      email_verified: false,
+      first_name: "Ana",
+      last_name: "López",
+      phone: "+34 600 000 000",
+      timezone: "Europe/Madrid",
+      quiz_data: {},
+    });
+    expect((ana?.created_at as Date | undefined)?.toISOString()).toBe("2021-04-01T00:00:00.000Z");
     const [li] = await query(
       `SELECT p.first_name, p.last_name, p.bio, p.hourly_rate, p.currency, p.languages, p.countries, p.expertise, u.created_at
          FROM users u JOIN coach_profiles p ON p.user_id = u.id WHERE u.email = $1`,
@@ -89,7 +100,11 @@ describe("POST /admin/import", () => {
     // Old hashes verify at login; a user without one cannot log in (must reset).
     expect((await post("/auth/login", { email: `ana-${m}@example.test`, password: "OldSystem#2019" })).status).toBe(200);
     expect((await post("/auth/login", { email: `li-${m}@example.test`, password: "PhpSide#2018" })).status).toBe(200);
-    expectEnvelope(await post("/auth/login", { email: `nohash-${m}@example.test`, password: "Anything#123" }), 401, "UNAUTHORIZED");
+    expectEnvelope(
+      await post("/auth/login", { email: `nohash-${m}@example.test`, password: "Anything#123" }),
+      401,
+      "UNAUTHORIZED",
+    );
 
     // One audit entry for the import.
     const audit = await get(`/admin/audit-log?actor_id=${admin.id}&action=import.phase1`, { token: admin.token });
@@ -114,17 +129,26 @@ describe("POST /admin/import", () => {
     const m = marker();
     const result = await importCsv(admin, `role,EMAIL,first_name\r\ncoach,few-${m}@example.test,Few\r\n`);
     expect(result.body).toEqual({ processed: 1, imported: 1, skipped: 0, failed: 0, errors: [] });
-    const [row] = await query(`SELECT p.first_name, p.currency, p.hourly_rate FROM users u JOIN coach_profiles p ON p.user_id = u.id WHERE u.email = $1`, [
-      `few-${m}@example.test`,
-    ]);
+    const [row] = await query(
+      `SELECT p.first_name, p.currency, p.hourly_rate FROM users u JOIN coach_profiles p ON p.user_id = u.id WHERE u.email = $1`,
+      [`few-${m}@example.test`],
+    );
     expect(row).toEqual({ first_name: "Few", currency: "USD", hourly_rate: null });
   });
 
   it("happy: importing coaches bumps the coaches version (cached matches go stale)", async () => {
     const admin = await createUser("admin");
-    const version = async () => Number((await query<{ v: string }>(`SELECT coalesce((SELECT value FROM app_counters WHERE name = 'coaches_version'), 0) AS v`))[0]?.v);
+    const version = async () =>
+      Number(
+        (
+          await query<{ v: string }>(`SELECT coalesce((SELECT value FROM app_counters WHERE name = 'coaches_version'), 0) AS v`)
+        )[0]?.v,
+      );
     const before = await version();
-    const result = await importCsv(admin, `email,role,hourly_rate,languages\nimported-coach-${marker()}@example.test,coach,80,Spanish\n`);
+    const result = await importCsv(
+      admin,
+      `email,role,hourly_rate,languages\nimported-coach-${marker()}@example.test,coach,80,Spanish\n`,
+    );
     expect(result.body.imported).toBe(1);
     expect(await version()).toBeGreaterThan(before);
   });
@@ -160,15 +184,19 @@ describe("POST /admin/import", () => {
   it("happy: a CSV body over the 1 MB JSON limit is accepted", async () => {
     const admin = await createUser("admin");
     const m = marker();
-    const rows = Array.from({ length: 15_000 }, (_, i) => `bulk-import-${m}-${i}@example.test,client,First${i},Last${i},,,,,,,,,,`);
+    const rows = Array.from(
+      { length: 15_000 },
+      (_, i) => `bulk-import-${m}-${i}@example.test,client,First${i},Last${i},,,,,,,,,,`,
+    );
     const csv = `${HEADER}\n${rows.join("\n")}\n`;
     expect(csv.length).toBeGreaterThan(1024 * 1024);
     const result = await importCsv(admin, csv);
     expect(result.status, result.text.slice(0, 300)).toBe(200);
     expect(result.body).toMatchObject({ processed: 15_000, imported: 15_000, skipped: 0, failed: 0 });
-    const [count] = await query<{ n: string }>(`SELECT count(*) AS n FROM client_profiles p JOIN users u ON u.id = p.user_id WHERE u.email LIKE $1`, [
-      `bulk-import-${m}-%`,
-    ]);
+    const [count] = await query<{ n: string }>(
+      `SELECT count(*) AS n FROM client_profiles p JOIN users u ON u.id = p.user_id WHERE u.email LIKE $1`,
+      [`bulk-import-${m}-%`],
+    );
     expect(Number(count?.n)).toBe(15_000);
   });
 });

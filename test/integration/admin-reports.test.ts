@@ -10,7 +10,7 @@
  */
 import { parse } from "csv-parse/sync";
 import { afterAll, describe, expect, it } from "vitest";
-import { del, expectEnvelope, get, post, type Json } from "../helpers/api.ts";
+import { del, expectEnvelope, get, type Json, post } from "../helpers/api.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
 import { accessToken, createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
 
@@ -29,12 +29,24 @@ let slot = 0;
 async function paidBooking(
   client: TestUser,
   coach: TestUser,
-  options: { amount: number; paidAt: Date; currency?: string; status?: "succeeded" | "refunded" | "failed" | "pending"; bookingStatus?: string },
+  options: {
+    amount: number;
+    paidAt: Date;
+    currency?: string;
+    status?: "succeeded" | "refunded" | "failed" | "pending";
+    bookingStatus?: string;
+  },
 ): Promise<{ bookingId: string; paymentId: string }> {
   slot += 1;
   const [booking] = await query<{ id: string }>(
     `INSERT INTO bookings (client_id, coach_id, session_datetime, duration_minutes, status, created_at) VALUES ($1, $2, $3, 60, $4, $5) RETURNING id`,
-    [client.id, coach.id, new Date(options.paidAt.getTime() + slot * 3_600_000).toISOString(), options.bookingStatus ?? "completed", options.paidAt.toISOString()],
+    [
+      client.id,
+      coach.id,
+      new Date(options.paidAt.getTime() + slot * 3_600_000).toISOString(),
+      options.bookingStatus ?? "completed",
+      options.paidAt.toISOString(),
+    ],
   );
   const [payment] = await query<{ id: string }>(
     `INSERT INTO payments (booking_id, amount, currency, status, paid_at, created_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
@@ -60,7 +72,8 @@ describe("GET /admin/metrics", () => {
     expect(Object.values(body.users.by_role as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(body.users.total);
     expect(Object.values(body.bookings.by_status as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(body.bookings.total);
     expect(body.revenue.currency).toBe("USD");
-    for (const value of [body.revenue.total, body.revenue.this_period, body.revenue.average_booking_value]) expect(value).toBeTypeOf("number");
+    for (const value of [body.revenue.total, body.revenue.this_period, body.revenue.average_booking_value])
+      expect(value).toBeTypeOf("number");
     expect(Object.keys(body.community).sort()).toEqual(["total_comments", "total_posts", "total_resources"]);
   });
 
@@ -74,8 +87,15 @@ describe("GET /admin/metrics", () => {
     // Users: two new in the 7-day period (one of them seen in it), one older (seen in it too).
     const newUsers = [await createUser("client"), await createUser("coach")];
     const oldUser = await createUser("client");
-    await query(`UPDATE users SET created_at = $2 WHERE id = ANY($1::uuid[])`, [newUsers.map((user) => user.id), inside.toISOString()]);
-    await query(`UPDATE users SET created_at = $2, last_seen_at = $3 WHERE id = $1`, [oldUser.id, outside.toISOString(), inside.toISOString()]);
+    await query(`UPDATE users SET created_at = $2 WHERE id = ANY($1::uuid[])`, [
+      newUsers.map((user) => user.id),
+      inside.toISOString(),
+    ]);
+    await query(`UPDATE users SET created_at = $2, last_seen_at = $3 WHERE id = $1`, [
+      oldUser.id,
+      outside.toISOString(),
+      inside.toISOString(),
+    ]);
     await query(`UPDATE users SET last_seen_at = $2 WHERE id = $1`, [newUsers[0]?.id, inside.toISOString()]);
     // Payments: two succeeded inside (100 + 50.5), one refunded inside, one failed inside, one succeeded outside.
     await paidBooking(client, coach, { amount: 100, paidAt: inside });
@@ -87,7 +107,11 @@ describe("GET /admin/metrics", () => {
     const result = await get("/admin/metrics?days=7&currency=XTS", { token: await accessToken(admin.id, "admin", now), now });
     expect(result.status, result.text).toBe(200);
     const body = result.body;
-    expect(body.period).toEqual({ start_date: new Date(now.getTime() - 7 * DAY).toISOString().replace(".000", ""), end_date: now.toISOString().replace(".000", ""), days: 7 });
+    expect(body.period).toEqual({
+      start_date: new Date(now.getTime() - 7 * DAY).toISOString().replace(".000", ""),
+      end_date: now.toISOString().replace(".000", ""),
+      days: 7,
+    });
     expect(body.users.new_this_period).toBe(2);
     expect(body.users.active_this_period).toBe(2);
     expect(body.bookings.this_period).toBe(4);
@@ -168,16 +192,22 @@ describe("GET /admin/revenue", () => {
     const tricky = [
       { first: 'Smith, "Jo"', last: "O'Neil" },
       { first: "Multi\nLine", last: "Name\r\nCRLF" },
-      { first: "=HYPERLINK(\"http://evil\")", last: "Formula" },
+      { first: '=HYPERLINK("http://evil")', last: "Formula" },
     ];
     const coaches: TestUser[] = [];
     for (const [index, name] of tricky.entries()) {
       const coach = await createCoach();
-      await query(`UPDATE coach_profiles SET first_name = $2, last_name = $3 WHERE user_id = $1`, [coach.id, name.first, name.last]);
+      await query(`UPDATE coach_profiles SET first_name = $2, last_name = $3 WHERE user_id = $1`, [
+        coach.id,
+        name.first,
+        name.last,
+      ]);
       await paidBooking(client, coach, { amount: 100 + index, paidAt: now });
       coaches.push(coach);
     }
-    const result = await get(`/admin/revenue?start_date=${day(now)}&end_date=${day(now)}&format=csv&currency=XTS`, { token: admin.token });
+    const result = await get(`/admin/revenue?start_date=${day(now)}&end_date=${day(now)}&format=csv&currency=XTS`, {
+      token: admin.token,
+    });
     expect(result.status, result.text).toBe(200);
     expect(result.headers.get("content-type")).toBe("text/csv; charset=utf-8");
     expect(result.headers.get("content-disposition")).toBe(`attachment; filename="revenue-${day(now)}-${day(now)}.csv"`);
@@ -186,7 +216,13 @@ describe("GET /admin/revenue", () => {
     expect(Object.keys(rows[0] ?? {})).toEqual(["coach_id", "coach_name", "bookings", "revenue", "currency"]);
     expect(rows).toHaveLength(3);
     const byCoach = new Map(rows.map((row) => [row.coach_id, row]));
-    expect(byCoach.get(coaches[0]?.id as string)).toEqual({ coach_id: coaches[0]?.id, coach_name: `Smith, "Jo" O'Neil`, bookings: "1", revenue: "100.00", currency: "XTS" });
+    expect(byCoach.get(coaches[0]?.id as string)).toEqual({
+      coach_id: coaches[0]?.id,
+      coach_name: `Smith, "Jo" O'Neil`,
+      bookings: "1",
+      revenue: "100.00",
+      currency: "XTS",
+    });
     expect(byCoach.get(coaches[1]?.id as string)?.coach_name).toBe("Multi\nLine Name\r\nCRLF");
     // A name that a spreadsheet would run as a formula is neutralised with a leading apostrophe.
     expect(byCoach.get(coaches[2]?.id as string)?.coach_name).toBe(`'=HYPERLINK("http://evil") Formula`);
@@ -200,7 +236,9 @@ describe("GET /admin/revenue", () => {
   it("happy: a CSV of an empty period still has its header row", async () => {
     const admin = await createUser("admin");
     const now = futureEpoch();
-    const result = await get(`/admin/revenue?start_date=${day(now)}&end_date=${day(now)}&format=csv&currency=XTS`, { token: admin.token });
+    const result = await get(`/admin/revenue?start_date=${day(now)}&end_date=${day(now)}&format=csv&currency=XTS`, {
+      token: admin.token,
+    });
     expect(result.text).toBe("coach_id,coach_name,bookings,revenue,currency\r\n");
   });
 
@@ -251,21 +289,31 @@ describe("GET /admin/bookings", () => {
       coach: { id: coach.id, first_name: "Carl", last_name: "Coach" },
     });
 
-    const ids = async (filter: string) => (await get(`/admin/bookings?${filter}`, { token: admin.token })).body.items.map((item: Json) => item.id);
+    const ids = async (filter: string) =>
+      (await get(`/admin/bookings?${filter}`, { token: admin.token })).body.items.map((item: Json) => item.id);
     expect(await ids(`coach_id=${coach.id}&status=confirmed`)).toEqual([middle]);
     expect(await ids(`coach_id=${coach.id}&start_date=${day(at(1))}`)).toEqual([late, middle]);
     expect(await ids(`coach_id=${coach.id}&end_date=${day(at(1))}`)).toEqual([middle, early]);
     expect(await ids(`coach_id=${coach.id}&start_date=${day(at(1))}&end_date=${day(at(1))}`)).toEqual([middle]);
-    expect(await ids(`coach_id=${coach.id}&start_date=${encodeURIComponent(at(0).toISOString())}&end_date=${encodeURIComponent(at(1).toISOString())}`)).toEqual([
-      middle,
-      early,
-    ]);
+    expect(
+      await ids(
+        `coach_id=${coach.id}&start_date=${encodeURIComponent(at(0).toISOString())}&end_date=${encodeURIComponent(at(1).toISOString())}`,
+      ),
+    ).toEqual([middle, early]);
     expect(await ids(`client_id=${coach.id}`)).toEqual([]);
   });
 
   it("error: malformed ids, statuses, dates and a reversed range are 400", async () => {
     const admin = await createUser("admin");
-    for (const bad of ["coach_id=abc", "client_id=1", "status=done", "start_date=2026-02-31", "end_date=tomorrow", "start_date=2026-03-02&end_date=2026-03-01", "limit=500"]) {
+    for (const bad of [
+      "coach_id=abc",
+      "client_id=1",
+      "status=done",
+      "start_date=2026-02-31",
+      "end_date=tomorrow",
+      "start_date=2026-03-02&end_date=2026-03-01",
+      "limit=500",
+    ]) {
       const result = await get(`/admin/bookings?${bad}`, { token: admin.token });
       expect(result.status, bad).toBe(400);
       expectEnvelope(result, 400, "VALIDATION_ERROR");
@@ -277,7 +325,11 @@ describe("DELETE /admin/posts/{id}", () => {
   it("happy: deletes anyone's post (private too) with its comments, and audits it", async () => {
     const admin = await createUser("admin");
     const author = await createClient();
-    const created = await post("/community/posts", { title: "Spam", content: "Buy now", post_type: "discussion", is_private: true }, { token: author.token });
+    const created = await post(
+      "/community/posts",
+      { title: "Spam", content: "Buy now", post_type: "discussion", is_private: true },
+      { token: author.token },
+    );
     expect(created.status, created.text).toBe(201);
     await post(`/community/posts/${created.body.id}/comment`, { content: "reply" }, { token: author.token });
 

@@ -5,7 +5,7 @@
  * every mutation writes in its own transaction.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { del, expectEnvelope, get, patch, post, uniqueEmail, type Json } from "../helpers/api.ts";
+import { del, expectEnvelope, get, type Json, patch, post, uniqueEmail } from "../helpers/api.ts";
 import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
 import { createClient, createCoach, createUser, FIXTURE_PASSWORD, type TestUser } from "../helpers/fixtures.ts";
 
@@ -107,7 +107,10 @@ describe("GET /admin/users", () => {
     expect(byLast.map((item) => item.id)).toEqual([coach.id]);
     const byFull = await listAll(`/admin/users?search=${encodeURIComponent(`ingrid ohlsson${marker}`)}`, admin.token);
     expect(byFull.map((item) => item.id)).toEqual([coach.id]);
-    const byEmail = await listAll(`/admin/users?search=${encodeURIComponent(client.email.slice(0, 18).toUpperCase())}`, admin.token);
+    const byEmail = await listAll(
+      `/admin/users?search=${encodeURIComponent(client.email.slice(0, 18).toUpperCase())}`,
+      admin.token,
+    );
     expect(byEmail.map((item) => item.id)).toContain(client.id);
   });
 
@@ -154,8 +157,15 @@ describe("GET /admin/users/{id}", () => {
       `INSERT INTO bookings (client_id, coach_id, session_datetime, duration_minutes, status) VALUES ($1, $2, $3, 60, 'completed') RETURNING id`,
       [client.id, coach.id, new Date(Date.UTC(2030, 0, 1, 10) + Math.floor(Math.random() * 1e6) * 3_600_000).toISOString()],
     );
-    await query(`INSERT INTO payments (booking_id, amount, currency, status, paid_at) VALUES ($1, 99.50, 'USD', 'succeeded', now())`, [booking?.id]);
-    const created = await post("/community/posts", { title: "Hello", content: "First post", post_type: "discussion" }, { token: client.token });
+    await query(
+      `INSERT INTO payments (booking_id, amount, currency, status, paid_at) VALUES ($1, 99.50, 'USD', 'succeeded', now())`,
+      [booking?.id],
+    );
+    const created = await post(
+      "/community/posts",
+      { title: "Hello", content: "First post", post_type: "discussion" },
+      { token: client.token },
+    );
     expect(created.status, created.text).toBe(201);
     const commented = await post(`/community/posts/${created.body.id}/comment`, { content: "Me again" }, { token: client.token });
     expect(commented.status, commented.text).toBe(201);
@@ -165,18 +175,38 @@ describe("GET /admin/users/{id}", () => {
     const body = result.body;
     expect(body.user).toMatchObject({ id: client.id, email: client.email, role: "client", first_name: "Detail" });
     expect(body.user.password_hash).toBeUndefined();
-    expect(body.profile).toMatchObject({ id: client.profileId, user_id: client.id, first_name: "Detail", timezone: "Europe/Madrid" });
+    expect(body.profile).toMatchObject({
+      id: client.profileId,
+      user_id: client.id,
+      first_name: "Detail",
+      timezone: "Europe/Madrid",
+    });
     expect(body.profile.quiz_data).toBeTypeOf("object");
     expect(body.activity.bookings).toHaveLength(1);
-    expect(body.activity.bookings[0]).toMatchObject({ id: booking?.id, client_id: client.id, coach_id: coach.id, status: "completed" });
+    expect(body.activity.bookings[0]).toMatchObject({
+      id: booking?.id,
+      client_id: client.id,
+      coach_id: coach.id,
+      status: "completed",
+    });
     expect(body.activity.payments).toHaveLength(1);
-    expect(body.activity.payments[0]).toMatchObject({ booking_id: booking?.id, amount: 99.5, currency: "USD", status: "succeeded" });
+    expect(body.activity.payments[0]).toMatchObject({
+      booking_id: booking?.id,
+      amount: 99.5,
+      currency: "USD",
+      status: "succeeded",
+    });
     expect(body.activity.posts.map((item: Json) => item.id)).toEqual([created.body.id]);
     expect(body.activity.comments.map((item: Json) => item.id)).toEqual([commented.body.id]);
     expect(body.activity_totals).toEqual({ bookings: 1, payments: 1, posts: 1, comments: 1 });
 
     const coachView = await get(`/admin/users/${coach.id}`, { token: admin.token });
-    expect(coachView.body.profile).toMatchObject({ id: coach.profileId, hourly_rate: 100, currency: "USD", languages: ["English"] });
+    expect(coachView.body.profile).toMatchObject({
+      id: coach.profileId,
+      hourly_rate: 100,
+      currency: "USD",
+      languages: ["English"],
+    });
     expect(coachView.body.activity.bookings.map((item: Json) => item.id)).toEqual([booking?.id]);
   });
 
@@ -202,7 +232,9 @@ describe("PATCH /admin/users/{id}", () => {
     const result = await patch(`/admin/users/${client.id}`, { role: "coach", email_verified: false }, { token: admin.token });
     expect(result.status, result.text).toBe(200);
     expect(result.body).toMatchObject({ id: client.id, role: "coach", is_active: true, email_verified: false });
-    const [row] = await query<{ role: string; email_verified: boolean }>(`SELECT role, email_verified FROM users WHERE id = $1`, [client.id]);
+    const [row] = await query<{ role: string; email_verified: boolean }>(`SELECT role, email_verified FROM users WHERE id = $1`, [
+      client.id,
+    ]);
     expect(row).toEqual({ role: "coach", email_verified: false });
 
     const entries = await auditEntries(admin, `actor_id=${admin.id}&action=user.update`);
@@ -212,7 +244,11 @@ describe("PATCH /admin/users/{id}", () => {
       action: "user.update",
       target_type: "user",
       target_id: client.id,
-      details: { before: { role: "client", email_verified: true }, after: { role: "coach", email_verified: false }, changed: ["role", "email_verified"] },
+      details: {
+        before: { role: "client", email_verified: true },
+        after: { role: "coach", email_verified: false },
+        changed: ["role", "email_verified"],
+      },
     });
     expect(entries[0].created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
   });
@@ -232,7 +268,13 @@ describe("PATCH /admin/users/{id}", () => {
     const admin = await createUser("admin");
     const coach = await createCoach();
     const version = async () =>
-      Number((await query<{ value: string }>(`SELECT coalesce((SELECT value FROM app_counters WHERE name = 'coaches_version'), 0) AS value`))[0]?.value);
+      Number(
+        (
+          await query<{ value: string }>(
+            `SELECT coalesce((SELECT value FROM app_counters WHERE name = 'coaches_version'), 0) AS value`,
+          )
+        )[0]?.value,
+      );
     const before = await version();
     expect((await patch(`/admin/users/${coach.id}`, { is_active: false }, { token: admin.token })).status).toBe(200);
     expect(await version()).toBeGreaterThan(before);
@@ -248,7 +290,14 @@ describe("PATCH /admin/users/{id}", () => {
   it("error: strict body - unknown fields, wrong types, empty body are 400 and change nothing", async () => {
     const admin = await createUser("admin");
     const client = await createUser("client");
-    for (const body of [{ email: "x@y.z" }, { role: "client", password_hash: "x" }, { role: "root" }, { is_active: "no" }, {}, []]) {
+    for (const body of [
+      { email: "x@y.z" },
+      { role: "client", password_hash: "x" },
+      { role: "root" },
+      { is_active: "no" },
+      {},
+      [],
+    ]) {
       expectEnvelope(await patch(`/admin/users/${client.id}`, body, { token: admin.token }), 400, "VALIDATION_ERROR");
     }
     const [row] = await query(`SELECT role, is_active, email FROM users WHERE id = $1`, [client.id]);
@@ -266,7 +315,10 @@ describe("PATCH /admin/users/{id}", () => {
     for (let attempt = 0; attempt < 3; attempt++) {
       // A fresh admin per attempt: a demotion that went through revoked the previous one's token.
       const admin = await createUser("admin");
-      const { result: [demote, deactivate], intruders } = await asOnlyActiveAdmin([admin.id], async () => [
+      const {
+        result: [demote, deactivate],
+        intruders,
+      } = await asOnlyActiveAdmin([admin.id], async () => [
         await patch(`/admin/users/${admin.id}`, { role: "coach" }, { token: admin.token }),
         await patch(`/admin/users/${admin.id}`, { is_active: false }, { token: admin.token }),
       ]);
@@ -302,7 +354,9 @@ describe("PATCH /admin/users/{id}", () => {
       if (intruders > 0) continue;
       rounds++;
       expect(results.map((result) => result.status).sort()).toEqual([200, 409]);
-      const remaining = await query(`SELECT id FROM users WHERE id = ANY($1::uuid[]) AND role = 'admin' AND is_active`, [[a.id, b.id]]);
+      const remaining = await query(`SELECT id FROM users WHERE id = ANY($1::uuid[]) AND role = 'admin' AND is_active`, [
+        [a.id, b.id],
+      ]);
       expect(remaining).toHaveLength(1);
     }
     expect(rounds).toBe(5);
@@ -356,7 +410,11 @@ describe("DELETE /admin/users/{id}", () => {
 
     const entries = await auditEntries(admin, `actor_id=${admin.id}&action=user.delete`);
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ target_type: "user", target_id: client.id, details: { before: { role: "client", is_active: true }, after: null, outcome: "deleted" } });
+    expect(entries[0]).toMatchObject({
+      target_type: "user",
+      target_id: client.id,
+      details: { before: { role: "client", is_active: true }, after: null, outcome: "deleted" },
+    });
     // The erased person's email does not survive in the trail.
     expect(JSON.stringify(entries[0])).not.toContain(client.email);
   });
@@ -365,10 +423,10 @@ describe("DELETE /admin/users/{id}", () => {
     const admin = await createUser("admin");
     const client = await createClient();
     const coach = await createCoach();
-    await query(`INSERT INTO bookings (client_id, coach_id, session_datetime, duration_minutes, status) VALUES ($1, $2, '2020-01-01T10:00:00Z', 60, 'completed')`, [
-      client.id,
-      coach.id,
-    ]);
+    await query(
+      `INSERT INTO bookings (client_id, coach_id, session_datetime, duration_minutes, status) VALUES ($1, $2, '2020-01-01T10:00:00Z', 60, 'completed')`,
+      [client.id, coach.id],
+    );
     expect((await del(`/admin/users/${client.id}`, { token: admin.token })).status).toBe(204);
     const [row] = await query(`SELECT email, password_hash, is_active FROM users WHERE id = $1`, [client.id]);
     expect(row).toEqual({ email: `deleted-${client.id}@invalid`, password_hash: null, is_active: false });
@@ -385,7 +443,9 @@ describe("DELETE /admin/users/{id}", () => {
   it("error: deleting the last active admin is 409 and changes nothing", async () => {
     for (let attempt = 0; attempt < 3; attempt++) {
       const admin = await createUser("admin");
-      const { result, intruders } = await asOnlyActiveAdmin([admin.id], () => del(`/admin/users/${admin.id}`, { token: admin.token }));
+      const { result, intruders } = await asOnlyActiveAdmin([admin.id], () =>
+        del(`/admin/users/${admin.id}`, { token: admin.token }),
+      );
       if (intruders > 0) continue;
       expectEnvelope(result, 409, "CONFLICT");
       expect(await query(`SELECT id FROM users WHERE id = $1 AND is_active`, [admin.id])).toHaveLength(1);

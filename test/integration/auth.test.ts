@@ -2,9 +2,10 @@
  * Auth routes over HTTP against the Worker in wrangler dev: per route happy,
  * error and security cases. Each test makes its own accounts.
  */
-import { afterAll, describe, expect, it } from "vitest";
+
 import { SignJWT } from "jose";
-import { call, expectEnvelope, get, post, uniqueEmail, type CallResult, type Json } from "../helpers/api.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { type CallResult, call, expectEnvelope, get, type Json, post, uniqueEmail } from "../helpers/api.ts";
 import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
 import { createUser, FIXTURE_PASSWORD } from "../helpers/fixtures.ts";
 import { TEST_JWT_SECRET } from "../helpers/stack.ts";
@@ -51,7 +52,14 @@ describe("POST /auth/signup", () => {
       const result = await post("/auth/signup", { email: `  ${email.toUpperCase()} `, password: PASSWORD, role: "client" });
       expect(result.status).toBe(201);
       const body = result.body;
-      expect(body).toMatchObject({ email: email.toLowerCase(), role: "client", is_active: true, email_verified: false, token_type: "bearer", expires_in: 86400 });
+      expect(body).toMatchObject({
+        email: email.toLowerCase(),
+        role: "client",
+        is_active: true,
+        email_verified: false,
+        token_type: "bearer",
+        expires_in: 86400,
+      });
       expect(body.id).toMatch(/^[0-9a-f-]{36}$/);
       expect(body.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
       expect(body.user).toEqual({ id: body.id, email: email.toLowerCase(), role: "client" });
@@ -99,7 +107,9 @@ describe("POST /auth/signup", () => {
       await signup("client", email);
       const result = await post("/auth/signup", { email: email.toUpperCase(), password: PASSWORD, role: "coach" });
       expectEnvelope(result, 409, "CONFLICT");
-      const [count] = await query<{ n: string }>("SELECT count(*) AS n FROM users WHERE lower(email) = $1", [email.toLowerCase()]);
+      const [count] = await query<{ n: string }>("SELECT count(*) AS n FROM users WHERE lower(email) = $1", [
+        email.toLowerCase(),
+      ]);
       expect(Number(count?.n)).toBe(1);
     });
 
@@ -138,7 +148,10 @@ describe("POST /auth/signup", () => {
     });
 
     it("rejects malformed JSON with 400", async () => {
-      const result = await call("POST", "/auth/signup", { rawBody: "{not json", headers: { "content-type": "application/json" } });
+      const result = await call("POST", "/auth/signup", {
+        rawBody: "{not json",
+        headers: { "content-type": "application/json" },
+      });
       expectEnvelope(result, 400, "VALIDATION_ERROR");
     });
   });
@@ -160,7 +173,11 @@ describe("POST /auth/login", () => {
       await query("UPDATE users SET last_seen_at = NULL WHERE id = $1", [user.id]);
       const result = await post("/auth/login", { email: user.email.toUpperCase(), password: FIXTURE_PASSWORD });
       expect(result.status).toBe(200);
-      expect(result.body).toMatchObject({ token_type: "bearer", expires_in: 86400, user: { id: user.id, email: user.email, role: "coach" } });
+      expect(result.body).toMatchObject({
+        token_type: "bearer",
+        expires_in: 86400,
+        user: { id: user.id, email: user.email, role: "coach" },
+      });
       expect(Object.keys(result.body).sort()).toEqual(["access_token", "expires_in", "refresh_token", "token_type", "user"]);
       const [row] = await query<{ last_seen_at: Date | null }>("SELECT last_seen_at FROM users WHERE id = $1", [user.id]);
       expect(row?.last_seen_at).not.toBeNull();
@@ -182,8 +199,16 @@ describe("POST /auth/login", () => {
   describe("error", () => {
     it("answers wrong password and unknown email with the same 401 message", async () => {
       const user = await createUser("client");
-      const wrongPassword = expectEnvelope(await post("/auth/login", { email: user.email, password: "Wrong#Passw0rd" }), 401, "UNAUTHORIZED");
-      const unknownEmail = expectEnvelope(await post("/auth/login", { email: uniqueEmail("nobody"), password: FIXTURE_PASSWORD }), 401, "UNAUTHORIZED");
+      const wrongPassword = expectEnvelope(
+        await post("/auth/login", { email: user.email, password: "Wrong#Passw0rd" }),
+        401,
+        "UNAUTHORIZED",
+      );
+      const unknownEmail = expectEnvelope(
+        await post("/auth/login", { email: uniqueEmail("nobody"), password: FIXTURE_PASSWORD }),
+        401,
+        "UNAUTHORIZED",
+      );
       expect(wrongPassword.message).toBe(unknownEmail.message);
       expect(wrongPassword.details).toEqual(unknownEmail.details);
     });
@@ -267,7 +292,11 @@ describe("POST /auth/refresh", () => {
       const session = await signup();
       expectEnvelope(await post("/auth/refresh", { refresh_token: "garbage" }), 401, "UNAUTHORIZED");
       expectEnvelope(await post("/auth/refresh", { refresh_token: session.access_token }), 401, "UNAUTHORIZED");
-      const late = await post("/auth/refresh", { refresh_token: session.refresh_token }, { now: new Date(Date.now() + 8 * 24 * HOUR) });
+      const late = await post(
+        "/auth/refresh",
+        { refresh_token: session.refresh_token },
+        { now: new Date(Date.now() + 8 * 24 * HOUR) },
+      );
       expectEnvelope(late, 401, "UNAUTHORIZED");
       expectEnvelope(await post("/auth/refresh", {}), 400, "VALIDATION_ERROR");
     });
@@ -292,7 +321,9 @@ describe("POST /auth/refresh", () => {
       // other families are untouched
       expect((await post("/auth/refresh", { refresh_token: other.body.refresh_token })).status).toBe(200);
       const family = jwtPart(session.refresh_token, 1).fam;
-      const rows = await query<{ revoked_at: Date | null }>("SELECT revoked_at FROM refresh_tokens WHERE family_id = $1", [family]);
+      const rows = await query<{ revoked_at: Date | null }>("SELECT revoked_at FROM refresh_tokens WHERE family_id = $1", [
+        family,
+      ]);
       expect(rows.length).toBe(2);
       expect(rows.every((row) => row.revoked_at !== null)).toBe(true);
     });
@@ -324,27 +355,39 @@ describe("POST /auth/logout", () => {
     expectEnvelope(await post("/auth/refresh", { refresh_token: session.refresh_token }), 401, "UNAUTHORIZED");
     expect((await post("/auth/refresh", { refresh_token: other.refresh_token })).status).toBe(200);
     // idempotent
-    expect((await post("/auth/logout", { refresh_token: session.refresh_token }, { token: session.access_token })).status).toBe(204);
+    expect((await post("/auth/logout", { refresh_token: session.refresh_token }, { token: session.access_token })).status).toBe(
+      204,
+    );
   });
 
   it("happy: a token rotated before logout is revoked with its family", async () => {
     const session = await signup();
     const rotated = (await post("/auth/refresh", { refresh_token: session.refresh_token })).body;
-    expect((await post("/auth/logout", { refresh_token: rotated.refresh_token }, { token: rotated.access_token })).status).toBe(204);
+    expect((await post("/auth/logout", { refresh_token: rotated.refresh_token }, { token: rotated.access_token })).status).toBe(
+      204,
+    );
     expectEnvelope(await post("/auth/refresh", { refresh_token: rotated.refresh_token }), 401, "UNAUTHORIZED");
   });
 
   it("error: needs a bearer token (401) and a valid refresh token (401/400)", async () => {
     const session = await signup();
     expectEnvelope(await post("/auth/logout", { refresh_token: session.refresh_token }), 401, "UNAUTHORIZED");
-    expectEnvelope(await post("/auth/logout", { refresh_token: "garbage" }, { token: session.access_token }), 401, "UNAUTHORIZED");
+    expectEnvelope(
+      await post("/auth/logout", { refresh_token: "garbage" }, { token: session.access_token }),
+      401,
+      "UNAUTHORIZED",
+    );
     expectEnvelope(await post("/auth/logout", {}, { token: session.access_token }), 400, "VALIDATION_ERROR");
   });
 
   it("security: cannot revoke another user's session (403)", async () => {
     const victim = await signup();
     const attacker = await signup();
-    expectEnvelope(await post("/auth/logout", { refresh_token: victim.refresh_token }, { token: attacker.access_token }), 403, "FORBIDDEN");
+    expectEnvelope(
+      await post("/auth/logout", { refresh_token: victim.refresh_token }, { token: attacker.access_token }),
+      403,
+      "FORBIDDEN",
+    );
     expect((await post("/auth/refresh", { refresh_token: victim.refresh_token })).status).toBe(200);
   });
 });
@@ -380,9 +423,17 @@ describe("POST /auth/reset-password and /confirm", () => {
     const requestedAt = new Date();
     await post("/auth/reset-password", { email: session.email }, { now: requestedAt });
     const token = await emailToken(session.email, /reset/i);
-    const late = await post("/auth/reset-password/confirm", { token, new_password: "N3w#Password!" }, { now: new Date(requestedAt.getTime() + HOUR + 60_000) });
+    const late = await post(
+      "/auth/reset-password/confirm",
+      { token, new_password: "N3w#Password!" },
+      { now: new Date(requestedAt.getTime() + HOUR + 60_000) },
+    );
     expectEnvelope(late, 400, "VALIDATION_ERROR");
-    const inTime = await post("/auth/reset-password/confirm", { token, new_password: "N3w#Password!" }, { now: new Date(requestedAt.getTime() + HOUR - 60_000) });
+    const inTime = await post(
+      "/auth/reset-password/confirm",
+      { token, new_password: "N3w#Password!" },
+      { now: new Date(requestedAt.getTime() + HOUR - 60_000) },
+    );
     expect(inTime.status).toBe(200);
   });
 
@@ -393,7 +444,11 @@ describe("POST /auth/reset-password and /confirm", () => {
     const weak = await post("/auth/reset-password/confirm", { token, new_password: "weak" });
     expectEnvelope(weak, 400, "VALIDATION_ERROR");
     expect(fieldMessages(weak, "new_password").length).toBeGreaterThan(1);
-    expectEnvelope(await post("/auth/reset-password/confirm", { token: "not-a-token", new_password: "N3w#Password!" }), 400, "VALIDATION_ERROR");
+    expectEnvelope(
+      await post("/auth/reset-password/confirm", { token: "not-a-token", new_password: "N3w#Password!" }),
+      400,
+      "VALIDATION_ERROR",
+    );
     // the weak attempt did not consume the token
     expect((await post("/auth/reset-password/confirm", { token, new_password: "N3w#Password!" })).status).toBe(200);
   });
@@ -405,7 +460,11 @@ describe("POST /auth/reset-password and /confirm", () => {
     await post("/auth/reset-password", { email: session.email });
     const newer = await emailToken(session.email, /reset/i);
     expect(newer).not.toBe(older);
-    expectEnvelope(await post("/auth/reset-password/confirm", { token: older, new_password: "N3w#Password!" }), 400, "VALIDATION_ERROR");
+    expectEnvelope(
+      await post("/auth/reset-password/confirm", { token: older, new_password: "N3w#Password!" }),
+      400,
+      "VALIDATION_ERROR",
+    );
     expect((await post("/auth/reset-password/confirm", { token: newer, new_password: "N3w#Password!" })).status).toBe(200);
   });
 
@@ -423,7 +482,10 @@ describe("POST /auth/reset-password and /confirm", () => {
     const session = await signup();
     await post("/auth/reset-password", { email: session.email });
     const token = await emailToken(session.email, /reset/i);
-    const rows = await query<{ token_hash: string }>("SELECT token_hash FROM email_tokens WHERE user_id = $1 AND purpose = 'reset'", [session.id]);
+    const rows = await query<{ token_hash: string }>(
+      "SELECT token_hash FROM email_tokens WHERE user_id = $1 AND purpose = 'reset'",
+      [session.id],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]?.token_hash).not.toBe(token);
   });
@@ -476,7 +538,11 @@ describe("POST /auth/verify-email", () => {
     const signedUpAt = new Date();
     const result = await post("/auth/signup", { email: uniqueEmail(), password: PASSWORD, role: "coach" }, { now: signedUpAt });
     const token = await emailToken(result.body.email, /verify/i);
-    expectEnvelope(await post("/auth/verify-email", { token }, { now: new Date(signedUpAt.getTime() + 24 * HOUR + 60_000) }), 400, "VALIDATION_ERROR");
+    expectEnvelope(
+      await post("/auth/verify-email", { token }, { now: new Date(signedUpAt.getTime() + 24 * HOUR + 60_000) }),
+      400,
+      "VALIDATION_ERROR",
+    );
     expectEnvelope(await post("/auth/verify-email", { token: "garbage" }), 400, "VALIDATION_ERROR");
     await post("/auth/reset-password", { email: result.body.email });
     const resetToken = await emailToken(result.body.email, /reset/i);

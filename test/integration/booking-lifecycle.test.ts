@@ -5,16 +5,16 @@
  * driver and WebSocket proxy the Worker uses) and the same fake Stripe.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { get, post } from "../helpers/api.ts";
-import { closeTestPool, query } from "../helpers/db.ts";
-import { createClient, createCoach, type TestUser } from "../helpers/fixtures.ts";
-import { book, checkout, confirmedBooking, deliver, paidSessionEvent, slot, stripeUrl, HOUR } from "../helpers/booking-flow.ts";
-import { fakeStripeRequests } from "../helpers/fake-stripe.ts";
-import { TEST_STRIPE_KEY } from "../helpers/stack.ts";
 import { createDatabase, type DatabaseSession } from "../../src/db/client.ts";
 import type { Bindings } from "../../src/env.ts";
-import { releaseStalePendingBookings } from "../../src/services/payments.ts";
 import { cancelFutureBookingsOfUser } from "../../src/services/booking-cancellation.ts";
+import { releaseStalePendingBookings } from "../../src/services/payments.ts";
+import { get, post } from "../helpers/api.ts";
+import { book, checkout, confirmedBooking, deliver, HOUR, paidSessionEvent, slot, stripeUrl } from "../helpers/booking-flow.ts";
+import { closeTestPool, query } from "../helpers/db.ts";
+import { fakeStripeRequests } from "../helpers/fake-stripe.ts";
+import { createClient, createCoach, type TestUser } from "../helpers/fixtures.ts";
+import { TEST_STRIPE_KEY } from "../helpers/stack.ts";
 
 let session: DatabaseSession;
 // The services need only these bindings here; no queue: emails stay recorded in the outbox.
@@ -22,7 +22,12 @@ let env: Bindings;
 
 beforeAll(() => {
   session = createDatabase({ DATABASE_URL: inject("databaseUrl"), WS_PROXY: inject("proxyUrl") });
-  env = { ENVIRONMENT: "test", DATABASE_URL: inject("databaseUrl"), STRIPE_SECRET_KEY: TEST_STRIPE_KEY, STRIPE_API_BASE: stripeUrl() } as Bindings;
+  env = {
+    ENVIRONMENT: "test",
+    DATABASE_URL: inject("databaseUrl"),
+    STRIPE_SECRET_KEY: TEST_STRIPE_KEY,
+    STRIPE_API_BASE: stripeUrl(),
+  } as Bindings;
 });
 afterAll(async () => {
   await session.end();
@@ -40,7 +45,9 @@ async function age(bookingId: string, minutes: number): Promise<void> {
 }
 
 async function subjectsTo(user: TestUser): Promise<string[]> {
-  return (await get(`/dev/emails?to=${encodeURIComponent(user.email)}`)).body.items.map((mail: { subject: string }) => mail.subject);
+  return (await get(`/dev/emails?to=${encodeURIComponent(user.email)}`)).body.items.map(
+    (mail: { subject: string }) => mail.subject,
+  );
 }
 
 describe("cron: stale pending bookings", () => {
@@ -56,7 +63,11 @@ describe("cron: stale pending bookings", () => {
     const [payment] = await query<{ status: string }>(`SELECT status FROM payments WHERE booking_id = $1`, [booking.id]);
     expect(payment?.status).toBe("failed");
     expect(await subjectsTo(client)).toContain("Your CultureBridge session was cancelled");
-    const rebook = await post("/booking", { coach_id: coach.id, session_datetime: booking.session_datetime, duration_minutes: 60 }, { token: other.token });
+    const rebook = await post(
+      "/booking",
+      { coach_id: coach.id, session_datetime: booking.session_datetime, duration_minutes: 60 },
+      { token: other.token },
+    );
     expect(rebook.status).toBe(201);
     // A second sweep finds nothing more.
     expect(await releaseStalePendingBookings(session.db, env, new Date(), { coachId: coach.id })).toBe(0);
@@ -104,9 +115,14 @@ describe("account deletion: cancelFutureBookingsOfUser", () => {
     expect(count).toBe(2);
     expect(await status(paid.id)).toBe("cancelled");
     expect(await status(unpaid.id)).toBe("cancelled");
-    const [payment] = await query<{ status: string }>(`SELECT status FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`, [paid.id]);
+    const [payment] = await query<{ status: string }>(
+      `SELECT status FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`,
+      [paid.id],
+    );
     expect(payment?.status).toBe("refunded");
-    const refunds = (await fakeStripeRequests(stripeUrl())).filter((request) => request.path === "/v1/refunds" && request.body.payment_intent === event.data.object.payment_intent);
+    const refunds = (await fakeStripeRequests(stripeUrl())).filter(
+      (request) => request.path === "/v1/refunds" && request.body.payment_intent === event.data.object.payment_intent,
+    );
     expect(refunds).toHaveLength(1);
     expect((await subjectsTo(coachA)).filter((subject) => subject.includes("cancelled"))).toHaveLength(1);
     expect((await subjectsTo(client)).filter((subject) => subject.includes("cancelled"))).toHaveLength(0);
@@ -116,9 +132,16 @@ describe("account deletion: cancelFutureBookingsOfUser", () => {
     const [client, coach] = await Promise.all([createClient(), createCoach()]);
     const start = slot(3);
     const { booking } = await confirmedBooking(client, coach, start);
-    const count = await cancelFutureBookingsOfUser(session.db, env, { userId: client.id, byAdmin: false, now: new Date(start.getTime() - 2 * HOUR) });
+    const count = await cancelFutureBookingsOfUser(session.db, env, {
+      userId: client.id,
+      byAdmin: false,
+      now: new Date(start.getTime() - 2 * HOUR),
+    });
     expect(count).toBe(1);
-    const [payment] = await query<{ status: string }>(`SELECT status FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`, [booking.id]);
+    const [payment] = await query<{ status: string }>(
+      `SELECT status FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`,
+      [booking.id],
+    );
     expect(payment?.status).toBe("succeeded");
     // Nothing left in the future: a second run cancels nothing.
     expect(await cancelFutureBookingsOfUser(session.db, env, { userId: client.id, byAdmin: false, now: new Date() })).toBe(0);
@@ -128,14 +151,32 @@ describe("account deletion: cancelFutureBookingsOfUser", () => {
     const [client, coach, client2, coach2] = await Promise.all([createClient(), createCoach(), createClient(), createCoach()]);
     const start = slot(3);
     const { booking } = await confirmedBooking(client, coach, start);
-    expect(await cancelFutureBookingsOfUser(session.db, env, { userId: coach.id, byAdmin: false, now: new Date(start.getTime() - HOUR) })).toBe(1);
-    const [payment] = await query<{ status: string }>(`SELECT status FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`, [booking.id]);
+    expect(
+      await cancelFutureBookingsOfUser(session.db, env, {
+        userId: coach.id,
+        byAdmin: false,
+        now: new Date(start.getTime() - HOUR),
+      }),
+    ).toBe(1);
+    const [payment] = await query<{ status: string }>(
+      `SELECT status FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`,
+      [booking.id],
+    );
     expect(payment?.status).toBe("refunded");
     expect((await subjectsTo(client)).some((subject) => subject.includes("cancelled"))).toBe(true);
 
     const { booking: second } = await confirmedBooking(client2, coach2, start);
-    expect(await cancelFutureBookingsOfUser(session.db, env, { userId: client2.id, byAdmin: true, now: new Date(start.getTime() - HOUR) })).toBe(1);
-    const [secondPayment] = await query<{ status: string }>(`SELECT status FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`, [second.id]);
+    expect(
+      await cancelFutureBookingsOfUser(session.db, env, {
+        userId: client2.id,
+        byAdmin: true,
+        now: new Date(start.getTime() - HOUR),
+      }),
+    ).toBe(1);
+    const [secondPayment] = await query<{ status: string }>(
+      `SELECT status FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`,
+      [second.id],
+    );
     expect(secondPayment?.status).toBe("refunded");
   });
 });

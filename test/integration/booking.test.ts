@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { del, expectEnvelope, get, patch, post } from "../helpers/api.ts";
-import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
-import { accessToken, createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
 import { book, confirmedBooking, DAY, HOUR, slot, stripeUrl } from "../helpers/booking-flow.ts";
+import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
 import { fakeStripeRequests, setFakeStripeMode } from "../helpers/fake-stripe.ts";
+import { accessToken, createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
 
 afterAll(closeTestPool);
 
@@ -19,7 +19,11 @@ describe("POST /booking", () => {
     it("creates a pending booking with the contract's shape (coach given by user id)", async () => {
       const [client, coach] = await Promise.all([createClient(), createCoach()]);
       const start = slot(7);
-      const result = await post("/booking", { coach_id: coach.id, session_datetime: iso(start), duration_minutes: 60, notes: "first session" }, { token: client.token });
+      const result = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: iso(start), duration_minutes: 60, notes: "first session" },
+        { token: client.token },
+      );
       expect(result.status).toBe(201);
       expect(result.body).toMatchObject({
         client_id: client.id,
@@ -39,7 +43,11 @@ describe("POST /booking", () => {
     it("stores notes verbatim, quotes, backslashes and SQL-looking text included", async () => {
       const [client, coach] = await Promise.all([createClient(), createCoach()]);
       const notes = "O'Brien \\ said: '); DROP TABLE bookings; -- \\' E'x' $$ $1 \u00e9";
-      const result = await post("/booking", { coach_id: coach.id, session_datetime: iso(slot(11, 9)), duration_minutes: 30, notes }, { token: client.token });
+      const result = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: iso(slot(11, 9)), duration_minutes: 30, notes },
+        { token: client.token },
+      );
       expect(result.status).toBe(201);
       expect(result.body.notes).toBe(notes);
       expect((await get(`/booking/${result.body.id}`, { token: client.token })).body.notes).toBe(notes);
@@ -47,7 +55,11 @@ describe("POST /booking", () => {
 
     it("accepts the coach profile id and answers with the coach's user id", async () => {
       const [client, coach] = await Promise.all([createClient(), createCoach()]);
-      const result = await post("/booking", { coach_id: coach.profileId, session_datetime: iso(slot(8)), duration_minutes: 30 }, { token: client.token });
+      const result = await post(
+        "/booking",
+        { coach_id: coach.profileId, session_datetime: iso(slot(8)), duration_minutes: 30 },
+        { token: client.token },
+      );
       expect(result.status).toBe(201);
       expect(result.body.coach_id).toBe(coach.id);
       expect(result.body.notes).toBeNull();
@@ -57,9 +69,17 @@ describe("POST /booking", () => {
       const [first, second, coach] = await Promise.all([createClient(), createClient(), createCoach()]);
       const start = slot(9, 10);
       await book(first, coach, start, 60);
-      const next = await post("/booking", { coach_id: coach.id, session_datetime: iso(new Date(start.getTime() + HOUR)), duration_minutes: 60 }, { token: second.token });
+      const next = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: iso(new Date(start.getTime() + HOUR)), duration_minutes: 60 },
+        { token: second.token },
+      );
       expect(next.status).toBe(201);
-      const before = await post("/booking", { coach_id: coach.id, session_datetime: iso(new Date(start.getTime() - 30 * 60_000)), duration_minutes: 30 }, { token: second.token });
+      const before = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: iso(new Date(start.getTime() - 30 * 60_000)), duration_minutes: 30 },
+        { token: second.token },
+      );
       expect(before.status).toBe(201);
     });
 
@@ -68,7 +88,15 @@ describe("POST /booking", () => {
       const start = slot(10);
       const booking = await book(first, coach, start);
       expect((await del(`/booking/${booking.id}`, { token: first.token })).status).toBe(204);
-      expect((await post("/booking", { coach_id: coach.id, session_datetime: iso(start), duration_minutes: 60 }, { token: second.token })).status).toBe(201);
+      expect(
+        (
+          await post(
+            "/booking",
+            { coach_id: coach.id, session_datetime: iso(start), duration_minutes: 60 },
+            { token: second.token },
+          )
+        ).status,
+      ).toBe(201);
     });
   });
 
@@ -77,10 +105,18 @@ describe("POST /booking", () => {
       const [first, second, coach] = await Promise.all([createClient(), createClient(), createCoach()]);
       const start = slot(11, 10);
       await book(first, coach, start, 60);
-      const overlapEnd = await post("/booking", { coach_id: coach.id, session_datetime: iso(new Date(start.getTime() + 45 * 60_000)), duration_minutes: 60 }, { token: second.token });
+      const overlapEnd = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: iso(new Date(start.getTime() + 45 * 60_000)), duration_minutes: 60 },
+        { token: second.token },
+      );
       const error = expectEnvelope(overlapEnd, 409, "CONFLICT");
       expect(error.details.reason).toBe("coach_slot_taken");
-      const overlapStart = await post("/booking", { coach_id: coach.id, session_datetime: iso(new Date(start.getTime() - 45 * 60_000)), duration_minutes: 60 }, { token: second.token });
+      const overlapStart = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: iso(new Date(start.getTime() - 45 * 60_000)), duration_minutes: 60 },
+        { token: second.token },
+      );
       expectEnvelope(overlapStart, 409, "CONFLICT");
     });
 
@@ -88,14 +124,22 @@ describe("POST /booking", () => {
       const [client, coachA, coachB] = await Promise.all([createClient(), createCoach(), createCoach()]);
       const start = slot(12);
       await book(client, coachA, start, 90);
-      const result = await post("/booking", { coach_id: coachB.id, session_datetime: iso(new Date(start.getTime() + HOUR)), duration_minutes: 30 }, { token: client.token });
+      const result = await post(
+        "/booking",
+        { coach_id: coachB.id, session_datetime: iso(new Date(start.getTime() + HOUR)), duration_minutes: 30 },
+        { token: client.token },
+      );
       expect(expectEnvelope(result, 409, "CONFLICT").details.reason).toBe("client_overlap");
     });
 
     it("409 for a fourth unpaid pending booking", async () => {
       const [client, coach] = await Promise.all([createClient(), createCoach()]);
       for (let i = 0; i < 3; i++) await book(client, coach, slot(13 + i));
-      const fourth = await post("/booking", { coach_id: coach.id, session_datetime: iso(slot(17)), duration_minutes: 60 }, { token: client.token });
+      const fourth = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: iso(slot(17)), duration_minutes: 60 },
+        { token: client.token },
+      );
       const error = expectEnvelope(fourth, 409, "CONFLICT");
       expect(error.details).toMatchObject({ reason: "too_many_unpaid_bookings", limit: 3 });
     });
@@ -106,13 +150,29 @@ describe("POST /booking", () => {
       // Next Monday+7 at 11:30 UTC for 60 minutes: starts inside, ends after 12:00.
       const monday = slot(7, 11, 30);
       while (monday.getUTCDay() !== 1) monday.setTime(monday.getTime() + DAY);
-      const result = await post("/booking", { coach_id: coach.id, session_datetime: iso(monday), duration_minutes: 60 }, { token: client.token });
+      const result = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: iso(monday), duration_minutes: 60 },
+        { token: client.token },
+      );
       const error = expectEnvelope(result, 409, "CONFLICT");
       expect(error.details.reason).toBe("outside_availability");
       expect(error.details.timezone).toBe("UTC");
       const tuesday = new Date(monday.getTime() + DAY - 90 * 60_000);
-      expectEnvelope(await post("/booking", { coach_id: coach.id, session_datetime: iso(tuesday), duration_minutes: 30 }, { token: client.token }), 409, "CONFLICT");
-      const fits = await post("/booking", { coach_id: coach.id, session_datetime: iso(new Date(monday.getTime() - 30 * 60_000)), duration_minutes: 60 }, { token: client.token });
+      expectEnvelope(
+        await post(
+          "/booking",
+          { coach_id: coach.id, session_datetime: iso(tuesday), duration_minutes: 30 },
+          { token: client.token },
+        ),
+        409,
+        "CONFLICT",
+      );
+      const fits = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: iso(new Date(monday.getTime() - 30 * 60_000)), duration_minutes: 60 },
+        { token: client.token },
+      );
       expect(fits.status).toBe(201);
     });
 
@@ -122,7 +182,15 @@ describe("POST /booking", () => {
       await query(`UPDATE users SET is_active = false WHERE id = $1`, [inactive.id]);
       const other = await createClient();
       for (const coachId of [crypto.randomUUID(), inactive.id, other.id]) {
-        expectEnvelope(await post("/booking", { coach_id: coachId, session_datetime: iso(slot(7)), duration_minutes: 60 }, { token: client.token }), 404, "NOT_FOUND");
+        expectEnvelope(
+          await post(
+            "/booking",
+            { coach_id: coachId, session_datetime: iso(slot(7)), duration_minutes: 60 },
+            { token: client.token },
+          ),
+          404,
+          "NOT_FOUND",
+        );
       }
     });
 
@@ -137,14 +205,20 @@ describe("POST /booking", () => {
         { coach_id: coach.id, duration_minutes: 60 },
       ];
       for (const body of cases) expectEnvelope(await post("/booking", body, { token: client.token }), 400, "VALIDATION_ERROR");
-      const [{ n }] = (await query<{ n: string }>(`SELECT count(*) AS n FROM bookings WHERE coach_id = $1`, [coach.id])) as [{ n: string }];
+      const [{ n }] = (await query<{ n: string }>(`SELECT count(*) AS n FROM bookings WHERE coach_id = $1`, [coach.id])) as [
+        { n: string },
+      ];
       expect(Number(n)).toBe(0);
     });
 
     it("'the future' follows the request clock", async () => {
       const [client, coach] = await Promise.all([createClient(), createCoach()]);
       const start = slot(3);
-      const result = await post("/booking", { coach_id: coach.id, session_datetime: iso(start), duration_minutes: 60 }, await at(client, new Date(start.getTime() + HOUR)));
+      const result = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: iso(start), duration_minutes: 60 },
+        await at(client, new Date(start.getTime() + HOUR)),
+      );
       expectEnvelope(result, 400, "VALIDATION_ERROR");
     });
   });
@@ -167,31 +241,95 @@ describe("POST /booking", () => {
 
     it("spring forward: 09:00 local is 07:00Z on the change day but 08:00Z a week before", async () => {
       const [client, coach] = await Promise.all([createClient(), madridCoach(["09:00-10:00"])]);
-      const onChangeDay = await post("/booking", { coach_id: coach.id, session_datetime: "2027-03-28T07:00:00Z", duration_minutes: 60 }, { token: client.token });
+      const onChangeDay = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: "2027-03-28T07:00:00Z", duration_minutes: 60 },
+        { token: client.token },
+      );
       expect(onChangeDay.status).toBe(201);
       // 08:00Z on the change day is 10:00 local: outside.
-      expectEnvelope(await post("/booking", { coach_id: coach.id, session_datetime: "2027-03-28T08:00:00Z", duration_minutes: 30 }, { token: client.token }), 409, "CONFLICT");
+      expectEnvelope(
+        await post(
+          "/booking",
+          { coach_id: coach.id, session_datetime: "2027-03-28T08:00:00Z", duration_minutes: 30 },
+          { token: client.token },
+        ),
+        409,
+        "CONFLICT",
+      );
       // The Sunday before, still winter time: 09:00 local = 08:00Z.
-      expect((await post("/booking", { coach_id: coach.id, session_datetime: "2027-03-21T08:00:00Z", duration_minutes: 60 }, { token: client.token })).status).toBe(201);
-      expectEnvelope(await post("/booking", { coach_id: coach.id, session_datetime: "2027-03-21T07:00:00Z", duration_minutes: 60 }, { token: client.token }), 409, "CONFLICT");
+      expect(
+        (
+          await post(
+            "/booking",
+            { coach_id: coach.id, session_datetime: "2027-03-21T08:00:00Z", duration_minutes: 60 },
+            { token: client.token },
+          )
+        ).status,
+      ).toBe(201);
+      expectEnvelope(
+        await post(
+          "/booking",
+          { coach_id: coach.id, session_datetime: "2027-03-21T07:00:00Z", duration_minutes: 60 },
+          { token: client.token },
+        ),
+        409,
+        "CONFLICT",
+      );
     });
 
     it("spring forward: a session across the skipped hour is measured on the wall clock", async () => {
       const [client, coach] = await Promise.all([createClient(), madridCoach(["01:00-04:00"])]);
       // 00:30Z = 01:30 CET; +90 min = 02:00Z = 04:00 CEST: ends exactly at the window's end.
-      expect((await post("/booking", { coach_id: coach.id, session_datetime: "2027-03-28T00:30:00Z", duration_minutes: 90 }, { token: client.token })).status).toBe(201);
+      expect(
+        (
+          await post(
+            "/booking",
+            { coach_id: coach.id, session_datetime: "2027-03-28T00:30:00Z", duration_minutes: 90 },
+            { token: client.token },
+          )
+        ).status,
+      ).toBe(201);
       // 01:30Z = 03:30 CEST; +60 min = 04:30 local: outside.
-      const late = await post("/booking", { coach_id: coach.id, session_datetime: "2027-03-28T01:30:00Z", duration_minutes: 60 }, { token: client.token });
+      const late = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: "2027-03-28T01:30:00Z", duration_minutes: 60 },
+        { token: client.token },
+      );
       expect(expectEnvelope(late, 409, "CONFLICT").details.local_end).toContain("04:30");
     });
 
     it("fall back: 09:00 local is 08:00Z on the change day", async () => {
       const [client, coach] = await Promise.all([createClient(), madridCoach(["09:00-10:00"])]);
-      expect((await post("/booking", { coach_id: coach.id, session_datetime: "2027-10-31T08:00:00Z", duration_minutes: 60 }, { token: client.token })).status).toBe(201);
+      expect(
+        (
+          await post(
+            "/booking",
+            { coach_id: coach.id, session_datetime: "2027-10-31T08:00:00Z", duration_minutes: 60 },
+            { token: client.token },
+          )
+        ).status,
+      ).toBe(201);
       // 07:00Z is 08:00 CET on that day.
-      expectEnvelope(await post("/booking", { coach_id: coach.id, session_datetime: "2027-10-31T07:00:00Z", duration_minutes: 30 }, { token: client.token }), 409, "CONFLICT");
+      expectEnvelope(
+        await post(
+          "/booking",
+          { coach_id: coach.id, session_datetime: "2027-10-31T07:00:00Z", duration_minutes: 30 },
+          { token: client.token },
+        ),
+        409,
+        "CONFLICT",
+      );
       // The Sunday before (summer time) 09:00 local = 07:00Z.
-      expect((await post("/booking", { coach_id: coach.id, session_datetime: "2027-10-24T07:00:00Z", duration_minutes: 60 }, { token: client.token })).status).toBe(201);
+      expect(
+        (
+          await post(
+            "/booking",
+            { coach_id: coach.id, session_datetime: "2027-10-24T07:00:00Z", duration_minutes: 60 },
+            { token: client.token },
+          )
+        ).status,
+      ).toBe(201);
     });
   });
 
@@ -201,13 +339,16 @@ describe("POST /booking", () => {
       const clients = await Promise.all(Array.from({ length: 50 }, () => createClient()));
       const start = slot(20, 14);
       const results = await Promise.all(
-        clients.map((client) => post("/booking", { coach_id: coach.id, session_datetime: iso(start), duration_minutes: 60 }, { token: client.token })),
+        clients.map((client) =>
+          post("/booking", { coach_id: coach.id, session_datetime: iso(start), duration_minutes: 60 }, { token: client.token }),
+        ),
       );
       const statuses = results.map((result) => result.status);
       expect(statuses.filter((status) => status === 201)).toHaveLength(1);
       expect(statuses.filter((status) => status === 409)).toHaveLength(49);
       // Losers that passed the pre-check hit the exclusion constraint: same clear reason either way.
-      for (const result of results.filter((r) => r.status === 409)) expect(expectEnvelope(result, 409, "CONFLICT").details.reason).toBe("coach_slot_taken");
+      for (const result of results.filter((r) => r.status === 409))
+        expect(expectEnvelope(result, 409, "CONFLICT").details.reason).toBe("coach_slot_taken");
       const rows = await query(`SELECT id FROM bookings WHERE coach_id = $1 AND status IN ('pending','confirmed')`, [coach.id]);
       expect(rows).toHaveLength(1);
     });
@@ -218,7 +359,11 @@ describe("POST /booking", () => {
       const base = slot(21, 9);
       const results = await Promise.all(
         clients.map((client, i) =>
-          post("/booking", { coach_id: coach.id, session_datetime: iso(new Date(base.getTime() + (i % 4) * 15 * 60_000)), duration_minutes: 90 }, { token: client.token }),
+          post(
+            "/booking",
+            { coach_id: coach.id, session_datetime: iso(new Date(base.getTime() + (i % 4) * 15 * 60_000)), duration_minutes: 90 },
+            { token: client.token },
+          ),
         ),
       );
       expect(results.filter((result) => result.status === 201)).toHaveLength(1);
@@ -227,7 +372,13 @@ describe("POST /booking", () => {
     it.runIf(isRealPostgres())("one client firing 8 bookings at once holds at most 3 unpaid", async () => {
       const [client, coach] = await Promise.all([createClient(), createCoach()]);
       const results = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => post("/booking", { coach_id: coach.id, session_datetime: iso(slot(30 + i)), duration_minutes: 30 }, { token: client.token })),
+        Array.from({ length: 8 }, (_, i) =>
+          post(
+            "/booking",
+            { coach_id: coach.id, session_datetime: iso(slot(30 + i)), duration_minutes: 30 },
+            { token: client.token },
+          ),
+        ),
       );
       expect(results.filter((result) => result.status === 201)).toHaveLength(3);
       expect(results.filter((result) => result.status === 409)).toHaveLength(5);
@@ -237,7 +388,11 @@ describe("POST /booking", () => {
 
 describe("GET /booking/{id}", () => {
   it("happy: the client, the coach and an admin see it with both parties", async () => {
-    const [client, coach, admin] = await Promise.all([createClient({ firstName: "Ana" }), createCoach({ firstName: "Carla" }), createUser("admin")]);
+    const [client, coach, admin] = await Promise.all([
+      createClient({ firstName: "Ana" }),
+      createCoach({ firstName: "Carla" }),
+      createUser("admin"),
+    ]);
     const booking = await book(client, coach, slot(7));
     for (const viewer of [client, coach, admin]) {
       const result = await get(`/booking/${booking.id}`, { token: viewer.token });
@@ -257,7 +412,12 @@ describe("GET /booking/{id}", () => {
   });
 
   it("security: 403 for other users, 401 anonymous", async () => {
-    const [client, coach, stranger, otherCoach] = await Promise.all([createClient(), createCoach(), createClient(), createCoach()]);
+    const [client, coach, stranger, otherCoach] = await Promise.all([
+      createClient(),
+      createCoach(),
+      createClient(),
+      createCoach(),
+    ]);
     const booking = await book(client, coach, slot(7));
     expectEnvelope(await get(`/booking/${booking.id}`, { token: stranger.token }), 403, "FORBIDDEN");
     expectEnvelope(await get(`/booking/${booking.id}`, { token: otherCoach.token }), 403, "FORBIDDEN");
@@ -310,12 +470,21 @@ describe("PATCH /booking/{id}/status", () => {
   it("happy: the coach confirms with a meeting link, both parties are emailed", async () => {
     const [client, coach] = await Promise.all([createClient(), createCoach()]);
     const booking = await book(client, coach, slot(7));
-    const result = await patch(`/booking/${booking.id}/status`, { status: "confirmed", meeting_link: "https://meet.example.test/abc" }, { token: coach.token });
+    const result = await patch(
+      `/booking/${booking.id}/status`,
+      { status: "confirmed", meeting_link: "https://meet.example.test/abc" },
+      { token: coach.token },
+    );
     expect(result.status).toBe(200);
     expect(result.body).toMatchObject({ status: "confirmed", meeting_link: "https://meet.example.test/abc" });
     for (const user of [client, coach]) {
       const mails = await get(`/dev/emails?to=${encodeURIComponent(user.email)}`);
-      expect(mails.body.items.some((mail: { subject: string; text: string }) => mail.subject.includes("confirmed") && mail.text.includes("https://meet.example.test/abc"))).toBe(true);
+      expect(
+        mails.body.items.some(
+          (mail: { subject: string; text: string }) =>
+            mail.subject.includes("confirmed") && mail.text.includes("https://meet.example.test/abc"),
+        ),
+      ).toBe(true);
     }
   });
 
@@ -324,12 +493,22 @@ describe("PATCH /booking/{id}/status", () => {
     const start = slot(2);
     const booking = await book(client, coach, start, 60);
     await patch(`/booking/${booking.id}/status`, { status: "confirmed" }, { token: coach.token });
-    const early = await patch(`/booking/${booking.id}/status`, { status: "completed" }, await at(coach, new Date(start.getTime() + 30 * 60_000)));
+    const early = await patch(
+      `/booking/${booking.id}/status`,
+      { status: "completed" },
+      await at(coach, new Date(start.getTime() + 30 * 60_000)),
+    );
     expectEnvelope(early, 400, "VALIDATION_ERROR");
-    const done = await patch(`/booking/${booking.id}/status`, { status: "completed" }, await at(coach, new Date(start.getTime() + HOUR)));
+    const done = await patch(
+      `/booking/${booking.id}/status`,
+      { status: "completed" },
+      await at(coach, new Date(start.getTime() + HOUR)),
+    );
     expect(done.status).toBe(200);
     expect(done.body.status).toBe("completed");
-    const [profile] = await query<{ total_sessions: number }>(`SELECT total_sessions FROM coach_profiles WHERE user_id = $1`, [coach.id]);
+    const [profile] = await query<{ total_sessions: number }>(`SELECT total_sessions FROM coach_profiles WHERE user_id = $1`, [
+      coach.id,
+    ]);
     expect(profile?.total_sessions).toBe(1);
     const [row] = await query<{ sequence: number }>(`SELECT sequence FROM bookings WHERE id = $1`, [booking.id]);
     expect(row?.sequence).toBe(2);
@@ -339,12 +518,32 @@ describe("PATCH /booking/{id}/status", () => {
     const [client, coach] = await Promise.all([createClient(), createCoach()]);
     const booking = await book(client, coach, slot(7));
     const far = new Date(Date.now() + 30 * DAY);
-    expectEnvelope(await patch(`/booking/${booking.id}/status`, { status: "completed" }, await at(coach, far)), 400, "VALIDATION_ERROR");
-    expectEnvelope(await patch(`/booking/${booking.id}/status`, { status: "pending" }, { token: coach.token }), 400, "VALIDATION_ERROR");
-    expectEnvelope(await patch(`/booking/${booking.id}/status`, { status: "archived" }, { token: coach.token }), 400, "VALIDATION_ERROR");
+    expectEnvelope(
+      await patch(`/booking/${booking.id}/status`, { status: "completed" }, await at(coach, far)),
+      400,
+      "VALIDATION_ERROR",
+    );
+    expectEnvelope(
+      await patch(`/booking/${booking.id}/status`, { status: "pending" }, { token: coach.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
+    expectEnvelope(
+      await patch(`/booking/${booking.id}/status`, { status: "archived" }, { token: coach.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
     await patch(`/booking/${booking.id}/status`, { status: "cancelled" }, { token: coach.token });
-    expectEnvelope(await patch(`/booking/${booking.id}/status`, { status: "confirmed" }, { token: coach.token }), 400, "VALIDATION_ERROR");
-    expectEnvelope(await patch(`/booking/${booking.id}/status`, { status: "cancelled" }, { token: coach.token }), 400, "VALIDATION_ERROR");
+    expectEnvelope(
+      await patch(`/booking/${booking.id}/status`, { status: "confirmed" }, { token: coach.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
+    expectEnvelope(
+      await patch(`/booking/${booking.id}/status`, { status: "cancelled" }, { token: coach.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
     const [row] = await query<{ status: string }>(`SELECT status FROM bookings WHERE id = $1`, [booking.id]);
     expect(row?.status).toBe("cancelled");
   });
@@ -352,9 +551,21 @@ describe("PATCH /booking/{id}/status", () => {
   it("security: the client may only cancel; strangers 403; unknown 404", async () => {
     const [client, coach, stranger] = await Promise.all([createClient(), createCoach(), createCoach()]);
     const booking = await book(client, coach, slot(7));
-    expectEnvelope(await patch(`/booking/${booking.id}/status`, { status: "confirmed" }, { token: client.token }), 403, "FORBIDDEN");
-    expectEnvelope(await patch(`/booking/${booking.id}/status`, { status: "cancelled" }, { token: stranger.token }), 403, "FORBIDDEN");
-    expectEnvelope(await patch(`/booking/${crypto.randomUUID()}/status`, { status: "cancelled" }, { token: coach.token }), 404, "NOT_FOUND");
+    expectEnvelope(
+      await patch(`/booking/${booking.id}/status`, { status: "confirmed" }, { token: client.token }),
+      403,
+      "FORBIDDEN",
+    );
+    expectEnvelope(
+      await patch(`/booking/${booking.id}/status`, { status: "cancelled" }, { token: stranger.token }),
+      403,
+      "FORBIDDEN",
+    );
+    expectEnvelope(
+      await patch(`/booking/${crypto.randomUUID()}/status`, { status: "cancelled" }, { token: coach.token }),
+      404,
+      "NOT_FOUND",
+    );
     const cancelled = await patch(`/booking/${booking.id}/status`, { status: "cancelled" }, { token: client.token });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe("cancelled");
@@ -363,10 +574,15 @@ describe("PATCH /booking/{id}/status", () => {
 
 describe("DELETE /booking/{id} (cancellation policy)", () => {
   async function refundsFor(intentId: string) {
-    return (await fakeStripeRequests(stripeUrl())).filter((request) => request.path === "/v1/refunds" && request.body.payment_intent === intentId);
+    return (await fakeStripeRequests(stripeUrl())).filter(
+      (request) => request.path === "/v1/refunds" && request.body.payment_intent === intentId,
+    );
   }
   async function paymentOf(bookingId: string) {
-    const [row] = await query<{ status: string; stripe_payment_intent_id: string }>(`SELECT status, stripe_payment_intent_id FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`, [bookingId]);
+    const [row] = await query<{ status: string; stripe_payment_intent_id: string }>(
+      `SELECT status, stripe_payment_intent_id FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`,
+      [bookingId],
+    );
     return row as { status: string; stripe_payment_intent_id: string };
   }
 
@@ -399,7 +615,12 @@ describe("DELETE /booking/{id} (cancellation policy)", () => {
   });
 
   it("the coach (or an admin) late: full refund", async () => {
-    const [client, coach, admin, client2] = await Promise.all([createClient(), createCoach(), createUser("admin"), createClient()]);
+    const [client, coach, admin, client2] = await Promise.all([
+      createClient(),
+      createCoach(),
+      createUser("admin"),
+      createClient(),
+    ]);
     const start = slot(4);
     const byCoach = await confirmedBooking(client, coach, start);
     const late = new Date(start.getTime() - HOUR);

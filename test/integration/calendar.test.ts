@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it } from "vitest";
 import ical, { type VEvent } from "node-ical";
+import { afterAll, describe, expect, it } from "vitest";
 import { baseUrl, del, expectEnvelope, get, patch, post } from "../helpers/api.ts";
+import { book, confirmedBooking, slot } from "../helpers/booking-flow.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
 import { createClient, createCoach, createUser } from "../helpers/fixtures.ts";
-import { book, confirmedBooking, slot } from "../helpers/booking-flow.ts";
 
 afterAll(closeTestPool);
 
@@ -31,7 +31,11 @@ describe("POST /calendar/feed-token", () => {
     expectEnvelope(await get(feedPath(first)), 404, "NOT_FOUND");
     expect((await get(feedPath(second))).status).toBe(200);
     // Stored hashed: the token itself is nowhere in the table.
-    const token = second.split("/").pop()?.replace(/\.ics$/, "") ?? "";
+    const token =
+      second
+        .split("/")
+        .pop()
+        ?.replace(/\.ics$/, "") ?? "";
     const [row] = await query<{ token_hash: string }>(`SELECT token_hash FROM calendar_feeds WHERE user_id = $1`, [client.id]);
     expect(row?.token_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(row?.token_hash).not.toContain(token);
@@ -85,7 +89,11 @@ describe("GET /calendar/feed/{token}.ics", () => {
   it("the meeting link set on confirmation is in the event", async () => {
     const [client, coach] = await Promise.all([createClient(), createCoach()]);
     const booking = await book(client, coach, slot(9));
-    await patch(`/booking/${booking.id}/status`, { status: "confirmed", meeting_link: "https://meet.example.test/xyz" }, { token: coach.token });
+    await patch(
+      `/booking/${booking.id}/status`,
+      { status: "confirmed", meeting_link: "https://meet.example.test/xyz" },
+      { token: coach.token },
+    );
     const text = (await get(feedPath(await feedOf(client.token)))).text;
     const [event] = events(text);
     // node-ical keeps URL's VALUE=URI parameter: {params, val}.

@@ -11,8 +11,20 @@ import { accessToken, createClient, createCoach, createUser, type TestUser } fro
 afterAll(closeTestPool);
 
 const LIST_ITEM_KEYS = [
-  "bio", "countries", "currency", "expertise", "first_name", "hourly_rate", "id", "is_verified", "languages", "last_name",
-  "photo_url", "rating", "total_sessions", "user_id",
+  "bio",
+  "countries",
+  "currency",
+  "expertise",
+  "first_name",
+  "hourly_rate",
+  "id",
+  "is_verified",
+  "languages",
+  "last_name",
+  "photo_url",
+  "rating",
+  "total_sessions",
+  "user_id",
 ].sort();
 
 function uniqueTag(prefix = "tag"): string {
@@ -20,9 +32,12 @@ function uniqueTag(prefix = "tag"): string {
 }
 
 async function setCoach(coach: TestUser, values: { total_sessions?: number; is_verified?: boolean; intro_video_url?: string }) {
-  if (values.total_sessions !== undefined) await query(`UPDATE coach_profiles SET total_sessions = $2 WHERE user_id = $1`, [coach.id, values.total_sessions]);
-  if (values.is_verified !== undefined) await query(`UPDATE coach_profiles SET is_verified = $2 WHERE user_id = $1`, [coach.id, values.is_verified]);
-  if (values.intro_video_url !== undefined) await query(`UPDATE coach_profiles SET intro_video_url = $2 WHERE user_id = $1`, [coach.id, values.intro_video_url]);
+  if (values.total_sessions !== undefined)
+    await query(`UPDATE coach_profiles SET total_sessions = $2 WHERE user_id = $1`, [coach.id, values.total_sessions]);
+  if (values.is_verified !== undefined)
+    await query(`UPDATE coach_profiles SET is_verified = $2 WHERE user_id = $1`, [coach.id, values.is_verified]);
+  if (values.intro_video_url !== undefined)
+    await query(`UPDATE coach_profiles SET intro_video_url = $2 WHERE user_id = $1`, [coach.id, values.intro_video_url]);
 }
 
 async function viewer(): Promise<string> {
@@ -51,11 +66,24 @@ describe("GET /coaches", () => {
       expect(result.body.skip).toBe(0);
       expect(result.body.limit).toBe(20);
       const ties = [tieA.profileId!, tieB.profileId!].sort();
-      expect(result.body.items.map((item: { id: string }) => item.id)).toEqual([highMany.profileId, highFew.profileId, ...ties, low.profileId]);
+      expect(result.body.items.map((item: { id: string }) => item.id)).toEqual([
+        highMany.profileId,
+        highFew.profileId,
+        ...ties,
+        low.profileId,
+      ]);
 
       const first = result.body.items[0];
       expect(Object.keys(first).sort()).toEqual(LIST_ITEM_KEYS);
-      expect(first).toMatchObject({ user_id: highMany.id, hourly_rate: 100, currency: "USD", rating: 4.8, total_sessions: 40, is_verified: true, expertise: [tag] });
+      expect(first).toMatchObject({
+        user_id: highMany.id,
+        hourly_rate: 100,
+        currency: "USD",
+        rating: 4.8,
+        total_sessions: 40,
+        is_verified: true,
+        expertise: [tag],
+      });
       expect(typeof first.hourly_rate).toBe("number");
       expect(typeof first.rating).toBe("number");
     });
@@ -63,7 +91,13 @@ describe("GET /coaches", () => {
     it("AND-s every filter: language (any case), country, expertise, min_rate, max_rate, min_rating", async () => {
       const tag = uniqueTag();
       const country = uniqueTag("Country");
-      const match = await createCoach({ expertise: [tag, "culture shock"], languages: ["Spanish", "English"], countries: [country, "Spain"], hourlyRate: 90, rating: 4.5 });
+      const match = await createCoach({
+        expertise: [tag, "culture shock"],
+        languages: ["Spanish", "English"],
+        countries: [country, "Spain"],
+        hourlyRate: 90,
+        rating: 4.5,
+      });
       await createCoach({ expertise: [tag], languages: ["English"], countries: [country], hourlyRate: 90, rating: 4.5 }); // no Spanish
       await createCoach({ expertise: [tag], languages: ["Spanish"], countries: ["France"], hourlyRate: 90, rating: 4.5 }); // wrong country
       await createCoach({ expertise: [tag], languages: ["Spanish"], countries: [country], hourlyRate: 200, rating: 4.5 }); // too expensive
@@ -71,7 +105,10 @@ describe("GET /coaches", () => {
       await createCoach({ expertise: [tag], languages: ["Spanish"], countries: [country], hourlyRate: 90, rating: 3.9 }); // rating too low
       const token = await viewer();
 
-      const all = await get(`/coaches?expertise=${tag}&language=spanish&country=${country}&min_rate=50&max_rate=100&min_rating=4`, { token });
+      const all = await get(
+        `/coaches?expertise=${tag}&language=spanish&country=${country}&min_rate=50&max_rate=100&min_rating=4`,
+        { token },
+      );
       expect(all.status).toBe(200);
       expect(all.body.total).toBe(1);
       expect(all.body.items.map((item: { id: string }) => item.id)).toEqual([match.profileId]);

@@ -9,7 +9,11 @@ describe("admin moderation through the community routes", () => {
   it("an admin deleting someone else's post writes a post.delete audit entry in the same change", async () => {
     const author = await createUser("client");
     const admin = await createUser("admin");
-    const created = await post("/community/posts", { title: "Off-topic", content: "spam", post_type: "discussion" }, { token: author.token });
+    const created = await post(
+      "/community/posts",
+      { title: "Off-topic", content: "spam", post_type: "discussion" },
+      { token: author.token },
+    );
     expect(created.status).toBe(201);
 
     expect((await del(`/community/posts/${created.body.id}`, { token: admin.token })).status).toBe(204);
@@ -26,7 +30,11 @@ describe("admin moderation through the community routes", () => {
 
   it("an author deleting their own post is not an admin mutation and writes no audit entry", async () => {
     const author = await createUser("client");
-    const created = await post("/community/posts", { title: "Mine", content: "text", post_type: "question" }, { token: author.token });
+    const created = await post(
+      "/community/posts",
+      { title: "Mine", content: "text", post_type: "question" },
+      { token: author.token },
+    );
     expect((await del(`/community/posts/${created.body.id}`, { token: author.token })).status).toBe(204);
     expect(await query(`SELECT 1 FROM audit_log WHERE target_id = $1`, [created.body.id])).toHaveLength(0);
   });

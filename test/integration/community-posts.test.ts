@@ -4,7 +4,7 @@
  * posts and bookings (bookings straight in SQL: the booking API is not ours).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { del, expectEnvelope, get, post, put, type Json } from "../helpers/api.ts";
+import { del, expectEnvelope, get, type Json, post, put } from "../helpers/api.ts";
 import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
 import { createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
 
@@ -29,16 +29,18 @@ async function createPost(author: TestUser, overrides: Record<string, unknown> =
 
 /** A booking between two users, written directly (the booking API belongs to another module). */
 let bookingSlot = 0;
-async function book(client: TestUser, coach: TestUser, status: "pending" | "confirmed" | "completed" | "cancelled"): Promise<void> {
+async function book(
+  client: TestUser,
+  coach: TestUser,
+  status: "pending" | "confirmed" | "completed" | "cancelled",
+): Promise<void> {
   // Distinct far-future slots: the overlap constraints never interfere.
   bookingSlot += 1;
   const start = new Date(Date.UTC(2031, 0, 1) + (Math.floor(Math.random() * 1_000_000) * 10 + bookingSlot) * 3_600_000);
-  await query(`INSERT INTO bookings (client_id, coach_id, session_datetime, duration_minutes, status) VALUES ($1, $2, $3, 60, $4)`, [
-    client.id,
-    coach.id,
-    start.toISOString(),
-    status,
-  ]);
+  await query(
+    `INSERT INTO bookings (client_id, coach_id, session_datetime, duration_minutes, status) VALUES ($1, $2, $3, 60, $4)`,
+    [client.id, coach.id, start.toISOString(), status],
+  );
 }
 
 /**
@@ -69,7 +71,11 @@ describe("POST /community/posts", () => {
   it("creates a post with the contract's shape and the author's profile names", async () => {
     const author = await createClient({ firstName: "Ana" });
     const title = uniqueTitle("First month in Lisbon");
-    const result = await post("/community/posts", { title, content: "Any tips?", post_type: "question" }, { token: author.token });
+    const result = await post(
+      "/community/posts",
+      { title, content: "Any tips?", post_type: "question" },
+      { token: author.token },
+    );
     expect(result.status).toBe(201);
     expect(result.body).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -130,7 +136,11 @@ describe("POST /community/posts", () => {
       const error = expectEnvelope(await post("/community/posts", body, { token: author.token }), 400, "VALIDATION_ERROR");
       expect(error.details.errors.length).toBeGreaterThan(0);
     }
-    const malformed = await post("/community/posts", undefined, { token: author.token, rawBody: "{not json", headers: { "content-type": "application/json" } });
+    const malformed = await post("/community/posts", undefined, {
+      token: author.token,
+      rawBody: "{not json",
+      headers: { "content-type": "application/json" },
+    });
     expectEnvelope(malformed, 400, "VALIDATION_ERROR");
     const [row] = await query<{ n: number }>(`SELECT count(*)::int AS n FROM posts WHERE author_id = $1`, [author.id]);
     expect(row?.n).toBe(0);
@@ -145,7 +155,11 @@ describe("POST /community/posts", () => {
 
   it("refuses announcements from clients and coaches with 403", async () => {
     for (const user of [await createClient(), await createCoach()]) {
-      const result = await post("/community/posts", { title: "News", content: "Big news", post_type: "announcement" }, { token: user.token });
+      const result = await post(
+        "/community/posts",
+        { title: "News", content: "Big news", post_type: "announcement" },
+        { token: user.token },
+      );
       expectEnvelope(result, 403, "FORBIDDEN");
     }
   });
@@ -153,7 +167,11 @@ describe("POST /community/posts", () => {
   it("requires authentication (401 before any validation)", async () => {
     expectEnvelope(await post("/community/posts", { title: "t", content: "c", post_type: "discussion" }), 401, "UNAUTHORIZED");
     expectEnvelope(await post("/community/posts", { title: "" }), 401, "UNAUTHORIZED");
-    expectEnvelope(await post("/community/posts", { title: "t", content: "c", post_type: "discussion" }, { token: "garbage" }), 401, "UNAUTHORIZED");
+    expectEnvelope(
+      await post("/community/posts", { title: "t", content: "c", post_type: "discussion" }, { token: "garbage" }),
+      401,
+      "UNAUTHORIZED",
+    );
   });
 });
 
@@ -247,9 +265,24 @@ describe("GET /community/posts/{id}", () => {
       ...created,
       comment_count: 3,
       comments: [
-        { id: first.body.id, author: { id: commenter.id, first_name: "Dan", last_name: "Coach" }, content: "first", created_at: first.body.created_at },
-        { id: second.body.id, author: { id: admin.id, first_name: null, last_name: null }, content: "second", created_at: second.body.created_at },
-        { id: third.body.id, author: { id: author.id, first_name: "Cleo", last_name: "Client" }, content: "third", created_at: third.body.created_at },
+        {
+          id: first.body.id,
+          author: { id: commenter.id, first_name: "Dan", last_name: "Coach" },
+          content: "first",
+          created_at: first.body.created_at,
+        },
+        {
+          id: second.body.id,
+          author: { id: admin.id, first_name: null, last_name: null },
+          content: "second",
+          created_at: second.body.created_at,
+        },
+        {
+          id: third.body.id,
+          author: { id: author.id, first_name: "Cleo", last_name: "Client" },
+          content: "third",
+          created_at: third.body.created_at,
+        },
       ],
     });
   });
@@ -282,7 +315,11 @@ describe("POST /community/posts/{id}/comment", () => {
     const author = await createClient();
     const created = await createPost(author);
     const commenter = await createCoach({ firstName: "Eva" });
-    const result = await post(`/community/posts/${created.id}/comment`, { content: "<i>Welcome</i> & good luck" }, { token: commenter.token });
+    const result = await post(
+      `/community/posts/${created.id}/comment`,
+      { content: "<i>Welcome</i> & good luck" },
+      { token: commenter.token },
+    );
     expect(result.status).toBe(201);
     expect(result.body).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -296,11 +333,25 @@ describe("POST /community/posts/{id}/comment", () => {
     const author = await createClient();
     const created = await createPost(author);
     for (const body of [{ content: "" }, { content: "  " }, { content: "x".repeat(5_001) }, {}, { content: 5 }]) {
-      expectEnvelope(await post(`/community/posts/${created.id}/comment`, body, { token: author.token }), 400, "VALIDATION_ERROR");
+      expectEnvelope(
+        await post(`/community/posts/${created.id}/comment`, body, { token: author.token }),
+        400,
+        "VALIDATION_ERROR",
+      );
     }
-    expect((await post(`/community/posts/${created.id}/comment`, { content: "x".repeat(5_000) }, { token: author.token })).status).toBe(201);
-    expectEnvelope(await post(`/community/posts/${UNKNOWN_ID}/comment`, { content: "hi" }, { token: author.token }), 404, "NOT_FOUND");
-    expectEnvelope(await post(`/community/posts/${MALFORMED_ID}/comment`, { content: "hi" }, { token: author.token }), 400, "VALIDATION_ERROR");
+    expect(
+      (await post(`/community/posts/${created.id}/comment`, { content: "x".repeat(5_000) }, { token: author.token })).status,
+    ).toBe(201);
+    expectEnvelope(
+      await post(`/community/posts/${UNKNOWN_ID}/comment`, { content: "hi" }, { token: author.token }),
+      404,
+      "NOT_FOUND",
+    );
+    expectEnvelope(
+      await post(`/community/posts/${MALFORMED_ID}/comment`, { content: "hi" }, { token: author.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
   });
 
   it("requires authentication", async () => {
@@ -340,7 +391,11 @@ describe("POST/DELETE /community/posts/{id}/upvote", () => {
     const user = await createClient();
     expectEnvelope(await post(`/community/posts/${UNKNOWN_ID}/upvote`, undefined, { token: user.token }), 404, "NOT_FOUND");
     expectEnvelope(await del(`/community/posts/${UNKNOWN_ID}/upvote`, { token: user.token }), 404, "NOT_FOUND");
-    expectEnvelope(await post(`/community/posts/${MALFORMED_ID}/upvote`, undefined, { token: user.token }), 400, "VALIDATION_ERROR");
+    expectEnvelope(
+      await post(`/community/posts/${MALFORMED_ID}/upvote`, undefined, { token: user.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
     expectEnvelope(await del(`/community/posts/${MALFORMED_ID}/upvote`, { token: user.token }), 400, "VALIDATION_ERROR");
   });
 
@@ -353,10 +408,14 @@ describe("POST/DELETE /community/posts/{id}/upvote", () => {
     const author = await createClient();
     const created = await createPost(author);
     const voters = await Promise.all(Array.from({ length: 20 }, () => createClient()));
-    const results = await Promise.all(voters.map((voter) => post(`/community/posts/${created.id}/upvote`, undefined, { token: voter.token })));
+    const results = await Promise.all(
+      voters.map((voter) => post(`/community/posts/${created.id}/upvote`, undefined, { token: voter.token })),
+    );
     expect(results.map((result) => result.status)).toEqual(Array(20).fill(200));
     // Each answer is the count right after that vote: 1..20, each once.
-    expect(results.map((result) => result.body.upvotes as number).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(results.map((result) => result.body.upvotes as number).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     expect(await upvotesInDatabase(created.id)).toEqual({ upvotes: 20, votes: 20 });
   });
 
@@ -364,7 +423,9 @@ describe("POST/DELETE /community/posts/{id}/upvote", () => {
     const author = await createClient();
     const created = await createPost(author);
     const voter = await createCoach();
-    const results = await Promise.all(Array.from({ length: 20 }, () => post(`/community/posts/${created.id}/upvote`, undefined, { token: voter.token })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => post(`/community/posts/${created.id}/upvote`, undefined, { token: voter.token })),
+    );
     expect(results.map((result) => result.status)).toEqual(Array(20).fill(200));
     expect(results.every((result) => result.body.upvotes === 1)).toBe(true);
     expect(await upvotesInDatabase(created.id)).toEqual({ upvotes: 1, votes: 1 });
@@ -377,7 +438,9 @@ describe("POST/DELETE /community/posts/{id}/upvote", () => {
     await Promise.all(voters.map((voter) => post(`/community/posts/${created.id}/upvote`, undefined, { token: voter.token })));
     await Promise.all(
       voters.flatMap((voter, i) => [
-        i % 2 === 0 ? del(`/community/posts/${created.id}/upvote`, { token: voter.token }) : post(`/community/posts/${created.id}/upvote`, undefined, { token: voter.token }),
+        i % 2 === 0
+          ? del(`/community/posts/${created.id}/upvote`, { token: voter.token })
+          : post(`/community/posts/${created.id}/upvote`, undefined, { token: voter.token }),
       ]),
     );
     expect(await upvotesInDatabase(created.id)).toEqual({ upvotes: 5, votes: 5 });
@@ -388,10 +451,18 @@ describe("PUT /community/posts/{id}", () => {
   it("lets the author change some fields and keeps the others", async () => {
     const author = await createClient();
     const created = await createPost(author, { title: uniqueTitle("Draft"), content: "v1" });
-    const result = await put(`/community/posts/${created.id}`, { content: "v2 <edited>", is_private: true }, { token: author.token });
+    const result = await put(
+      `/community/posts/${created.id}`,
+      { content: "v2 <edited>", is_private: true },
+      { token: author.token },
+    );
     expect(result.status).toBe(200);
     expect(result.body).toEqual({ ...created, content: "v2 <edited>", is_private: true });
-    const typed = await put(`/community/posts/${created.id}`, { post_type: "question", title: "Now a question" }, { token: author.token });
+    const typed = await put(
+      `/community/posts/${created.id}`,
+      { post_type: "question", title: "Now a question" },
+      { token: author.token },
+    );
     expect(typed.body).toMatchObject({ post_type: "question", title: "Now a question", content: "v2 <edited>" });
   });
 
@@ -410,8 +481,14 @@ describe("PUT /community/posts/{id}", () => {
     const created = await createPost(author);
     const other = await createCoach();
     expectEnvelope(await put(`/community/posts/${created.id}`, { title: "Hijacked" }, { token: other.token }), 403, "FORBIDDEN");
-    expectEnvelope(await put(`/community/posts/${created.id}`, { post_type: "announcement" }, { token: author.token }), 403, "FORBIDDEN");
-    const [row] = await query<{ title: string; post_type: string }>(`SELECT title, post_type FROM posts WHERE id = $1`, [created.id]);
+    expectEnvelope(
+      await put(`/community/posts/${created.id}`, { post_type: "announcement" }, { token: author.token }),
+      403,
+      "FORBIDDEN",
+    );
+    const [row] = await query<{ title: string; post_type: string }>(`SELECT title, post_type FROM posts WHERE id = $1`, [
+      created.id,
+    ]);
     expect(row).toEqual({ title: created.title, post_type: "discussion" });
   });
 
@@ -422,7 +499,11 @@ describe("PUT /community/posts/{id}", () => {
       expectEnvelope(await put(`/community/posts/${created.id}`, body, { token: author.token }), 400, "VALIDATION_ERROR");
     }
     expectEnvelope(await put(`/community/posts/${UNKNOWN_ID}`, { title: "x" }, { token: author.token }), 404, "NOT_FOUND");
-    expectEnvelope(await put(`/community/posts/${MALFORMED_ID}`, { title: "x" }, { token: author.token }), 400, "VALIDATION_ERROR");
+    expectEnvelope(
+      await put(`/community/posts/${MALFORMED_ID}`, { title: "x" }, { token: author.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
   });
 
   it("requires authentication", async () => {
@@ -499,7 +580,9 @@ describe("private posts", () => {
       const detail = await get(`/community/posts/${world.secret.id}`, { token: viewer.token });
       expect(detail.status).toBe(200);
       expect(detail.body.is_private).toBe(true);
-      expect((await post(`/community/posts/${world.secret.id}/comment`, { content: "I see it" }, { token: viewer.token })).status).toBe(201);
+      expect(
+        (await post(`/community/posts/${world.secret.id}/comment`, { content: "I see it" }, { token: viewer.token })).status,
+      ).toBe(201);
       expect((await post(`/community/posts/${world.secret.id}/upvote`, undefined, { token: viewer.token })).status).toBe(200);
       expect((await del(`/community/posts/${world.secret.id}/upvote`, { token: viewer.token })).status).toBe(200);
     }
@@ -512,7 +595,11 @@ describe("private posts", () => {
       expect(await listed(viewer, world.secret, "&is_private=true")).toBe(false);
       const id = world.secret.id as string;
       expectEnvelope(await get(`/community/posts/${id}`, { token: viewer.token }), 404, "NOT_FOUND");
-      expectEnvelope(await post(`/community/posts/${id}/comment`, { content: "sneaky" }, { token: viewer.token }), 404, "NOT_FOUND");
+      expectEnvelope(
+        await post(`/community/posts/${id}/comment`, { content: "sneaky" }, { token: viewer.token }),
+        404,
+        "NOT_FOUND",
+      );
       expectEnvelope(await post(`/community/posts/${id}/upvote`, undefined, { token: viewer.token }), 404, "NOT_FOUND");
       expectEnvelope(await del(`/community/posts/${id}/upvote`, { token: viewer.token }), 404, "NOT_FOUND");
       expectEnvelope(await put(`/community/posts/${id}`, { title: "mine now" }, { token: viewer.token }), 404, "NOT_FOUND");
@@ -535,10 +622,18 @@ describe("private posts", () => {
 
   it("lets a booking partner see but not edit or delete (403), while the author and admins may", async () => {
     const world = await privateWorld();
-    expectEnvelope(await put(`/community/posts/${world.secret.id}`, { title: "edited" }, { token: world.bookedCoach.token }), 403, "FORBIDDEN");
+    expectEnvelope(
+      await put(`/community/posts/${world.secret.id}`, { title: "edited" }, { token: world.bookedCoach.token }),
+      403,
+      "FORBIDDEN",
+    );
     expectEnvelope(await del(`/community/posts/${world.secret.id}`, { token: world.bookedCoach.token }), 403, "FORBIDDEN");
-    expect((await put(`/community/posts/${world.secret.id}`, { title: "edited by admin" }, { token: world.admin.token })).status).toBe(200);
-    expect((await put(`/community/posts/${world.secret.id}`, { title: "edited by me" }, { token: world.author.token })).status).toBe(200);
+    expect(
+      (await put(`/community/posts/${world.secret.id}`, { title: "edited by admin" }, { token: world.admin.token })).status,
+    ).toBe(200);
+    expect(
+      (await put(`/community/posts/${world.secret.id}`, { title: "edited by me" }, { token: world.author.token })).status,
+    ).toBe(200);
     expect((await del(`/community/posts/${world.secret.id}`, { token: world.author.token })).status).toBe(204);
   });
 

@@ -3,13 +3,14 @@
  * type/tags/text filters, bookmarks (409 on repeat), and that the filters are
  * served by the GIN indexes.
  */
-import { afterAll, describe, expect, it } from "vitest";
-import { PgDialect } from "drizzle-orm/pg-core";
+
 import { sql } from "drizzle-orm";
-import { del, expectEnvelope, get, post, type Json } from "../helpers/api.ts";
+import { PgDialect } from "drizzle-orm/pg-core";
+import { afterAll, describe, expect, it } from "vitest";
+import { resourceFilterConditions } from "../../src/services/community/resources.ts";
+import { del, expectEnvelope, get, type Json, post } from "../helpers/api.ts";
 import { closeTestPool, query, testPool } from "../helpers/db.ts";
 import { createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
-import { resourceFilterConditions } from "../../src/services/community/resources.ts";
 
 afterAll(closeTestPool);
 
@@ -24,7 +25,14 @@ function token(prefix: string): string {
 async function createResource(creator: TestUser, overrides: Record<string, unknown> = {}): Promise<Json> {
   const result = await post(
     "/community/resources",
-    { title: `Guide ${token("t")}`, description: "Useful reading", resource_type: "article", url: "https://example.test/guide", tags: [], ...overrides },
+    {
+      title: `Guide ${token("t")}`,
+      description: "Useful reading",
+      resource_type: "article",
+      url: "https://example.test/guide",
+      tags: [],
+      ...overrides,
+    },
     { token: creator.token },
   );
   expect(result.status, result.text).toBe(201);
@@ -64,7 +72,11 @@ describe("POST /community/resources", () => {
 
   it("lets an admin add one (no profile: first_name null); description and tags are optional", async () => {
     const admin = await createUser("admin");
-    const result = await post("/community/resources", { title: "Checklist", resource_type: "document", url: "http://docs.example.test/list.pdf" }, { token: admin.token });
+    const result = await post(
+      "/community/resources",
+      { title: "Checklist", resource_type: "document", url: "http://docs.example.test/list.pdf" },
+      { token: admin.token },
+    );
     expect(result.status).toBe(201);
     expect(result.body).toMatchObject({ description: null, tags: [], created_by: { id: admin.id, first_name: null } });
   });
@@ -79,7 +91,11 @@ describe("POST /community/resources", () => {
 
   it("refuses clients with 403", async () => {
     const client = await createClient();
-    const result = await post("/community/resources", { title: "Mine", resource_type: "article", url: "https://example.test" }, { token: client.token });
+    const result = await post(
+      "/community/resources",
+      { title: "Mine", resource_type: "article", url: "https://example.test" },
+      { token: client.token },
+    );
     expectEnvelope(result, 403, "FORBIDDEN");
   });
 
@@ -110,7 +126,11 @@ describe("POST /community/resources", () => {
   });
 
   it("requires authentication", async () => {
-    expectEnvelope(await post("/community/resources", { title: "t", resource_type: "article", url: "https://example.test" }), 401, "UNAUTHORIZED");
+    expectEnvelope(
+      await post("/community/resources", { title: "t", resource_type: "article", url: "https://example.test" }),
+      401,
+      "UNAUTHORIZED",
+    );
   });
 });
 
@@ -145,7 +165,9 @@ describe("GET /community/resources", () => {
     expect(ids(two)).toEqual([both.id]);
     expect(two.body.total).toBe(1);
 
-    const shouted = await get(`/community/resources?tags=${encodeURIComponent(` ${relocation.toUpperCase()} , `)}`, { token: coach.token });
+    const shouted = await get(`/community/resources?tags=${encodeURIComponent(` ${relocation.toUpperCase()} , `)}`, {
+      token: coach.token,
+    });
     expect(new Set(ids(shouted))).toEqual(new Set([both.id, relocationOnly.id]));
 
     const none = await get(`/community/resources?tags=${family},${token("nothing")}`, { token: coach.token });
@@ -165,13 +187,18 @@ describe("GET /community/resources", () => {
     const coach = await createCoach();
     const word = token("zanzibar");
     const inTitle = await createResource(coach, { title: `Moving to ${word} with kids`, description: "Schools and doctors" });
-    const inDescription = await createResource(coach, { title: "Island life", description: `Everything about ${word}: ferries, markets.` });
+    const inDescription = await createResource(coach, {
+      title: "Island life",
+      description: `Everything about ${word}: ferries, markets.`,
+    });
     await createResource(coach, { title: "Unrelated", description: "Nothing here" });
 
     const byWord = await get(`/community/resources?q=${word}`, { token: coach.token });
     expect(new Set(ids(byWord))).toEqual(new Set([inTitle.id, inDescription.id]));
 
-    const twoWords = await get(`/community/resources?q=${encodeURIComponent(`${word.toUpperCase()} schools`)}`, { token: coach.token });
+    const twoWords = await get(`/community/resources?q=${encodeURIComponent(`${word.toUpperCase()} schools`)}`, {
+      token: coach.token,
+    });
     expect(ids(twoWords)).toEqual([inTitle.id]);
 
     const prefix = await get(`/community/resources?q=${word.slice(0, -3)}`, { token: coach.token });
@@ -189,7 +216,15 @@ describe("GET /community/resources", () => {
   it("rejects bad filters with 400", async () => {
     const user = await createClient();
     const tooMany = Array.from({ length: 21 }, (_, i) => `t${i}`).join(",");
-    for (const search of ["resource_type=podcast", `tags=${tooMany}`, `tags=${"x".repeat(51)}`, "q=%21%21%21", `q=${"a".repeat(201)}`, "limit=0", "skip=-5"]) {
+    for (const search of [
+      "resource_type=podcast",
+      `tags=${tooMany}`,
+      `tags=${"x".repeat(51)}`,
+      "q=%21%21%21",
+      `q=${"a".repeat(201)}`,
+      "limit=0",
+      "skip=-5",
+    ]) {
       expectEnvelope(await get(`/community/resources?${search}`, { token: user.token }), 400, "VALIDATION_ERROR");
     }
   });
@@ -262,7 +297,11 @@ describe("bookmarks", () => {
   it("POST answers 404 for an unknown resource and 400 for a malformed id", async () => {
     const user = await createClient();
     expectEnvelope(await post(`/community/resources/${UNKNOWN_ID}/bookmark`, undefined, { token: user.token }), 404, "NOT_FOUND");
-    expectEnvelope(await post(`/community/resources/${MALFORMED_ID}/bookmark`, undefined, { token: user.token }), 400, "VALIDATION_ERROR");
+    expectEnvelope(
+      await post(`/community/resources/${MALFORMED_ID}/bookmark`, undefined, { token: user.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
   });
 
   it("DELETE removes the caller's bookmark (204), then 404 because there is none", async () => {
@@ -292,7 +331,8 @@ describe("bookmarks", () => {
     const [a, b, c] = [await createResource(coach), await createResource(coach), await createResource(coach)];
     const user = await createClient();
     const other = await createClient();
-    for (const resource of [b, a, c]) await post(`/community/resources/${resource.id}/bookmark`, undefined, { token: user.token });
+    for (const resource of [b, a, c])
+      await post(`/community/resources/${resource.id}/bookmark`, undefined, { token: user.token });
     await post(`/community/resources/${a.id}/bookmark`, undefined, { token: other.token });
 
     const result = await get("/community/resources/bookmarks", { token: user.token });
@@ -305,7 +345,10 @@ describe("bookmarks", () => {
     expect(beyond.body).toEqual({ items: [], total: 3, skip: 10, limit: 20 });
 
     expect((await get("/community/resources/bookmarks", { token: other.token })).body).toMatchObject({ items: [a], total: 1 });
-    expect((await get("/community/resources/bookmarks", { token: (await createCoach()).token })).body).toMatchObject({ items: [], total: 0 });
+    expect((await get("/community/resources/bookmarks", { token: (await createCoach()).token })).body).toMatchObject({
+      items: [],
+      total: 0,
+    });
   });
 
   it("GET /community/resources/bookmarks is one round trip and rejects bad pagination", async () => {

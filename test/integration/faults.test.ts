@@ -11,22 +11,29 @@
  * the same port) and its own fake Stripe (its failure modes must not disturb
  * the other test files that share the global one).
  */
-import net from "node:net";
+
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { inject } from "vitest";
+import net from "node:net";
 import fc from "fast-check";
-import { call, expectEnvelope, uniqueEmail, type CallOptions, type CallResult } from "../helpers/api.ts";
-import { startTestWorker, TEST_JWT_SECRET } from "../helpers/stack.ts";
-import { startFakeStripe, type FakeStripe } from "../helpers/fake-stripe.ts";
-import { createClient, createCoach, createUser } from "../helpers/fixtures.ts";
-import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
-import { startWsProxy, type WsProxy } from "../../scripts/lib/ws-proxy.ts";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import {
+  concretise,
+  type FuzzWorld,
+  listOperations,
+  type OpenApiDocument,
+  type PlannedRequest,
+  requestArbitrary,
+  send,
+} from "../../scripts/lib/openapi-fuzz.ts";
 import type { WranglerDev } from "../../scripts/lib/wrangler.ts";
-import { dispatchEmails } from "../../src/services/notifications.ts";
+import { startWsProxy, type WsProxy } from "../../scripts/lib/ws-proxy.ts";
 import { createApp } from "../../src/app.ts";
-import { listOperations, requestArbitrary, type OpenApiDocument, type PlannedRequest, type FuzzWorld } from "../../scripts/lib/openapi-fuzz.ts";
-import { concretise, send } from "../../scripts/lib/openapi-fuzz.ts";
+import { dispatchEmails } from "../../src/services/notifications.ts";
+import { type CallOptions, type CallResult, call, expectEnvelope, uniqueEmail } from "../helpers/api.ts";
+import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
+import { type FakeStripe, startFakeStripe } from "../helpers/fake-stripe.ts";
+import { createClient, createCoach, createUser } from "../helpers/fixtures.ts";
+import { startTestWorker, TEST_JWT_SECRET } from "../helpers/stack.ts";
 
 // ---------------------------------------------------------------------------
 // A TCP relay we can break
@@ -57,13 +64,14 @@ async function startRelay(target: { host: string; port: number }): Promise<Relay
     client.on("close", () => upstream.destroy());
     client.pipe(upstream).pipe(client);
   });
-  const listen = (port: number) => new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
   const stopListening = () =>
     new Promise<void>((resolve) => {
       for (const socket of sockets) socket.destroy();
@@ -136,15 +144,33 @@ async function databaseRoutes(): Promise<{ label: string; run: () => Promise<Cal
   const future = new Date(Date.now() + 10 * 24 * 3_600_000);
   future.setUTCHours(10, 0, 0, 0);
   return [
-    { label: "POST /auth/login", run: () => api("POST", "/auth/login", { body: { email: client.email, password: "Whatever#123" } }) },
-    { label: "POST /auth/signup", run: () => api("POST", "/auth/signup", { body: { email: uniqueEmail("fault"), password: "Str0ng#Passw0rd", role: "client" } }) },
+    {
+      label: "POST /auth/login",
+      run: () => api("POST", "/auth/login", { body: { email: client.email, password: "Whatever#123" } }),
+    },
+    {
+      label: "POST /auth/signup",
+      run: () =>
+        api("POST", "/auth/signup", { body: { email: uniqueEmail("fault"), password: "Str0ng#Passw0rd", role: "client" } }),
+    },
     { label: "GET /profile", run: () => api("GET", "/profile", { token: client.token }) },
     { label: "GET /coaches", run: () => api("GET", "/coaches", { token: client.token }) },
     { label: "GET /coaches/{id}", run: () => api("GET", `/coaches/${coach.profileId}`, { token: client.token }) },
-    { label: "POST /booking", run: () => api("POST", "/booking", { token: client.token, body: { coach_id: coach.id, session_datetime: future.toISOString().replace(/\.\d{3}Z$/, "Z"), duration_minutes: 60 } }) },
+    {
+      label: "POST /booking",
+      run: () =>
+        api("POST", "/booking", {
+          token: client.token,
+          body: { coach_id: coach.id, session_datetime: future.toISOString().replace(/\.\d{3}Z$/, "Z"), duration_minutes: 60 },
+        }),
+    },
     { label: "GET /booking/client/{id}", run: () => api("GET", `/booking/client/${client.id}`, { token: client.token }) },
     { label: "GET /community/posts", run: () => api("GET", "/community/posts", { token: client.token }) },
-    { label: "POST /community/posts", run: () => api("POST", "/community/posts", { token: client.token, body: { title: "t", content: "c", post_type: "discussion" } }) },
+    {
+      label: "POST /community/posts",
+      run: () =>
+        api("POST", "/community/posts", { token: client.token, body: { title: "t", content: "c", post_type: "discussion" } }),
+    },
     { label: "GET /admin/users", run: () => api("GET", "/admin/users", { token: admin.token }) },
     { label: "GET /admin/metrics", run: () => api("GET", "/admin/metrics", { token: admin.token }) },
     { label: "GET /dev/emails", run: () => api("GET", `/dev/emails?to=${encodeURIComponent(client.email)}`) },
@@ -175,7 +201,12 @@ describe("faults: the database is down (connection refused)", () => {
       const { result, ms } = await timed(() => api("GET", "/health"));
       console.log(`[faults] /health with the database refusing connections: ${result.status} in ${ms} ms`);
       expect(result.status).toBe(503);
-      expect(result.body).toMatchObject({ status: "unhealthy", database: "disconnected", cache: "connected", failing: ["database"] });
+      expect(result.body).toMatchObject({
+        status: "unhealthy",
+        database: "disconnected",
+        cache: "connected",
+        failing: ["database"],
+      });
       expect(result.body.timestamp).toMatch(/Z$/);
       expect(result.headers.get("x-ratelimit-limit")).not.toBeNull();
     } finally {
@@ -199,7 +230,9 @@ describe("faults: the database is down (connection refused)", () => {
     } finally {
       await relay.set("up");
     }
-    console.log(`[faults] database down: ${answers.map((answer) => `${answer.label} ${answer.status} ${answer.ms} ms`).join("; ")}`);
+    console.log(
+      `[faults] database down: ${answers.map((answer) => `${answer.label} ${answer.status} ${answer.ms} ms`).join("; ")}`,
+    );
     await expectHealthy();
     for (const route of routes.filter((candidate) => candidate.label.startsWith("GET"))) {
       const result = await route.run();
@@ -216,15 +249,27 @@ describe("faults: the database is down (connection refused)", () => {
     const world: FuzzWorld = {
       users: { client: [client], coach: [coach], admin: [admin] },
       pools: {
-        coachUser: [coach.id], coachProfile: [coach.profileId as string], clientUser: [client.id], anyUser: [client.id, coach.id],
-        booking: [], payment: [], post: [], resource: [], photoKey: [], feedToken: [], refreshToken: [], email: [client.email],
+        coachUser: [coach.id],
+        coachProfile: [coach.profileId as string],
+        clientUser: [client.id],
+        anyUser: [client.id, coach.id],
+        booking: [],
+        payment: [],
+        post: [],
+        resource: [],
+        photoKey: [],
+        feedToken: [],
+        refreshToken: [],
+        email: [client.email],
       },
       password: "x",
       disposableUser: async (role) => createUser(role),
       disposablePost: async () => crypto.randomUUID(),
     };
     // Two generated requests per operation, built while the database is up.
-    const plans: PlannedRequest[] = operations.flatMap((operation) => fc.sample(requestArbitrary(operation, doc), { numRuns: 2, seed: 8 }));
+    const plans: PlannedRequest[] = operations.flatMap((operation) =>
+      fc.sample(requestArbitrary(operation, doc), { numRuns: 2, seed: 8 }),
+    );
     const requests = await Promise.all(plans.map((plan) => concretise(plan, world, worker.url)));
     await relay.set("down");
     const statuses = new Map<number, number>();
@@ -233,13 +278,17 @@ describe("faults: the database is down (connection refused)", () => {
       for (const request of requests) {
         const outcome = await send(request);
         statuses.set(outcome.status, (statuses.get(outcome.status) ?? 0) + 1);
-        if (outcome.status === 0 || (outcome.status >= 500 && outcome.status !== 503)) bad.push(`${request.method} ${request.url} -> ${outcome.status} ${outcome.text.slice(0, 200)}`);
-        if (outcome.status === 503 && !outcome.contentType.includes("json")) bad.push(`${request.method} ${request.url} -> 503 without a JSON body`);
+        if (outcome.status === 0 || (outcome.status >= 500 && outcome.status !== 503))
+          bad.push(`${request.method} ${request.url} -> ${outcome.status} ${outcome.text.slice(0, 200)}`);
+        if (outcome.status === 503 && !outcome.contentType.includes("json"))
+          bad.push(`${request.method} ${request.url} -> 503 without a JSON body`);
       }
     } finally {
       await relay.set("up");
     }
-    console.log(`[faults] every operation with the database down: ${[...statuses.entries()].map(([status, n]) => `${status}=${n}`).join(" ")}`);
+    console.log(
+      `[faults] every operation with the database down: ${[...statuses.entries()].map(([status, n]) => `${status}=${n}`).join(" ")}`,
+    );
     expect(bad).toEqual([]);
     expect(statuses.get(503) ?? 0).toBeGreaterThan(0);
     await expectHealthy();
@@ -253,11 +302,16 @@ describe("faults: the database hangs (accepts, never answers)", () => {
     let health: { result: CallResult; ms: number };
     let profile: { result: CallResult; ms: number };
     try {
-      [health, profile] = await Promise.all([timed(() => api("GET", "/health")), timed(() => api("GET", "/profile", { token: client.token }))]);
+      [health, profile] = await Promise.all([
+        timed(() => api("GET", "/health")),
+        timed(() => api("GET", "/profile", { token: client.token })),
+      ]);
     } finally {
       await relay.set("up");
     }
-    console.log(`[faults] database hanging: /health ${health.result.status} in ${health.ms} ms; GET /profile ${profile.result.status} in ${profile.ms} ms`);
+    console.log(
+      `[faults] database hanging: /health ${health.result.status} in ${health.ms} ms; GET /profile ${profile.result.status} in ${profile.ms} ms`,
+    );
     expect(health.result.status).toBe(503);
     expect(health.result.body).toMatchObject({ status: "unhealthy", database: "disconnected" });
     expectEnvelope(profile.result, 503, "SERVICE_UNAVAILABLE");
@@ -274,7 +328,11 @@ describe("faults: the WebSocket proxy in front of the database is gone", () => {
       expect(health.status).toBe(503);
       expect(health.body).toMatchObject({ status: "unhealthy", database: "disconnected" });
       expectEnvelope(await api("GET", "/profile", { token: client.token }), 503, "SERVICE_UNAVAILABLE");
-      expectEnvelope(await api("POST", "/auth/login", { body: { email: client.email, password: "Whatever#123" } }), 503, "SERVICE_UNAVAILABLE");
+      expectEnvelope(
+        await api("POST", "/auth/login", { body: { email: client.email, password: "Whatever#123" } }),
+        503,
+        "SERVICE_UNAVAILABLE",
+      );
     } finally {
       proxy = await startWsProxy(proxyPort);
     }
@@ -292,13 +350,19 @@ async function pendingBooking(): Promise<{ client: Awaited<ReturnType<typeof cre
   const coach = await createCoach();
   const start = new Date(Date.now() + (5 + Math.floor(Math.random() * 50)) * 24 * 3_600_000);
   start.setUTCHours(9, 0, 0, 0);
-  const booking = await api("POST", "/booking", { token: client.token, body: { coach_id: coach.id, session_datetime: start.toISOString().replace(/\.\d{3}Z$/, "Z"), duration_minutes: 60 } });
+  const booking = await api("POST", "/booking", {
+    token: client.token,
+    body: { coach_id: coach.id, session_datetime: start.toISOString().replace(/\.\d{3}Z$/, "Z"), duration_minutes: 60 },
+  });
   expect(booking.status, booking.text).toBe(201);
   return { client, bookingId: booking.body.id };
 }
 
 async function bookingState(bookingId: string) {
-  const [booking] = await query<{ status: string; payment_id: string | null }>("SELECT status, payment_id FROM bookings WHERE id = $1", [bookingId]);
+  const [booking] = await query<{ status: string; payment_id: string | null }>(
+    "SELECT status, payment_id FROM bookings WHERE id = $1",
+    [bookingId],
+  );
   const payments = await query<{ id: string }>("SELECT id FROM payments WHERE booking_id = $1", [bookingId]);
   return { status: booking?.status, paymentId: booking?.payment_id ?? null, payments: payments.length };
 }
@@ -334,11 +398,15 @@ describe("faults: Stripe", () => {
       });
     });
     const database = new URL(inject("databaseUrl"));
-    const unreachable = await startTestWorker(
-      { databaseUrl: database.toString(), proxyUrl: inject("proxyUrl"), stripeUrl: `http://127.0.0.1:${closedPort}` },
-    );
+    const unreachable = await startTestWorker({
+      databaseUrl: database.toString(),
+      proxyUrl: inject("proxyUrl"),
+      stripeUrl: `http://127.0.0.1:${closedPort}`,
+    });
     try {
-      const { result, ms } = await timed(() => call("POST", "/payment/checkout", { token: client.token, body: { booking_id: bookingId } }, unreachable.url));
+      const { result, ms } = await timed(() =>
+        call("POST", "/payment/checkout", { token: client.token, body: { booking_id: bookingId } }, unreachable.url),
+      );
       console.log(`[faults] checkout with Stripe unreachable: ${result.status} in ${ms} ms`);
       expectEnvelope(result, 503, "SERVICE_UNAVAILABLE");
     } finally {
@@ -351,19 +419,23 @@ describe("faults: Stripe", () => {
   // hangs (up to the SDK timeout and its retry), and PGlite serves all
   // connections in one session, so on PGlite that open transaction would
   // stall every other test file for ~20 s.
-  it.runIf(isRealPostgres())("Stripe hanging: checkout gives up with 503 after the SDK timeout, nothing written", async () => {
-    const { client, bookingId } = await pendingBooking();
-    await setStripeMode("hang");
-    let hung: { result: CallResult; ms: number };
-    try {
-      hung = await timed(() => api("POST", "/payment/checkout", { token: client.token, body: { booking_id: bookingId } }));
-    } finally {
-      await setStripeMode("ok");
-    }
-    console.log(`[faults] checkout with Stripe hanging: ${hung.result.status} in ${hung.ms} ms`);
-    expectEnvelope(hung.result, 503, "SERVICE_UNAVAILABLE");
-    expect(await bookingState(bookingId)).toEqual({ status: "pending", paymentId: null, payments: 0 });
-  }, 120_000);
+  it.runIf(isRealPostgres())(
+    "Stripe hanging: checkout gives up with 503 after the SDK timeout, nothing written",
+    async () => {
+      const { client, bookingId } = await pendingBooking();
+      await setStripeMode("hang");
+      let hung: { result: CallResult; ms: number };
+      try {
+        hung = await timed(() => api("POST", "/payment/checkout", { token: client.token, body: { booking_id: bookingId } }));
+      } finally {
+        await setStripeMode("ok");
+      }
+      console.log(`[faults] checkout with Stripe hanging: ${hung.result.status} in ${hung.ms} ms`);
+      expectEnvelope(hung.result, 503, "SERVICE_UNAVAILABLE");
+      expect(await bookingState(bookingId)).toEqual({ status: "pending", paymentId: null, payments: 0 });
+    },
+    120_000,
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -383,7 +455,9 @@ describe("faults: the notification queue refuses messages", () => {
   it("dispatchEmails resolves (logs) instead of throwing", async () => {
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
-      await expect(dispatchEmails({ NOTIFICATIONS: failingQueue }, ["00000000-0000-4000-8000-000000000000"])).resolves.toBeUndefined();
+      await expect(
+        dispatchEmails({ NOTIFICATIONS: failingQueue }, ["00000000-0000-4000-8000-000000000000"]),
+      ).resolves.toBeUndefined();
       expect(logged.mock.calls.some(([line]) => String(line).includes("notification queue send failed"))).toBe(true);
     } finally {
       logged.mockRestore();
@@ -404,7 +478,11 @@ describe("faults: the notification queue refuses messages", () => {
       NOTIFICATIONS: failingQueue,
     };
     const waiting: Promise<unknown>[] = [];
-    const executionContext = { waitUntil: (promise: Promise<unknown>) => void waiting.push(promise), passThroughOnException: () => {}, props: {} };
+    const executionContext = {
+      waitUntil: (promise: Promise<unknown>) => void waiting.push(promise),
+      passThroughOnException: () => {},
+      props: {},
+    };
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     let response: Response;
     let logLines: string[];

@@ -70,7 +70,9 @@ describe("cross-cutting HTTP", () => {
       headers: { origin: "https://app.culturebridge.test", "access-control-request-method": "GET" },
     });
     expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.culturebridge.test");
-    const denied = await call("OPTIONS", "/health", { headers: { origin: "https://evil.test", "access-control-request-method": "GET" } });
+    const denied = await call("OPTIONS", "/health", {
+      headers: { origin: "https://evil.test", "access-control-request-method": "GET" },
+    });
     expect(denied.headers.get("access-control-allow-origin")).toBeNull();
   });
 

@@ -6,22 +6,23 @@
  * no 5xx, every 4xx the error envelope, every 2xx a documented status whose
  * body matches the documented schema, the common headers present.
  */
-import { afterAll, describe, expect, it } from "vitest";
+
 import fc from "fast-check";
-import { baseUrl, get } from "../helpers/api.ts";
-import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
-import { TEST_JWT_SECRET } from "../helpers/stack.ts";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   anyRequestArbitrary,
   buildWorld,
   describeRequest,
   FuzzStats,
   listOperations,
+  type OpenApiDocument,
   ResponseValidator,
   runPlans,
-  type OpenApiDocument,
   type SqlQuery,
 } from "../../scripts/lib/openapi-fuzz.ts";
+import { baseUrl, get } from "../helpers/api.ts";
+import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
+import { TEST_JWT_SECRET } from "../helpers/stack.ts";
 
 afterAll(async () => {
   await closeTestPool();
@@ -54,7 +55,12 @@ describe("fuzzing from the OpenAPI document", () => {
       fc.asyncProperty(fc.array(anyRequestArbitrary(operations, doc), { minLength: BATCH, maxLength: BATCH }), async (plans) => {
         const results = await runPlans(plans, context);
         const errors = results.flatMap(({ outcome, findings }) =>
-          findings.filter((finding) => finding.severity === "error").map((finding) => `${finding.operation} -> ${finding.status}: ${finding.problem}\n    ${describeRequest(outcome.request)}`),
+          findings
+            .filter((finding) => finding.severity === "error")
+            .map(
+              (finding) =>
+                `${finding.operation} -> ${finding.status}: ${finding.problem}\n    ${describeRequest(outcome.request)}`,
+            ),
         );
         if (errors.length > 0) throw new Error(`contract violations:\n${errors.join("\n")}`);
       }),
@@ -65,6 +71,7 @@ describe("fuzzing from the OpenAPI document", () => {
     console.log(`fuzz (bounded):\n${context.stats.summary(operations)}`);
     expect(context.stats.serverErrors()).toBe(0);
     // Every operation of the document was exercised.
-    for (const operation of operations) expect(context.stats.byOperation.get(operation.key) ?? 0, operation.key).toBeGreaterThan(0);
+    for (const operation of operations)
+      expect(context.stats.byOperation.get(operation.key) ?? 0, operation.key).toBeGreaterThan(0);
   }, 240_000);
 });

@@ -4,20 +4,26 @@
  * and break: the KV-miss path, a KV outage, the row as the authority, the
  * cron cleanup, and EXPLAIN proofs that the language filters use the GIN index.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
-import { PgDialect } from "drizzle-orm/pg-core";
+
 import { drizzle } from "drizzle-orm/node-postgres";
-import { closeTestPool, isRealPostgres, query, testPool } from "../helpers/db.ts";
-import { completeQuiz, createClient, createCoach } from "../helpers/fixtures.ts";
+import { PgDialect } from "drizzle-orm/pg-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import * as schema from "../../drizzle/schema.ts";
 import { createDatabase, type DatabaseSession } from "../../src/db/client.ts";
-import { clearMatchCache, matchCacheInfo, matchForClient, type MatchDeps, type MatchKv } from "../../src/services/matching/service.ts";
-import { candidateSql } from "../../src/services/matching/candidates.ts";
+import type { Bindings } from "../../src/env.ts";
+import { quizSchema } from "../../src/lib/quiz.ts";
 import { coachListQuery } from "../../src/services/coaches.ts";
 import { runMaintenance } from "../../src/services/maintenance.ts";
-import { quizSchema } from "../../src/lib/quiz.ts";
-import type { Bindings } from "../../src/env.ts";
-import * as schema from "../../drizzle/schema.ts";
+import { candidateSql } from "../../src/services/matching/candidates.ts";
+import {
+  clearMatchCache,
+  type MatchDeps,
+  type MatchKv,
+  matchCacheInfo,
+  matchForClient,
+} from "../../src/services/matching/service.ts";
+import { closeTestPool, isRealPostgres, query, testPool } from "../helpers/db.ts";
+import { completeQuiz, createClient, createCoach } from "../helpers/fixtures.ts";
 
 /** An in-memory KV with the methods the match cache uses; `broken` makes every call throw. */
 class MemoryKv implements MatchKv {
@@ -124,7 +130,11 @@ describe("match cache levels (service)", () => {
     const { client, coach } = await clientWithCoach("Kazakh");
     const failingAi = { run: async () => Promise.reject(new Error("model down")) };
     const logged: string[] = [];
-    const result = await matchForClient({ ...deps(new MemoryKv()), ai: failingAi, log: (message) => logged.push(message) }, client.id, { forceRefresh: true, limit: 5 });
+    const result = await matchForClient(
+      { ...deps(new MemoryKv()), ai: failingAi, log: (message) => logged.push(message) },
+      client.id,
+      { forceRefresh: true, limit: 5 },
+    );
     expect(result.matches.map((match) => match.coach.id)).toContain(coach.profileId);
     expect(logged.some((message) => message.includes("semantic"))).toBe(true);
   });
@@ -137,8 +147,14 @@ describe("cron cleanup", () => {
     const cronNow = new Date("2001-01-01T00:00:00Z");
     const expired = await createClient();
     const live = await createClient();
-    await query(`INSERT INTO match_cache (client_id, match_results, expires_at, cache_key) VALUES ($1, '{}', '2000-06-01T00:00:00Z', 'old')`, [expired.id]);
-    await query(`INSERT INTO match_cache (client_id, match_results, expires_at, cache_key) VALUES ($1, '{}', '2001-06-01T00:00:00Z', 'live')`, [live.id]);
+    await query(
+      `INSERT INTO match_cache (client_id, match_results, expires_at, cache_key) VALUES ($1, '{}', '2000-06-01T00:00:00Z', 'old')`,
+      [expired.id],
+    );
+    await query(
+      `INSERT INTO match_cache (client_id, match_results, expires_at, cache_key) VALUES ($1, '{}', '2001-06-01T00:00:00Z', 'live')`,
+      [live.id],
+    );
     const report = await runMaintenance(session.db, { ENVIRONMENT: "test" } as Bindings, cronNow);
     expect(report.expired_match_cache).toBeGreaterThanOrEqual(1);
     expect(await query(`SELECT 1 FROM match_cache WHERE client_id = $1`, [expired.id])).toHaveLength(0);
@@ -200,9 +216,12 @@ describe("EXPLAIN", () => {
           const result = await client.query<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, params);
           return planNodes(result.rows[0]!["QUERY PLAN"][0]!.Plan);
         };
-        const usesGin = (nodes: PlanNode[]) => nodes.some((node) => node["Node Type"] === "Bitmap Index Scan" && node["Index Name"] === index!.indexname);
+        const usesGin = (nodes: PlanNode[]) =>
+          nodes.some((node) => node["Node Type"] === "Bitmap Index Scan" && node["Index Name"] === index!.indexname);
 
-        const quiz = quizSchema.parse(completeQuiz({ preferred_languages: ["Maltese"], target_countries: ["Malta"], budget_range: { min: 0, max: 300 } }));
+        const quiz = quizSchema.parse(
+          completeQuiz({ preferred_languages: ["Maltese"], target_countries: ["Malta"], budget_range: { min: 0, max: 300 } }),
+        );
         const candidates = new PgDialect().sqlToQuery(candidateSql(quiz));
         expect(usesGin(await explain(candidates.sql, candidates.params))).toBe(true);
 

@@ -7,7 +7,7 @@
  * it created itself: their relative order, presence and absence.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { del, expectEnvelope, get, post, put, type CallResult, type Json } from "../helpers/api.ts";
+import { type CallResult, del, expectEnvelope, get, type Json, post, put } from "../helpers/api.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
 import { accessToken, completeQuiz, createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
 
@@ -15,8 +15,20 @@ afterAll(closeTestPool);
 
 const MATCH_ITEM_KEYS = ["coach", "confidence", "match_reasons", "match_score"];
 const COACH_ITEM_KEYS = [
-  "bio", "countries", "currency", "expertise", "first_name", "hourly_rate", "id", "is_verified", "languages", "last_name",
-  "photo_url", "rating", "total_sessions", "user_id",
+  "bio",
+  "countries",
+  "currency",
+  "expertise",
+  "first_name",
+  "hourly_rate",
+  "id",
+  "is_verified",
+  "languages",
+  "last_name",
+  "photo_url",
+  "rating",
+  "total_sessions",
+  "user_id",
 ].sort();
 
 function uniqueCountry(): string {
@@ -55,8 +67,22 @@ describe("POST /match", () => {
   describe("happy", () => {
     it("ranks the best-fitting coach first with the contract's shape, scores, confidence and concrete reasons", async () => {
       const country = uniqueCountry();
-      const best = await createCoach({ languages: ["Maltese", "English"], countries: [country], expertise: ["Cultural integration", "Culture shock"], hourlyRate: 90, rating: 4.6, availability: MORNINGS });
-      const middling = await createCoach({ languages: ["Maltese"], countries: ["Peru"], expertise: ["Tax returns"], hourlyRate: 95, rating: 4.9, availability: { timezone: "UTC", sunday: ["22:00-23:00"] } });
+      const best = await createCoach({
+        languages: ["Maltese", "English"],
+        countries: [country],
+        expertise: ["Cultural integration", "Culture shock"],
+        hourlyRate: 90,
+        rating: 4.6,
+        availability: MORNINGS,
+      });
+      const middling = await createCoach({
+        languages: ["Maltese"],
+        countries: ["Peru"],
+        expertise: ["Tax returns"],
+        hourlyRate: 95,
+        rating: 4.9,
+        availability: { timezone: "UTC", sunday: ["22:00-23:00"] },
+      });
       const client = await matchingClient("Maltese", country);
 
       const result = await post("/match", { limit: 50 }, { token: client.token });
@@ -82,14 +108,28 @@ describe("POST /match", () => {
       }
       const top = result.body.matches[order.indexOf(best.profileId!)];
       expect(top.coach).toMatchObject({ id: best.profileId, user_id: best.id, hourly_rate: 90, rating: 4.6, currency: "USD" });
-      expect(top.match_reasons).toEqual(expect.arrayContaining(["Speaks Maltese", `Has lived and coached in ${country}`, "Within your budget ($90/h)"]));
+      expect(top.match_reasons).toEqual(
+        expect.arrayContaining(["Speaks Maltese", `Has lived and coached in ${country}`, "Within your budget ($90/h)"]),
+      );
       expect(top.match_score).toBeGreaterThanOrEqual(60);
     });
 
     it("keeps the two ranking guarantees: no-language coaches below, >20 % over budget never above a within-budget coach", async () => {
       const country = uniqueCountry();
-      const perfect = { countries: [country], expertise: ["Cultural integration", "Culture shock"], rating: 5, availability: MORNINGS };
-      const poorButShares = await createCoach({ languages: ["Icelandic"], countries: ["Chad"], expertise: ["Tax returns"], hourlyRate: 100, rating: 1, availability: {} });
+      const perfect = {
+        countries: [country],
+        expertise: ["Cultural integration", "Culture shock"],
+        rating: 5,
+        availability: MORNINGS,
+      };
+      const poorButShares = await createCoach({
+        languages: ["Icelandic"],
+        countries: ["Chad"],
+        expertise: ["Tax returns"],
+        hourlyRate: 100,
+        rating: 1,
+        availability: {},
+      });
       const noLanguage = await createCoach({ languages: ["Catalan"], hourlyRate: 60, ...perfect });
       const tooExpensive = await createCoach({ languages: ["Icelandic"], hourlyRate: 121, ...perfect });
       const slightlyOver = await createCoach({ languages: ["Icelandic"], hourlyRate: 115, ...perfect });
@@ -104,7 +144,8 @@ describe("POST /match", () => {
       // every coach speaking Icelandic comes before every coach who does not
       const speaks = result.body.matches.map((match: Json) => match.coach.languages.includes("Icelandic"));
       expect(speaks.indexOf(false) === -1 || speaks.slice(speaks.indexOf(false)).every((value: boolean) => !value)).toBe(true);
-      if (order.includes(noLanguage.profileId!)) expect(order.indexOf(noLanguage.profileId!)).toBeGreaterThan(order.indexOf(poorButShares.profileId!));
+      if (order.includes(noLanguage.profileId!))
+        expect(order.indexOf(noLanguage.profileId!)).toBeGreaterThan(order.indexOf(poorButShares.profileId!));
       for (const match of result.body.matches) expect(match.coach.hourly_rate).toBeLessThanOrEqual(120);
     });
 
@@ -135,7 +176,8 @@ describe("POST /match", () => {
 
     it("is deterministic for the same data", async () => {
       const country = uniqueCountry();
-      for (let i = 0; i < 4; i++) await createCoach({ languages: ["Lao"], countries: [country], hourlyRate: 60 + i * 5, rating: 4 });
+      for (let i = 0; i < 4; i++)
+        await createCoach({ languages: ["Lao"], countries: [country], hourlyRate: 60 + i * 5, rating: 4 });
       const client = await matchingClient("Lao", country);
       const first = await post("/match", { limit: 50 }, { token: client.token });
       const again = await post("/match", { limit: 50, force_refresh: true }, { token: client.token });
@@ -150,7 +192,9 @@ describe("POST /match", () => {
       const error = expectEnvelope(await post("/match", {}, { token: noProfile.token }), 400, "VALIDATION_ERROR");
       expect(error.message).toMatch(/quiz/i);
       const emptyQuiz = await createClient({ quiz: null });
-      expect(expectEnvelope(await post("/match", {}, { token: emptyQuiz.token }), 400, "VALIDATION_ERROR").message).toMatch(/quiz/i);
+      expect(expectEnvelope(await post("/match", {}, { token: emptyQuiz.token }), 400, "VALIDATION_ERROR").message).toMatch(
+        /quiz/i,
+      );
     });
 
     it("answers 400 naming the missing factors of an incomplete quiz (old data)", async () => {
@@ -164,14 +208,21 @@ describe("POST /match", () => {
       expect(fields).toEqual(expect.arrayContaining(["relocation_stage", "languages_learning"]));
     });
 
-    it.each([[{ limit: 0 }], [{ limit: 51 }], [{ limit: "10" }], [{ limit: 2.5 }], [{ force_refresh: "yes" }]])("rejects the body %j with 400", async (body) => {
-      const client = await createClient();
-      expectEnvelope(await post("/match", body, { token: client.token }), 400, "VALIDATION_ERROR");
-    });
+    it.each([[{ limit: 0 }], [{ limit: 51 }], [{ limit: "10" }], [{ limit: 2.5 }], [{ force_refresh: "yes" }]])(
+      "rejects the body %j with 400",
+      async (body) => {
+        const client = await createClient();
+        expectEnvelope(await post("/match", body, { token: client.token }), 400, "VALIDATION_ERROR");
+      },
+    );
 
     it("rejects malformed JSON with 400", async () => {
       const client = await createClient();
-      const result = await post("/match", undefined, { token: client.token, rawBody: "{nope", headers: { "content-type": "application/json" } });
+      const result = await post("/match", undefined, {
+        token: client.token,
+        rawBody: "{nope",
+        headers: { "content-type": "application/json" },
+      });
       expectEnvelope(result, 400, "VALIDATION_ERROR");
     });
   });
@@ -245,13 +296,20 @@ describe("match cache", () => {
     const { client } = await setup("Pashto");
     const before = await get("/match/cache/info", { token: client.token });
     expect(before.status).toBe(200);
-    expect(before.body).toEqual({ cache_key: expect.stringMatching(new RegExp(`^match:v1:${client.id}:[0-9a-f]{24}:\\d+$`)), exists: false, ttl_seconds: null });
+    expect(before.body).toEqual({
+      cache_key: expect.stringMatching(new RegExp(`^match:v1:${client.id}:[0-9a-f]{24}:\\d+$`)),
+      exists: false,
+      ttl_seconds: null,
+    });
 
     const now = new Date();
     await post("/match", {}, { token: client.token, now });
     const after = await get("/match/cache/info", { token: client.token, now: new Date(now.getTime() + 3600_000) });
     expect(after.body).toEqual({ cache_key: before.body.cache_key, exists: true, ttl_seconds: 23 * 3600 });
-    const [row] = await query<{ cache_key: string; expires_at: Date }>(`SELECT cache_key, expires_at FROM match_cache WHERE client_id = $1`, [client.id]);
+    const [row] = await query<{ cache_key: string; expires_at: Date }>(
+      `SELECT cache_key, expires_at FROM match_cache WHERE client_id = $1`,
+      [client.id],
+    );
     expect(row!.cache_key).toBe(before.body.cache_key);
     expect(Math.abs(row!.expires_at.getTime() - (now.getTime() + 86_400_000))).toBeLessThan(2000);
 
@@ -268,12 +326,18 @@ describe("match cache", () => {
 
   it("reports a null key while the quiz is incomplete", async () => {
     const client = await createClient({ quiz: null });
-    expect((await get("/match/cache/info", { token: client.token })).body).toEqual({ cache_key: null, exists: false, ttl_seconds: null });
+    expect((await get("/match/cache/info", { token: client.token })).body).toEqual({
+      cache_key: null,
+      exists: false,
+      ttl_seconds: null,
+    });
   });
 
   it("is invalidated by a quiz change, and a reverted quiz does not resurrect the old entry", async () => {
     const { client, country } = await setup("Sinhala");
-    const [original] = await query<{ quiz_data: unknown }>(`SELECT quiz_data FROM client_profiles WHERE user_id = $1`, [client.id]);
+    const [original] = await query<{ quiz_data: unknown }>(`SELECT quiz_data FROM client_profiles WHERE user_id = $1`, [
+      client.id,
+    ]);
     await post("/match", {}, { token: client.token });
     const key = (await get("/match/cache/info", { token: client.token })).body.cache_key;
 
@@ -294,7 +358,11 @@ describe("match cache", () => {
   it("is invalidated by a quiz change made through PUT /profile", async () => {
     const { client, country } = await setup("Yoruba");
     await post("/match", {}, { token: client.token });
-    const updated = await put("/profile", { quiz_data: completeQuiz({ preferred_languages: ["Yoruba"], target_countries: [country], coaching_style: "structured" }) }, { token: client.token });
+    const updated = await put(
+      "/profile",
+      { quiz_data: completeQuiz({ preferred_languages: ["Yoruba"], target_countries: [country], coaching_style: "structured" }) },
+      { token: client.token },
+    );
     expect(updated.status).toBe(200);
     expect((await post("/match", {}, { token: client.token })).body.cached).toBe(false);
   });

@@ -1,9 +1,16 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { del, expectEnvelope, get, post, type CallResult, type Json } from "../helpers/api.ts";
+import { type CallResult, del, expectEnvelope, get, type Json, post } from "../helpers/api.ts";
+import { book, checkout, confirmedBooking, deliver, HOUR, paidSessionEvent, slot, stripeUrl } from "../helpers/booking-flow.ts";
 import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
+import {
+  completeFakeSession,
+  fakeStripeRequests,
+  fakeStripeSession,
+  setFakeStripeMode,
+  stripeEvent,
+  stripeSignature,
+} from "../helpers/fake-stripe.ts";
 import { createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
-import { book, checkout, confirmedBooking, deliver, paidSessionEvent, slot, stripeUrl, HOUR } from "../helpers/booking-flow.ts";
-import { completeFakeSession, fakeStripeRequests, fakeStripeSession, setFakeStripeMode, stripeEvent, stripeSignature } from "../helpers/fake-stripe.ts";
 import { startTestWorker, TEST_WEBHOOK_SECRET } from "../helpers/stack.ts";
 
 afterAll(closeTestPool);
@@ -25,11 +32,16 @@ interface PaymentRow {
 }
 
 async function paymentsOf(bookingId: string): Promise<PaymentRow[]> {
-  return query<PaymentRow & Record<string, unknown>>(`SELECT * FROM payments WHERE booking_id = $1 ORDER BY created_at`, [bookingId]);
+  return query<PaymentRow & Record<string, unknown>>(`SELECT * FROM payments WHERE booking_id = $1 ORDER BY created_at`, [
+    bookingId,
+  ]);
 }
 
 async function bookingRow(bookingId: string): Promise<{ status: string; sequence: number; payment_id: string | null }> {
-  const [row] = await query<{ status: string; sequence: number; payment_id: string | null }>(`SELECT status, sequence, payment_id FROM bookings WHERE id = $1`, [bookingId]);
+  const [row] = await query<{ status: string; sequence: number; payment_id: string | null }>(
+    `SELECT status, sequence, payment_id FROM bookings WHERE id = $1`,
+    [bookingId],
+  );
   return row as { status: string; sequence: number; payment_id: string | null };
 }
 
@@ -43,7 +55,10 @@ async function stripeCalls(predicate: (request: { path: string; body: Json; idem
 
 /** A booking with an open checkout session. */
 async function openCheckout(options: { rate?: number; currency?: string; duration?: number } = {}) {
-  const [client, coach] = await Promise.all([createClient(), createCoach({ hourlyRate: options.rate ?? 100, currency: options.currency ?? "USD" })]);
+  const [client, coach] = await Promise.all([
+    createClient(),
+    createCoach({ hourlyRate: options.rate ?? 100, currency: options.currency ?? "USD" }),
+  ]);
   const booking = await book(client, coach, slot(6), options.duration ?? 60);
   const session = await checkout(client, booking.id);
   const stored = await fakeStripeSession(stripeUrl(), session.session_id);
@@ -92,7 +107,9 @@ describe("POST /payment/checkout", () => {
       expect(expiresAt - before).toBeGreaterThanOrEqual(30 * 60_000 - 1000);
       expect(expiresAt - Date.now()).toBeLessThanOrEqual(31 * 60_000);
 
-      const [create] = await stripeCalls((request) => request.path === "/v1/checkout/sessions" && request.body.metadata?.booking_id === booking.id);
+      const [create] = await stripeCalls(
+        (request) => request.path === "/v1/checkout/sessions" && request.body.metadata?.booking_id === booking.id,
+      );
       expect(create).toBeDefined();
       expect(create?.idempotencyKey).toContain(booking.id);
       const body = create?.body as Json;
@@ -107,7 +124,13 @@ describe("POST /payment/checkout", () => {
 
       const rows = await paymentsOf(booking.id);
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ status: "pending", amount: "180.00", currency: "EUR", stripe_session_id: session.session_id, checkout_url: session.checkout_url });
+      expect(rows[0]).toMatchObject({
+        status: "pending",
+        amount: "180.00",
+        currency: "EUR",
+        stripe_session_id: session.session_id,
+        checkout_url: session.checkout_url,
+      });
       expect(rows[0]?.expires_at?.getTime()).toBe(expiresAt);
       expect((await bookingRow(booking.id)).payment_id).toBe(rows[0]?.id);
     });
@@ -123,7 +146,9 @@ describe("POST /payment/checkout", () => {
       const again = await post("/payment/checkout", { booking_id: booking.id }, { token: client.token });
       expect(again.status).toBe(200);
       expect(again.body).toEqual(session);
-      const creates = await stripeCalls((request) => request.path === "/v1/checkout/sessions" && request.body.metadata?.booking_id === booking.id);
+      const creates = await stripeCalls(
+        (request) => request.path === "/v1/checkout/sessions" && request.body.metadata?.booking_id === booking.id,
+      );
       expect(creates).toHaveLength(1);
       expect(await paymentsOf(booking.id)).toHaveLength(1);
     });
@@ -132,10 +157,16 @@ describe("POST /payment/checkout", () => {
       const { client, booking, session } = await openCheckout();
       const later = new Date(new Date(session.expires_at).getTime() + 60_000);
       const { accessToken } = await import("../helpers/fixtures.ts");
-      const again = await post("/payment/checkout", { booking_id: booking.id }, { token: await accessToken(client.id, "client", later), now: later });
+      const again = await post(
+        "/payment/checkout",
+        { booking_id: booking.id },
+        { token: await accessToken(client.id, "client", later), now: later },
+      );
       expect(again.status).toBe(200);
       expect(again.body.session_id).not.toBe(session.session_id);
-      const creates = await stripeCalls((request) => request.path === "/v1/checkout/sessions" && request.body.metadata?.booking_id === booking.id);
+      const creates = await stripeCalls(
+        (request) => request.path === "/v1/checkout/sessions" && request.body.metadata?.booking_id === booking.id,
+      );
       expect(creates).toHaveLength(2);
       expect(creates[0]?.idempotencyKey).not.toBe(creates[1]?.idempotencyKey);
       expect(await paymentsOf(booking.id)).toHaveLength(2);
@@ -145,11 +176,19 @@ describe("POST /payment/checkout", () => {
   describe("errors", () => {
     it("404 unknown booking, 400 malformed id, 400 booking not pending", async () => {
       const [client, coach] = await Promise.all([createClient(), createCoach()]);
-      expectEnvelope(await post("/payment/checkout", { booking_id: crypto.randomUUID() }, { token: client.token }), 404, "NOT_FOUND");
+      expectEnvelope(
+        await post("/payment/checkout", { booking_id: crypto.randomUUID() }, { token: client.token }),
+        404,
+        "NOT_FOUND",
+      );
       expectEnvelope(await post("/payment/checkout", { booking_id: "42" }, { token: client.token }), 400, "VALIDATION_ERROR");
       const booking = await book(client, coach, slot(6));
       await del(`/booking/${booking.id}`, { token: client.token });
-      expectEnvelope(await post("/payment/checkout", { booking_id: booking.id }, { token: client.token }), 400, "VALIDATION_ERROR");
+      expectEnvelope(
+        await post("/payment/checkout", { booking_id: booking.id }, { token: client.token }),
+        400,
+        "VALIDATION_ERROR",
+      );
     });
 
     it("503 and nothing written when Stripe fails", async () => {
@@ -157,7 +196,11 @@ describe("POST /payment/checkout", () => {
       const booking = await book(client, coach, slot(6));
       await setFakeStripeMode(stripeUrl(), { mode: "error", match: booking.id });
       try {
-        expectEnvelope(await post("/payment/checkout", { booking_id: booking.id }, { token: client.token }), 503, "SERVICE_UNAVAILABLE");
+        expectEnvelope(
+          await post("/payment/checkout", { booking_id: booking.id }, { token: client.token }),
+          503,
+          "SERVICE_UNAVAILABLE",
+        );
         expect(await paymentsOf(booking.id)).toHaveLength(0);
         expect((await bookingRow(booking.id)).payment_id).toBeNull();
       } finally {
@@ -190,7 +233,12 @@ describe("POST /payment/checkout", () => {
 
   describe("security", () => {
     it("only the booking's client: another client, the coach and admins get 403; anonymous 401", async () => {
-      const [client, coach, stranger, admin] = await Promise.all([createClient(), createCoach(), createClient(), createUser("admin")]);
+      const [client, coach, stranger, admin] = await Promise.all([
+        createClient(),
+        createCoach(),
+        createClient(),
+        createUser("admin"),
+      ]);
       const booking = await book(client, coach, slot(6));
       for (const user of [stranger, coach, admin]) {
         expectEnvelope(await post("/payment/checkout", { booking_id: booking.id }, { token: user.token }), 403, "FORBIDDEN");
@@ -235,7 +283,11 @@ describe("POST /payment/webhook", () => {
       const event = await paidSessionEvent(session.session_id);
       ok(await deliver(event));
       const [payment] = await paymentsOf(booking.id);
-      expect(payment).toMatchObject({ status: "succeeded", stripe_payment_intent_id: event.data.object.payment_intent, flag_reason: null });
+      expect(payment).toMatchObject({
+        status: "succeeded",
+        stripe_payment_intent_id: event.data.object.payment_intent,
+        flag_reason: null,
+      });
       expect(payment?.paid_at).toBeInstanceOf(Date);
       const row = await bookingRow(booking.id);
       expect(row).toMatchObject({ status: "confirmed", payment_id: payment?.id, sequence: 1 });
@@ -246,7 +298,14 @@ describe("POST /payment/webhook", () => {
       }
       const view = await get(`/payment/${payment?.id}`, { token: client.token });
       expect(view.status).toBe(200);
-      expect(view.body).toMatchObject({ id: payment?.id, booking_id: booking.id, amount: 100, currency: "USD", status: "succeeded", stripe_session_id: session.session_id });
+      expect(view.body).toMatchObject({
+        id: payment?.id,
+        booking_id: booking.id,
+        amount: 100,
+        currency: "USD",
+        status: "succeeded",
+        stripe_session_id: session.session_id,
+      });
     });
 
     it("the same event twice, and payment_intent.succeeded after it: one effect", async () => {
@@ -267,7 +326,8 @@ describe("POST /payment/webhook", () => {
       const results = await Promise.all(Array.from({ length: 10 }, () => deliver(event)));
       for (const result of results) ok(result);
       expect((await bookingRow(booking.id)).sequence).toBe(1);
-      for (const user of [client, coach]) expect((await emailsTo(user)).filter((mail) => mail.subject.includes("confirmed"))).toHaveLength(1);
+      for (const user of [client, coach])
+        expect((await emailsTo(user)).filter((mail) => mail.subject.includes("confirmed"))).toHaveLength(1);
       const [events] = await query<{ n: string }>(`SELECT count(*) AS n FROM stripe_events WHERE id = $1`, [event.id]);
       expect(Number(events?.n)).toBe(1);
     });
@@ -294,7 +354,11 @@ describe("POST /payment/webhook", () => {
       expect((await paymentsOf(booking.id))[0]?.status).toBe("failed");
       expect((await bookingRow(booking.id)).status).toBe("cancelled");
       const other = await createClient();
-      const rebook = await post("/booking", { coach_id: coach.id, session_datetime: booking.session_datetime, duration_minutes: 60 }, { token: other.token });
+      const rebook = await post(
+        "/booking",
+        { coach_id: coach.id, session_datetime: booking.session_datetime, duration_minutes: 60 },
+        { token: other.token },
+      );
       expect(rebook.status).toBe(201);
     });
 
@@ -312,7 +376,11 @@ describe("POST /payment/webhook", () => {
       expect(wrongCurrency).toMatchObject({ status: "pending", received_currency: "EUR" });
       expect((await bookingRow(second.booking.id)).status).toBe("pending");
       // A flagged booking cannot be checked out again (money is under review).
-      expectEnvelope(await post("/payment/checkout", { booking_id: second.booking.id }, { token: second.client.token }), 409, "CONFLICT");
+      expectEnvelope(
+        await post("/payment/checkout", { booking_id: second.booking.id }, { token: second.client.token }),
+        409,
+        "CONFLICT",
+      );
     });
 
     it("charge.refunded: payment refunded, booking cancelled, both notified", async () => {
@@ -322,7 +390,8 @@ describe("POST /payment/webhook", () => {
       ok(await deliver(refundedEvent(stored, event.data.object.payment_intent)));
       expect((await paymentsOf(booking.id))[0]).toMatchObject({ status: "refunded" });
       expect((await bookingRow(booking.id)).status).toBe("cancelled");
-      for (const user of [client, coach]) expect((await emailsTo(user)).some((mail) => mail.subject.includes("cancelled"))).toBe(true);
+      for (const user of [client, coach])
+        expect((await emailsTo(user)).some((mail) => mail.subject.includes("cancelled"))).toBe(true);
     });
   });
 
@@ -337,14 +406,18 @@ describe("POST /payment/webhook", () => {
       expect(payment).toMatchObject({ status: "refunded", stripe_payment_intent_id: intentId });
       expect((await bookingRow(booking.id)).status).toBe("cancelled");
       // No refund was requested from Stripe for it: the money is already back.
-      expect(await stripeCalls((request) => request.path === "/v1/refunds" && request.body.payment_intent === intentId)).toHaveLength(0);
+      expect(
+        await stripeCalls((request) => request.path === "/v1/refunds" && request.body.payment_intent === intentId),
+      ).toHaveLength(0);
     });
 
     it("completion after the client cancelled: the booking is not revived; the payment is flagged and refunded", async () => {
       const { client, booking, session } = await openCheckout();
       expect((await del(`/booking/${booking.id}`, { token: client.token })).status).toBe(204);
       // The open session was expired at Stripe on cancellation.
-      expect(await stripeCalls((request) => request.path === `/v1/checkout/sessions/${session.session_id}/expire`)).toHaveLength(1);
+      expect(await stripeCalls((request) => request.path === `/v1/checkout/sessions/${session.session_id}/expire`)).toHaveLength(
+        1,
+      );
       // ...but the customer had already paid (a race Stripe allows).
       const completed = await paidSessionEvent(session.session_id);
       ok(await deliver(completed));
@@ -352,7 +425,9 @@ describe("POST /payment/webhook", () => {
       const [payment] = await paymentsOf(booking.id);
       expect(payment?.status).toBe("refunded");
       expect(payment?.flag_reason).toContain("cancelled");
-      const refunds = await stripeCalls((request) => request.path === "/v1/refunds" && request.body.payment_intent === completed.data.object.payment_intent);
+      const refunds = await stripeCalls(
+        (request) => request.path === "/v1/refunds" && request.body.payment_intent === completed.data.object.payment_intent,
+      );
       expect(refunds).toHaveLength(1);
       // Stripe's charge.refunded for that refund changes nothing more.
       ok(await deliver(refundedEvent(completed.data.object, completed.data.object.payment_intent)));
@@ -386,7 +461,9 @@ describe("POST /payment/webhook", () => {
   describe("revenue", () => {
     it("duplicates and both success events count the payment once; the refund takes it out", async () => {
       // Payment date on a day of its own, so that the report holds only this payment.
-      const day = new Date(Date.UTC(2045 + Math.floor(Math.random() * 50), Math.floor(Math.random() * 12), 1 + Math.floor(Math.random() * 28), 12));
+      const day = new Date(
+        Date.UTC(2045 + Math.floor(Math.random() * 50), Math.floor(Math.random() * 12), 1 + Math.floor(Math.random() * 28), 12),
+      );
       const date = day.toISOString().slice(0, 10);
       const admin = await createUser("admin");
       const { booking, session, stored } = await openCheckout({ rate: 80 });
@@ -415,7 +492,12 @@ describe("GET /payment/{id}", () => {
     for (const user of [client, coach, admin]) {
       const result = await get(`/payment/${payment?.id}`, { token: user.token });
       expect(result.status).toBe(200);
-      expect(result.body).toMatchObject({ id: payment?.id, booking_id: booking.id, status: "pending", stripe_payment_intent_id: null });
+      expect(result.body).toMatchObject({
+        id: payment?.id,
+        booking_id: booking.id,
+        status: "pending",
+        stripe_payment_intent_id: null,
+      });
       expect(result.body.created_at).toMatch(/Z$/);
     }
     expectEnvelope(await get(`/payment/${payment?.id}`, { token: stranger.token }), 403, "FORBIDDEN");
@@ -441,7 +523,11 @@ describe("refund that Stripe settles later", () => {
     const [payment] = await paymentsOf(booking.id);
     expect(payment?.status).toBe("succeeded");
     expect(payment?.flag_reason).toContain("pending");
-    ok(await deliver(refundedEvent(await completeFakeSession(stripeUrl(), session.session_id), completed.data.object.payment_intent)));
+    ok(
+      await deliver(
+        refundedEvent(await completeFakeSession(stripeUrl(), session.session_id), completed.data.object.payment_intent),
+      ),
+    );
     expect((await paymentsOf(booking.id))[0]?.status).toBe("refunded");
   });
 });

@@ -3,7 +3,7 @@
  * happy, error and security cases.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { del, expectEnvelope, get, post, uniqueEmail, call, type Json } from "../helpers/api.ts";
+import { call, del, expectEnvelope, get, type Json, post, uniqueEmail } from "../helpers/api.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
 import { createClient, createCoach, createUser, FIXTURE_PASSWORD, type TestUser } from "../helpers/fixtures.ts";
 
@@ -14,7 +14,11 @@ const DAY = 24 * HOUR;
 const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
 
 /** A booking at a random whole hour in the past or future (spread out so that no two tests overlap). */
-async function insertBooking(client: TestUser, coach: TestUser, options: { daysFromNow: number; status: string }): Promise<string> {
+async function insertBooking(
+  client: TestUser,
+  coach: TestUser,
+  options: { daysFromNow: number; status: string },
+): Promise<string> {
   const start = new Date(Date.now() + options.daysFromNow * DAY + Math.floor(Math.random() * 20_000) * HOUR);
   start.setUTCMinutes(0, 0, 0);
   const [row] = await query<{ id: string }>(
@@ -36,19 +40,26 @@ async function insertPayment(bookingId: string, status: string): Promise<string>
 }
 
 async function insertPost(author: TestUser, title = "Hello"): Promise<string> {
-  const [row] = await query<{ id: string }>("INSERT INTO posts (author_id, title, content) VALUES ($1, $2, 'Some content') RETURNING id", [author.id, title]);
+  const [row] = await query<{ id: string }>(
+    "INSERT INTO posts (author_id, title, content) VALUES ($1, $2, 'Some content') RETURNING id",
+    [author.id, title],
+  );
   return (row as { id: string }).id;
 }
 
 async function insertComment(author: TestUser, postId: string): Promise<string> {
-  const [row] = await query<{ id: string }>("INSERT INTO comments (post_id, author_id, content) VALUES ($1, $2, 'A comment') RETURNING id", [postId, author.id]);
+  const [row] = await query<{ id: string }>(
+    "INSERT INTO comments (post_id, author_id, content) VALUES ($1, $2, 'A comment') RETURNING id",
+    [postId, author.id],
+  );
   return (row as { id: string }).id;
 }
 
 async function insertResource(creator: TestUser): Promise<string> {
-  const [row] = await query<{ id: string }>("INSERT INTO resources (title, resource_type, url, created_by) VALUES ('Guide', 'article', 'https://guide.example', $1) RETURNING id", [
-    creator.id,
-  ]);
+  const [row] = await query<{ id: string }>(
+    "INSERT INTO resources (title, resource_type, url, created_by) VALUES ('Guide', 'article', 'https://guide.example', $1) RETURNING id",
+    [creator.id],
+  );
   return (row as { id: string }).id;
 }
 
@@ -81,7 +92,8 @@ describe("GET /profile/export", () => {
     const result = await get("/profile/export", { token: client.token });
     expect(result.status).toBe(200);
     const body = result.body;
-    for (const key of ["user", "profile", "bookings", "payments", "posts", "comments", "bookmarks", "exported_at"]) expect(body).toHaveProperty(key);
+    for (const key of ["user", "profile", "bookings", "payments", "posts", "comments", "bookmarks", "exported_at"])
+      expect(body).toHaveProperty(key);
     expect(body.user).toMatchObject({ id: client.id, email: client.email, role: "client", is_active: true });
     expect(body.profile).toMatchObject({ user_id: client.id, first_name: "Exporter" });
     expect(body.bookings.map((booking: Json) => booking.id)).toEqual([bookingId]);
@@ -130,8 +142,13 @@ describe("DELETE /profile", () => {
       await query("INSERT INTO post_votes (post_id, user_id) VALUES ($1, $2)", [othersPost, client.id]);
       const resource = await insertResource(other);
       await query("INSERT INTO bookmarks (user_id, resource_id) VALUES ($1, $2)", [client.id, resource]);
-      await query("INSERT INTO calendar_feeds (user_id, token_hash) VALUES ($1, $2)", [client.id, crypto.randomUUID().replace(/-/g, "")]);
-      await query("INSERT INTO match_cache (client_id, match_results, expires_at) VALUES ($1, '[]', now() + interval '1 day')", [client.id]);
+      await query("INSERT INTO calendar_feeds (user_id, token_hash) VALUES ($1, $2)", [
+        client.id,
+        crypto.randomUUID().replace(/-/g, ""),
+      ]);
+      await query("INSERT INTO match_cache (client_id, match_results, expires_at) VALUES ($1, '[]', now() + interval '1 day')", [
+        client.id,
+      ]);
       await post("/auth/login", { email: client.email, password: FIXTURE_PASSWORD }); // a refresh token row
       await post("/auth/reset-password", { email: client.email }); // an email token row
       const photoUrl = await uploadPhoto(client.token);
@@ -144,7 +161,9 @@ describe("DELETE /profile", () => {
       expect(await count("SELECT count(*) AS n FROM users WHERE id = $1", [client.id])).toBe(0);
       expect(await count("SELECT count(*) AS n FROM client_profiles WHERE user_id = $1", [client.id])).toBe(0);
       expect(await count("SELECT count(*) AS n FROM posts WHERE id = $1", [ownPost])).toBe(0);
-      expect(await count("SELECT count(*) AS n FROM comments WHERE id = ANY($1)", [[othersCommentOnOwnPost, ownComment]])).toBe(0);
+      expect(await count("SELECT count(*) AS n FROM comments WHERE id = ANY($1)", [[othersCommentOnOwnPost, ownComment]])).toBe(
+        0,
+      );
       expect(await count("SELECT count(*) AS n FROM bookmarks WHERE user_id = $1", [client.id])).toBe(0);
       expect(await count("SELECT count(*) AS n FROM post_votes WHERE user_id = $1", [client.id])).toBe(0);
       expect(await count("SELECT upvotes AS n FROM posts WHERE id = $1", [othersPost])).toBe(0);
@@ -173,10 +192,21 @@ describe("DELETE /profile", () => {
 
       expect((await del("/profile", { token: client.token })).status).toBe(204);
 
-      const [tombstone] = await query<Json>("SELECT email, password_hash, is_active, email_verified, role FROM users WHERE id = $1", [client.id]);
-      expect(tombstone).toEqual({ email: `deleted-${client.id}@invalid`, password_hash: null, is_active: false, email_verified: false, role: "client" });
+      const [tombstone] = await query<Json>(
+        "SELECT email, password_hash, is_active, email_verified, role FROM users WHERE id = $1",
+        [client.id],
+      );
+      expect(tombstone).toEqual({
+        email: `deleted-${client.id}@invalid`,
+        password_hash: null,
+        is_active: false,
+        email_verified: false,
+        role: "client",
+      });
       expect(await count("SELECT count(*) AS n FROM client_profiles WHERE user_id = $1", [client.id])).toBe(0);
-      const [booking] = await query<Json>("SELECT client_id, coach_id, status, payment_id FROM bookings WHERE id = $1", [bookingId]);
+      const [booking] = await query<Json>("SELECT client_id, coach_id, status, payment_id FROM bookings WHERE id = $1", [
+        bookingId,
+      ]);
       expect(booking).toEqual({ client_id: client.id, coach_id: coach.id, status: "completed", payment_id: paymentId });
       const [payment] = await query<Json>("SELECT status, amount FROM payments WHERE id = $1", [paymentId]);
       expect(payment).toMatchObject({ status: "succeeded" });
@@ -200,8 +230,14 @@ describe("DELETE /profile", () => {
       const result = await del("/profile", { token: coach.token });
       expect(result.status, result.text).toBe(204);
 
-      const statuses = await query<{ id: string; status: string }>("SELECT id, status FROM bookings WHERE id = ANY($1)", [[pending, confirmed, past]]);
-      expect(Object.fromEntries(statuses.map((row) => [row.id, row.status]))).toEqual({ [pending]: "cancelled", [confirmed]: "cancelled", [past]: "completed" });
+      const statuses = await query<{ id: string; status: string }>("SELECT id, status FROM bookings WHERE id = ANY($1)", [
+        [pending, confirmed, past],
+      ]);
+      expect(Object.fromEntries(statuses.map((row) => [row.id, row.status]))).toEqual({
+        [pending]: "cancelled",
+        [confirmed]: "cancelled",
+        [past]: "completed",
+      });
       const [payment] = await query<{ status: string }>("SELECT status FROM payments WHERE id = $1", [paymentId]);
       expect(payment?.status).toBe("refunded");
       const emails = (await get(`/dev/emails?to=${encodeURIComponent(client.email)}`)).body.items as Json[];

@@ -2,7 +2,7 @@
  * POST /profile/photo and GET /photos/{key}: happy, error and security cases.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { call, expectEnvelope, get, post, type CallResult } from "../helpers/api.ts";
+import { type CallResult, call, expectEnvelope, get, post } from "../helpers/api.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
 import { createClient, createCoach, createUser } from "../helpers/fixtures.ts";
 
@@ -19,9 +19,17 @@ function padded(head: Uint8Array, size: number): Uint8Array {
   return bytes;
 }
 
-function upload(token: string | undefined, bytes: Uint8Array, options: { field?: string; name?: string; type?: string } = {}): Promise<CallResult> {
+function upload(
+  token: string | undefined,
+  bytes: Uint8Array,
+  options: { field?: string; name?: string; type?: string } = {},
+): Promise<CallResult> {
   const form = new FormData();
-  form.append(options.field ?? "photo", new Blob([bytes], { type: options.type ?? "application/octet-stream" }), options.name ?? "photo.bin");
+  form.append(
+    options.field ?? "photo",
+    new Blob([bytes], { type: options.type ?? "application/octet-stream" }),
+    options.name ?? "photo.bin",
+  );
   return call("POST", "/profile/photo", { rawBody: form, ...(token ? { token } : {}) });
 }
 

@@ -2,16 +2,44 @@
  * GET /profile and PUT /profile: happy, error and security cases.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { expectEnvelope, get, put, type Json } from "../helpers/api.ts";
+import { expectEnvelope, get, type Json, put } from "../helpers/api.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
 import { completeQuiz, createClient, createCoach, createUser } from "../helpers/fixtures.ts";
 
 afterAll(closeTestPool);
 
-const CLIENT_KEYS = ["created_at", "first_name", "id", "last_name", "phone", "photo_url", "preferences", "quiz_data", "timezone", "updated_at", "user_id"];
+const CLIENT_KEYS = [
+  "created_at",
+  "first_name",
+  "id",
+  "last_name",
+  "phone",
+  "photo_url",
+  "preferences",
+  "quiz_data",
+  "timezone",
+  "updated_at",
+  "user_id",
+];
 const COACH_KEYS = [
-  "availability", "bio", "countries", "created_at", "currency", "expertise", "first_name", "hourly_rate", "id", "intro_video_url",
-  "is_verified", "languages", "last_name", "photo_url", "rating", "total_sessions", "updated_at", "user_id",
+  "availability",
+  "bio",
+  "countries",
+  "created_at",
+  "currency",
+  "expertise",
+  "first_name",
+  "hourly_rate",
+  "id",
+  "intro_video_url",
+  "is_verified",
+  "languages",
+  "last_name",
+  "photo_url",
+  "rating",
+  "total_sessions",
+  "updated_at",
+  "user_id",
 ];
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
@@ -30,7 +58,14 @@ describe("GET /profile", () => {
       const user = await createUser("client");
       const result = await get("/profile", { token: user.token });
       expect(result.status).toBe(200);
-      expect(result.body).toEqual({ user_id: user.id, email: user.email, role: "client", is_active: true, email_verified: true, profile: null });
+      expect(result.body).toEqual({
+        user_id: user.id,
+        email: user.email,
+        role: "client",
+        is_active: true,
+        email_verified: true,
+        profile: null,
+      });
     });
 
     it("answers a coach's profile with exactly the contract's fields, money as numbers", async () => {
@@ -39,7 +74,16 @@ describe("GET /profile", () => {
       expect(result.status).toBe(200);
       const profile = result.body.profile;
       expect(Object.keys(profile).sort()).toEqual(COACH_KEYS);
-      expect(profile).toMatchObject({ id: coach.profileId, user_id: coach.id, hourly_rate: 120.5, rating: 4.25, currency: "USD", languages: ["Spanish", "English"], total_sessions: 0, is_verified: false });
+      expect(profile).toMatchObject({
+        id: coach.profileId,
+        user_id: coach.id,
+        hourly_rate: 120.5,
+        rating: 4.25,
+        currency: "USD",
+        languages: ["Spanish", "English"],
+        total_sessions: 0,
+        is_verified: false,
+      });
       expect(profile.created_at).toMatch(ISO);
     });
 
@@ -75,12 +119,27 @@ describe("PUT /profile (client)", () => {
       const user = await createUser("client");
       const result = await put(
         "/profile",
-        { first_name: " Ana ", last_name: "García", phone: "+34 600 123 456", timezone: "Europe/Madrid", quiz_data: completeQuiz({ preferred_languages: ["spanish", "ENGLISH"] }), preferences: { newsletter: true } },
+        {
+          first_name: " Ana ",
+          last_name: "García",
+          phone: "+34 600 123 456",
+          timezone: "Europe/Madrid",
+          quiz_data: completeQuiz({ preferred_languages: ["spanish", "ENGLISH"] }),
+          preferences: { newsletter: true },
+        },
         { token: user.token },
       );
       expect(result.status, result.text).toBe(200);
       expect(Object.keys(result.body).sort()).toEqual(CLIENT_KEYS);
-      expect(result.body).toMatchObject({ user_id: user.id, first_name: "Ana", last_name: "García", phone: "+34 600 123 456", timezone: "Europe/Madrid", photo_url: null, preferences: { newsletter: true } });
+      expect(result.body).toMatchObject({
+        user_id: user.id,
+        first_name: "Ana",
+        last_name: "García",
+        phone: "+34 600 123 456",
+        timezone: "Europe/Madrid",
+        photo_url: null,
+        preferences: { newsletter: true },
+      });
       // languages canonicalised
       expect(result.body.quiz_data.preferred_languages).toEqual(["Spanish", "English"]);
       const [row] = await query<{ n: string }>("SELECT count(*) AS n FROM client_profiles WHERE user_id = $1", [user.id]);
@@ -114,7 +173,10 @@ describe("PUT /profile (client)", () => {
       const result = await put("/profile", { first_name: "Changed", quiz_data: quiz }, { token: client.token });
       expectEnvelope(result, 400, "VALIDATION_ERROR");
       expect(errorFields(result.body)).toContain("quiz_data.communication_style");
-      const [row] = await query<{ first_name: string; quiz_data: Json }>("SELECT first_name, quiz_data FROM client_profiles WHERE user_id = $1", [client.id]);
+      const [row] = await query<{ first_name: string; quiz_data: Json }>(
+        "SELECT first_name, quiz_data FROM client_profiles WHERE user_id = $1",
+        [client.id],
+      );
       expect(row?.first_name).toBe("Test");
       expect(row?.quiz_data).toEqual(completeQuiz());
     });
@@ -169,17 +231,33 @@ describe("PUT /profile (coach)", () => {
       const result = await put(
         "/profile",
         {
-          first_name: "Carmen", last_name: "Ruiz", bio: "Helping expats settle in Spain.", intro_video_url: "https://video.example/intro",
-          expertise: ["relocation", " career "], languages: ["spanish", "English", "Spanish"], countries: ["Spain", "Mexico"],
-          hourly_rate: 99.5, currency: "eur", availability,
+          first_name: "Carmen",
+          last_name: "Ruiz",
+          bio: "Helping expats settle in Spain.",
+          intro_video_url: "https://video.example/intro",
+          expertise: ["relocation", " career "],
+          languages: ["spanish", "English", "Spanish"],
+          countries: ["Spain", "Mexico"],
+          hourly_rate: 99.5,
+          currency: "eur",
+          availability,
         },
         { token: user.token },
       );
       expect(result.status, result.text).toBe(200);
       expect(Object.keys(result.body).sort()).toEqual(COACH_KEYS);
       expect(result.body).toMatchObject({
-        user_id: user.id, first_name: "Carmen", hourly_rate: 99.5, currency: "EUR", languages: ["Spanish", "English"],
-        expertise: ["relocation", "career"], availability, rating: 0, total_sessions: 0, is_verified: false, photo_url: null,
+        user_id: user.id,
+        first_name: "Carmen",
+        hourly_rate: 99.5,
+        currency: "EUR",
+        languages: ["Spanish", "English"],
+        expertise: ["relocation", "career"],
+        availability,
+        rating: 0,
+        total_sessions: 0,
+        is_verified: false,
+        photo_url: null,
       });
       expect(await coachesVersion()).toBeGreaterThan(before);
     });
@@ -218,7 +296,10 @@ describe("PUT /profile (coach)", () => {
       const result = await put("/profile", body, { token: coach.token });
       expectEnvelope(result, 400, "VALIDATION_ERROR");
       expect(errorFields(result.body)).toContain(field);
-      const [row] = await query<{ hourly_rate: string; bio: string }>("SELECT hourly_rate, bio FROM coach_profiles WHERE user_id = $1", [coach.id]);
+      const [row] = await query<{ hourly_rate: string; bio: string }>(
+        "SELECT hourly_rate, bio FROM coach_profiles WHERE user_id = $1",
+        [coach.id],
+      );
       expect(Number(row?.hourly_rate)).toBe(100);
       expect(row?.bio).toBe("Intercultural coach");
     });
@@ -237,21 +318,29 @@ describe("PUT /profile (coach)", () => {
   });
 
   describe("security", () => {
-    it.each([{ rating: 5 }, { is_verified: true }, { total_sessions: 1000 }, { user_id: "00000000-0000-0000-0000-000000000000" }, { id: "00000000-0000-0000-0000-000000000000" }, { photo_url: "https://evil.example/x.png" }, { created_at: "2000-01-01T00:00:00Z" }])(
-      "refuses the read-only field %j (no mass assignment) and changes nothing",
-      async (body) => {
-        const coach = await createCoach({ rating: 3 });
-        const result = await put("/profile", { first_name: "Sneaky", ...body }, { token: coach.token });
-        expectEnvelope(result, 400, "VALIDATION_ERROR");
-        expect(errorFields(result.body)).toEqual(Object.keys(body));
-        const [row] = await query<{ rating: string; is_verified: boolean; total_sessions: number; first_name: string; photo_url: string | null }>(
-          "SELECT rating, is_verified, total_sessions, first_name, photo_url FROM coach_profiles WHERE user_id = $1",
-          [coach.id],
-        );
-        expect(row).toMatchObject({ is_verified: false, total_sessions: 0, first_name: "Test", photo_url: null });
-        expect(Number(row?.rating)).toBe(3);
-      },
-    );
+    it.each([
+      { rating: 5 },
+      { is_verified: true },
+      { total_sessions: 1000 },
+      { user_id: "00000000-0000-0000-0000-000000000000" },
+      { id: "00000000-0000-0000-0000-000000000000" },
+      { photo_url: "https://evil.example/x.png" },
+      { created_at: "2000-01-01T00:00:00Z" },
+    ])("refuses the read-only field %j (no mass assignment) and changes nothing", async (body) => {
+      const coach = await createCoach({ rating: 3 });
+      const result = await put("/profile", { first_name: "Sneaky", ...body }, { token: coach.token });
+      expectEnvelope(result, 400, "VALIDATION_ERROR");
+      expect(errorFields(result.body)).toEqual(Object.keys(body));
+      const [row] = await query<{
+        rating: string;
+        is_verified: boolean;
+        total_sessions: number;
+        first_name: string;
+        photo_url: string | null;
+      }>("SELECT rating, is_verified, total_sessions, first_name, photo_url FROM coach_profiles WHERE user_id = $1", [coach.id]);
+      expect(row).toMatchObject({ is_verified: false, total_sessions: 0, first_name: "Test", photo_url: null });
+      expect(Number(row?.rating)).toBe(3);
+    });
 
     it("refuses admins (403) and anonymous callers (401)", async () => {
       const admin = await createUser("admin");

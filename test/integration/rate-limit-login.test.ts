@@ -6,10 +6,10 @@
  * address cannot lock the victim out from theirs.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { call, expectEnvelope, type CallResult } from "../helpers/api.ts";
-import { createUser, FIXTURE_PASSWORD } from "../helpers/fixtures.ts";
-import { closeTestPool } from "../helpers/db.ts";
 import { LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_SECONDS, loginThrottleKey } from "../../src/middleware/login-throttle.ts";
+import { type CallResult, call, expectEnvelope } from "../helpers/api.ts";
+import { closeTestPool } from "../helpers/db.ts";
+import { createUser, FIXTURE_PASSWORD } from "../helpers/fixtures.ts";
 
 afterAll(async () => {
   await closeTestPool();
@@ -64,7 +64,11 @@ describe("login throttle: errors", () => {
     const error = expectEnvelope(blocked, 429, "RATE_LIMIT_EXCEEDED");
     const retryAfter = Number(blocked.headers.get("retry-after"));
     expect(retryAfter).toBe(LOGIN_FAILURE_WINDOW_SECONDS - 60);
-    expect(error.details).toMatchObject({ limit: LOGIN_FAILURE_LIMIT, window_seconds: LOGIN_FAILURE_WINDOW_SECONDS, retry_after_seconds: retryAfter });
+    expect(error.details).toMatchObject({
+      limit: LOGIN_FAILURE_LIMIT,
+      window_seconds: LOGIN_FAILURE_WINDOW_SECONDS,
+      retry_after_seconds: retryAfter,
+    });
     expect(blocked.body.access_token).toBeUndefined();
     // The general limit's headers are on the throttle's 429 as well.
     expect(blocked.headers.get("x-ratelimit-remaining")).not.toBeNull();
@@ -75,8 +79,17 @@ describe("login throttle: errors", () => {
     const ip = freshIp();
     const start = new Date(Date.now() + 7_200_000);
     await failTimes(LOGIN_FAILURE_LIMIT, user.email, ip, start);
-    expectEnvelope(await login(user.email, FIXTURE_PASSWORD, ip, new Date(start.getTime() + 14 * 60_000)), 429, "RATE_LIMIT_EXCEEDED");
-    const after = await login(user.email, FIXTURE_PASSWORD, ip, new Date(start.getTime() + LOGIN_FAILURE_WINDOW_SECONDS * 1000 + 1_000));
+    expectEnvelope(
+      await login(user.email, FIXTURE_PASSWORD, ip, new Date(start.getTime() + 14 * 60_000)),
+      429,
+      "RATE_LIMIT_EXCEEDED",
+    );
+    const after = await login(
+      user.email,
+      FIXTURE_PASSWORD,
+      ip,
+      new Date(start.getTime() + LOGIN_FAILURE_WINDOW_SECONDS * 1000 + 1_000),
+    );
     expect(after.status).toBe(200);
   });
 
@@ -91,10 +104,17 @@ describe("login throttle: errors", () => {
     const user = await createUser("client");
     const ip = freshIp();
     for (let i = 0; i < LOGIN_FAILURE_LIMIT + 2; i++) {
-      const malformed = await call("POST", "/auth/login", { rawBody: "{email:", headers: { "content-type": "application/json", "cf-connecting-ip": ip } });
+      const malformed = await call("POST", "/auth/login", {
+        rawBody: "{email:",
+        headers: { "content-type": "application/json", "cf-connecting-ip": ip },
+      });
       expectEnvelope(malformed, 400, "VALIDATION_ERROR");
     }
-    expectEnvelope(await call("POST", "/auth/login", { body: { email: 42, password: 1 }, headers: { "cf-connecting-ip": ip } }), 400, "VALIDATION_ERROR");
+    expectEnvelope(
+      await call("POST", "/auth/login", { body: { email: 42, password: 1 }, headers: { "cf-connecting-ip": ip } }),
+      400,
+      "VALIDATION_ERROR",
+    );
     expect((await login(user.email, FIXTURE_PASSWORD, ip)).status).toBe(200);
   });
 });

@@ -7,14 +7,13 @@
  * (X-Test-Now), so tests are order-independent and never straddle a real
  * minute boundary.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
-import { call, expectEnvelope, type CallOptions, type CallResult } from "../helpers/api.ts";
-import { startTestWorker } from "../helpers/stack.ts";
-import { accessToken, createUser } from "../helpers/fixtures.ts";
-import { closeTestPool } from "../helpers/db.ts";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { WranglerDev } from "../../scripts/lib/wrangler.ts";
 import { clientIp, rateLimitPerMinute, retryAfterSeconds } from "../../src/middleware/rate-limit.ts";
+import { type CallOptions, type CallResult, call, expectEnvelope } from "../helpers/api.ts";
+import { closeTestPool } from "../helpers/db.ts";
+import { accessToken, createUser } from "../helpers/fixtures.ts";
+import { startTestWorker } from "../helpers/stack.ts";
 
 const LIMIT = 5;
 let worker: WranglerDev;
@@ -94,7 +93,11 @@ describe("rate limit: anonymous callers, per client IP", () => {
     const ip = freshIp();
     const now = fixedNow();
     for (let i = 0; i < LIMIT; i++) {
-      const result = await limited("GET", "/health", { ip, now, headers: { "x-forwarded-for": freshIp(), "x-real-ip": freshIp() } });
+      const result = await limited("GET", "/health", {
+        ip,
+        now,
+        headers: { "x-forwarded-for": freshIp(), "x-real-ip": freshIp() },
+      });
       expect(result.status).toBe(200);
     }
     const over = await limited("GET", "/health", { ip, now, headers: { "x-forwarded-for": freshIp(), "x-real-ip": freshIp() } });
@@ -164,7 +167,11 @@ describe("rate limit: the window", () => {
     const first = await limited("GET", "/health", { ip, now: new Date(now.getTime() + 60_000) });
     expect(rateHeaders(first).remaining).toBe(LIMIT - 1);
     const earlier = await limited("GET", "/health", { ip, now });
-    expect(rateHeaders(earlier)).toEqual({ limit: LIMIT, remaining: LIMIT - 2, reset: windowEnd(new Date(now.getTime() + 60_000)) });
+    expect(rateHeaders(earlier)).toEqual({
+      limit: LIMIT,
+      remaining: LIMIT - 2,
+      reset: windowEnd(new Date(now.getTime() + 60_000)),
+    });
   });
 
   it("counts exactly under concurrency: of 3 x LIMIT simultaneous requests exactly LIMIT pass", async () => {
@@ -188,7 +195,12 @@ describe("rate limit: headers on every response", () => {
     const answers = [
       await limited("GET", "/no/such/route", { ip, now }),
       await limited("DELETE", "/health", { ip, now }),
-      await limited("POST", "/auth/login", { ip, now, rawBody: JSON.stringify({ pad: "x".repeat(1024 * 1024 + 10) }), headers: { "content-type": "application/json" } }),
+      await limited("POST", "/auth/login", {
+        ip,
+        now,
+        rawBody: JSON.stringify({ pad: "x".repeat(1024 * 1024 + 10) }),
+        headers: { "content-type": "application/json" },
+      }),
       await limited("POST", "/auth/login", { ip, now, rawBody: "{not json", headers: { "content-type": "application/json" } }),
       await limited("GET", "/profile", { ip, now }),
     ];
@@ -205,7 +217,12 @@ describe("rate limit: headers on every response", () => {
     const now = fixedNow();
     await limited("GET", "/health", { ip, now });
     for (let i = 0; i < LIMIT + 2; i++) {
-      const webhook = await limited("POST", "/payment/webhook", { ip, now, rawBody: "{}", headers: { "content-type": "application/json" } });
+      const webhook = await limited("POST", "/payment/webhook", {
+        ip,
+        now,
+        rawBody: "{}",
+        headers: { "content-type": "application/json" },
+      });
       expect(webhook.status).not.toBe(429);
       expect(rateHeaders(webhook)).toEqual({ limit: LIMIT, remaining: LIMIT - 1, reset: windowEnd(now) });
     }

@@ -5,9 +5,9 @@
  * outside development/test they do not exist (404 NOT_FOUND envelope).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { WranglerDev } from "../../scripts/lib/wrangler.ts";
 import { call, expectEnvelope, get } from "../helpers/api.ts";
 import { startTestWorker } from "../helpers/stack.ts";
-import type { WranglerDev } from "../../scripts/lib/wrangler.ts";
 
 const LIMIT_PATHS = ["/dev/bench/constant", "/dev/bench/kv", "/dev/bench/db"];
 
@@ -49,7 +49,9 @@ describe("limit routes in the test environment", () => {
   it("every limit route is in /openapi.json", async () => {
     const document = await get("/openapi.json");
     for (const path of LIMIT_PATHS) expect(document.body.paths[path]?.get, path).toBeDefined();
-    expect(document.body.paths["/dev/bench/db"].get.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(["parallel", "round_trips"]);
+    expect(
+      document.body.paths["/dev/bench/db"].get.parameters.map((parameter: { name: string }) => parameter.name).sort(),
+    ).toEqual(["parallel", "round_trips"]);
   });
 });
 

@@ -15,10 +15,10 @@
  * be in one of the tables below, so a new endpoint cannot skip its budget.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, del, get, post, put, uniqueEmail, type CallResult, type Json } from "../helpers/api.ts";
+import { type CallResult, call, del, get, type Json, post, put, uniqueEmail } from "../helpers/api.ts";
+import { book, checkout, confirmedBooking, deliver, paidSessionEvent, slot } from "../helpers/booking-flow.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
 import { completeQuiz, createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
-import { book, checkout, confirmedBooking, deliver, paidSessionEvent, slot } from "../helpers/booking-flow.ts";
 
 afterAll(closeTestPool);
 
@@ -61,12 +61,22 @@ beforeAll(async () => {
   const [payment] = await query<{ id: string }>(`select id from payments where booking_id = $1`, [pendingBooking.id]);
   await confirmedBooking(client, coach, slot(11));
   const feed = await post("/calendar/feed-token", undefined, { token: client.token });
-  const created = await post("/community/posts", { title: "Round trips", content: "Counted", post_type: "discussion" }, { token: client.token });
+  const created = await post(
+    "/community/posts",
+    { title: "Round trips", content: "Counted", post_type: "discussion" },
+    { token: client.token },
+  );
   await post(`/community/posts/${created.body.id}/comment`, { content: "first" }, { token: coach.token });
   await post(`/community/posts/${created.body.id}/comment`, { content: "second" }, { token: client.token });
   const resource = await post(
     "/community/resources",
-    { title: "Round-trip guide", description: "How to", resource_type: "article", url: "https://example.com/guide", tags: ["roundtrip"] },
+    {
+      title: "Round-trip guide",
+      description: "How to",
+      resource_type: "article",
+      url: "https://example.com/guide",
+      tags: ["roundtrip"],
+    },
     { token: coach.token },
   );
   await post(`/community/resources/${resource.body.id}/bookmark`, undefined, { token: client.token });
@@ -105,13 +115,42 @@ const reads: Case[] = [
   { operation: "GET /dev/bench/constant", expected: 0, status: 200, run: () => get("/dev/bench/constant") },
   { operation: "GET /dev/bench/kv", expected: 0, status: 200, run: () => get("/dev/bench/kv") },
   { operation: "GET /dev/bench/db", expected: 1, status: 200, run: () => get("/dev/bench/db") },
-  { operation: "GET /dev/bench/db", variant: "round_trips=3&parallel=2", expected: 6, status: 200, run: () => get("/dev/bench/db?round_trips=3&parallel=2") },
+  {
+    operation: "GET /dev/bench/db",
+    variant: "round_trips=3&parallel=2",
+    expected: 6,
+    status: 200,
+    run: () => get("/dev/bench/db?round_trips=3&parallel=2"),
+  },
   { operation: "GET /dev/emails", expected: 1, status: 200, run: () => get(`/dev/emails?to=${world.client.email}`) },
   { operation: "GET /photos/{key}", expected: 0, status: 200, run: () => get(`/photos/${world.photoKey}`) },
-  { operation: "GET /profile", variant: "client", expected: 1, status: 200, run: () => get("/profile", { token: world.client.token }) },
-  { operation: "GET /profile", variant: "coach", expected: 1, status: 200, run: () => get("/profile", { token: world.coach.token }) },
-  { operation: "GET /profile", variant: "admin", expected: 1, status: 200, run: () => get("/profile", { token: world.admin.token }) },
-  { operation: "GET /profile/export", expected: 1, status: 200, run: () => get("/profile/export", { token: world.client.token }) },
+  {
+    operation: "GET /profile",
+    variant: "client",
+    expected: 1,
+    status: 200,
+    run: () => get("/profile", { token: world.client.token }),
+  },
+  {
+    operation: "GET /profile",
+    variant: "coach",
+    expected: 1,
+    status: 200,
+    run: () => get("/profile", { token: world.coach.token }),
+  },
+  {
+    operation: "GET /profile",
+    variant: "admin",
+    expected: 1,
+    status: 200,
+    run: () => get("/profile", { token: world.admin.token }),
+  },
+  {
+    operation: "GET /profile/export",
+    expected: 1,
+    status: 200,
+    run: () => get("/profile/export", { token: world.client.token }),
+  },
   {
     operation: "GET /coaches",
     variant: "language + country",
@@ -119,12 +158,47 @@ const reads: Case[] = [
     status: 200,
     run: () => get(`/coaches?language=English&country=${encodeURIComponent(world.country)}`, { token: world.client.token }),
   },
-  { operation: "GET /coaches/{id}", variant: "profile id", expected: 1, status: 200, run: () => get(`/coaches/${world.coach.profileId}`, { token: world.client.token }) },
-  { operation: "GET /coaches/{id}", variant: "user id", expected: 1, status: 200, run: () => get(`/coaches/${world.coach.id}`, { token: world.client.token }) },
-  { operation: "GET /match/cache/info", expected: 1, status: 200, run: () => get("/match/cache/info", { token: world.client.token }) },
-  { operation: "GET /booking/{id}", variant: "client", expected: 1, status: 200, run: () => get(`/booking/${world.pendingBooking.id}`, { token: world.client.token }) },
-  { operation: "GET /booking/{id}", variant: "admin", expected: 1, status: 200, run: () => get(`/booking/${world.pendingBooking.id}`, { token: world.admin.token }) },
-  { operation: "GET /booking/client/{client_id}", variant: "self", expected: 1, status: 200, run: () => get(`/booking/client/${world.client.id}`, { token: world.client.token }) },
+  {
+    operation: "GET /coaches/{id}",
+    variant: "profile id",
+    expected: 1,
+    status: 200,
+    run: () => get(`/coaches/${world.coach.profileId}`, { token: world.client.token }),
+  },
+  {
+    operation: "GET /coaches/{id}",
+    variant: "user id",
+    expected: 1,
+    status: 200,
+    run: () => get(`/coaches/${world.coach.id}`, { token: world.client.token }),
+  },
+  {
+    operation: "GET /match/cache/info",
+    expected: 1,
+    status: 200,
+    run: () => get("/match/cache/info", { token: world.client.token }),
+  },
+  {
+    operation: "GET /booking/{id}",
+    variant: "client",
+    expected: 1,
+    status: 200,
+    run: () => get(`/booking/${world.pendingBooking.id}`, { token: world.client.token }),
+  },
+  {
+    operation: "GET /booking/{id}",
+    variant: "admin",
+    expected: 1,
+    status: 200,
+    run: () => get(`/booking/${world.pendingBooking.id}`, { token: world.admin.token }),
+  },
+  {
+    operation: "GET /booking/client/{client_id}",
+    variant: "self",
+    expected: 1,
+    status: 200,
+    run: () => get(`/booking/client/${world.client.id}`, { token: world.client.token }),
+  },
   {
     operation: "GET /booking/client/{client_id}",
     variant: "admin by profile id",
@@ -132,28 +206,116 @@ const reads: Case[] = [
     status: 200,
     run: () => get(`/booking/client/${world.client.profileId}?status=pending`, { token: world.admin.token }),
   },
-  { operation: "GET /booking/coach/{coach_id}", expected: 1, status: 200, run: () => get(`/booking/coach/${world.coach.id}`, { token: world.coach.token }) },
-  { operation: "GET /payment/{id}", expected: 1, status: 200, run: () => get(`/payment/${world.paymentId}`, { token: world.client.token }) },
-  { operation: "GET /calendar/feed/{token}.ics", expected: 1, status: 200, run: () => get(`/calendar/feed/${world.feedToken}.ics`) },
-  { operation: "GET /calendar/feed/{token}.ics", variant: "unknown token", expected: 1, status: 404, run: () => get(`/calendar/feed/${"x".repeat(43)}.ics`) },
-  { operation: "GET /community/posts", expected: 1, status: 200, run: () => get("/community/posts", { token: world.client.token }) },
-  { operation: "GET /community/posts/{id}", expected: 1, status: 200, run: () => get(`/community/posts/${world.postId}`, { token: world.client.token }) },
-  { operation: "GET /community/resources", expected: 1, status: 200, run: () => get("/community/resources?tags=roundtrip&q=guide", { token: world.client.token }) },
-  { operation: "GET /community/resources/bookmarks", expected: 1, status: 200, run: () => get("/community/resources/bookmarks", { token: world.client.token }) },
+  {
+    operation: "GET /booking/coach/{coach_id}",
+    expected: 1,
+    status: 200,
+    run: () => get(`/booking/coach/${world.coach.id}`, { token: world.coach.token }),
+  },
+  {
+    operation: "GET /payment/{id}",
+    expected: 1,
+    status: 200,
+    run: () => get(`/payment/${world.paymentId}`, { token: world.client.token }),
+  },
+  {
+    operation: "GET /calendar/feed/{token}.ics",
+    expected: 1,
+    status: 200,
+    run: () => get(`/calendar/feed/${world.feedToken}.ics`),
+  },
+  {
+    operation: "GET /calendar/feed/{token}.ics",
+    variant: "unknown token",
+    expected: 1,
+    status: 404,
+    run: () => get(`/calendar/feed/${"x".repeat(43)}.ics`),
+  },
+  {
+    operation: "GET /community/posts",
+    expected: 1,
+    status: 200,
+    run: () => get("/community/posts", { token: world.client.token }),
+  },
+  {
+    operation: "GET /community/posts/{id}",
+    expected: 1,
+    status: 200,
+    run: () => get(`/community/posts/${world.postId}`, { token: world.client.token }),
+  },
+  {
+    operation: "GET /community/resources",
+    expected: 1,
+    status: 200,
+    run: () => get("/community/resources?tags=roundtrip&q=guide", { token: world.client.token }),
+  },
+  {
+    operation: "GET /community/resources/bookmarks",
+    expected: 1,
+    status: 200,
+    run: () => get("/community/resources/bookmarks", { token: world.client.token }),
+  },
   { operation: "GET /admin/metrics", expected: 1, status: 200, run: () => get("/admin/metrics", { token: world.admin.token }) },
-  { operation: "GET /admin/users", expected: 1, status: 200, run: () => get("/admin/users?search=example", { token: world.admin.token }) },
-  { operation: "GET /admin/users/{id}", expected: 1, status: 200, run: () => get(`/admin/users/${world.client.id}`, { token: world.admin.token }) },
-  { operation: "GET /admin/bookings", expected: 1, status: 200, run: () => get(`/admin/bookings?client_id=${world.client.id}`, { token: world.admin.token }) },
-  { operation: "GET /admin/revenue", variant: "json", expected: 1, status: 200, run: () => get("/admin/revenue", { token: world.admin.token }) },
-  { operation: "GET /admin/revenue", variant: "csv", expected: 1, status: 200, run: () => get("/admin/revenue?format=csv", { token: world.admin.token }) },
-  { operation: "GET /admin/audit-log", expected: 1, status: 200, run: () => get("/admin/audit-log", { token: world.admin.token }) },
+  {
+    operation: "GET /admin/users",
+    expected: 1,
+    status: 200,
+    run: () => get("/admin/users?search=example", { token: world.admin.token }),
+  },
+  {
+    operation: "GET /admin/users/{id}",
+    expected: 1,
+    status: 200,
+    run: () => get(`/admin/users/${world.client.id}`, { token: world.admin.token }),
+  },
+  {
+    operation: "GET /admin/bookings",
+    expected: 1,
+    status: 200,
+    run: () => get(`/admin/bookings?client_id=${world.client.id}`, { token: world.admin.token }),
+  },
+  {
+    operation: "GET /admin/revenue",
+    variant: "json",
+    expected: 1,
+    status: 200,
+    run: () => get("/admin/revenue", { token: world.admin.token }),
+  },
+  {
+    operation: "GET /admin/revenue",
+    variant: "csv",
+    expected: 1,
+    status: 200,
+    run: () => get("/admin/revenue?format=csv", { token: world.admin.token }),
+  },
+  {
+    operation: "GET /admin/audit-log",
+    expected: 1,
+    status: 200,
+    run: () => get("/admin/audit-log", { token: world.admin.token }),
+  },
 ];
 
 /** Reads that take a second statement only on a page past the end (no row carries the window count). */
 const pastTheEnd: Case[] = [
-  { operation: "GET /booking/client/{client_id}", expected: 2, status: 200, run: () => get(`/booking/client/${world.client.id}?skip=500`, { token: world.client.token }) },
-  { operation: "GET /admin/users", expected: 2, status: 200, run: () => get("/admin/users?skip=999999", { token: world.admin.token }) },
-  { operation: "GET /community/posts", expected: 1, status: 200, run: () => get("/community/posts?skip=999999", { token: world.client.token }) },
+  {
+    operation: "GET /booking/client/{client_id}",
+    expected: 2,
+    status: 200,
+    run: () => get(`/booking/client/${world.client.id}?skip=500`, { token: world.client.token }),
+  },
+  {
+    operation: "GET /admin/users",
+    expected: 2,
+    status: 200,
+    run: () => get("/admin/users?skip=999999", { token: world.admin.token }),
+  },
+  {
+    operation: "GET /community/posts",
+    expected: 1,
+    status: 200,
+    run: () => get("/community/posts?skip=999999", { token: world.client.token }),
+  },
 ];
 
 describe("reads: one round trip each", () => {
@@ -253,7 +415,10 @@ const writes: WriteCase[] = [
     expected: 1,
     measure: async () => {
       const signup = await post("/auth/signup", { email: uniqueEmail("rt"), password: STRONG, role: "client" });
-      return counted(() => post("/auth/logout", { refresh_token: signup.body.refresh_token }, { token: signup.body.access_token }), 204);
+      return counted(
+        () => post("/auth/logout", { refresh_token: signup.body.refresh_token }, { token: signup.body.access_token }),
+        204,
+      );
     },
   },
   {
@@ -352,7 +517,12 @@ const writes: WriteCase[] = [
       const coach = await createCoach();
       const client = await createClient();
       return counted(
-        () => post("/booking", { coach_id: coach.id, session_datetime: slot(12).toISOString(), duration_minutes: 60 }, { token: client.token }),
+        () =>
+          post(
+            "/booking",
+            { coach_id: coach.id, session_datetime: slot(12).toISOString(), duration_minutes: 60 },
+            { token: client.token },
+          ),
         201,
       );
     },
@@ -365,7 +535,10 @@ const writes: WriteCase[] = [
       const coach = await createCoach();
       const client = await createClient();
       const booking = await book(client, coach, slot(13));
-      return counted(() => call("PATCH", `/booking/${booking.id}/status`, { token: coach.token, body: { status: "confirmed" } }), 200);
+      return counted(
+        () => call("PATCH", `/booking/${booking.id}/status`, { token: coach.token, body: { status: "confirmed" } }),
+        200,
+      );
     },
   },
   {
@@ -429,14 +602,22 @@ const writes: WriteCase[] = [
   {
     operation: "POST /community/posts",
     expected: 2,
-    measure: () => counted(() => post("/community/posts", { title: "T", content: "C", post_type: "discussion" }, { token: world.client.token }), 201),
+    measure: () =>
+      counted(
+        () => post("/community/posts", { title: "T", content: "C", post_type: "discussion" }, { token: world.client.token }),
+        201,
+      ),
   },
   {
     operation: "PUT /community/posts/{id}",
     expected: 3,
     why: "may edit? (author or admin), update, re-read with names and comment count",
     measure: async () => {
-      const created = await post("/community/posts", { title: "T", content: "C", post_type: "discussion" }, { token: world.client.token });
+      const created = await post(
+        "/community/posts",
+        { title: "T", content: "C", post_type: "discussion" },
+        { token: world.client.token },
+      );
       return counted(() => put(`/community/posts/${created.body.id}`, { title: "T2" }, { token: world.client.token }), 200);
     },
   },
@@ -444,14 +625,19 @@ const writes: WriteCase[] = [
     operation: "DELETE /community/posts/{id}",
     expected: 2,
     measure: async () => {
-      const created = await post("/community/posts", { title: "T", content: "C", post_type: "discussion" }, { token: world.client.token });
+      const created = await post(
+        "/community/posts",
+        { title: "T", content: "C", post_type: "discussion" },
+        { token: world.client.token },
+      );
       return counted(() => del(`/community/posts/${created.body.id}`, { token: world.client.token }), 204);
     },
   },
   {
     operation: "POST /community/posts/{id}/comment",
     expected: 2,
-    measure: () => counted(() => post(`/community/posts/${world.postId}/comment`, { content: "x" }, { token: world.coach.token }), 201),
+    measure: () =>
+      counted(() => post(`/community/posts/${world.postId}/comment`, { content: "x" }, { token: world.coach.token }), 201),
   },
   {
     operation: "POST /community/posts/{id}/upvote",
@@ -468,14 +654,20 @@ const writes: WriteCase[] = [
     expected: 2,
     measure: () =>
       counted(
-        () => post("/community/resources", { title: "G", description: "d", resource_type: "video", url: "https://example.com/v", tags: ["x"] }, { token: world.coach.token }),
+        () =>
+          post(
+            "/community/resources",
+            { title: "G", description: "d", resource_type: "video", url: "https://example.com/v", tags: ["x"] },
+            { token: world.coach.token },
+          ),
         201,
       ),
   },
   {
     operation: "POST /community/resources/{id}/bookmark",
     expected: 1,
-    measure: () => counted(() => post(`/community/resources/${world.resourceId}/bookmark`, undefined, { token: world.coach.token }), 201),
+    measure: () =>
+      counted(() => post(`/community/resources/${world.resourceId}/bookmark`, undefined, { token: world.coach.token }), 201),
   },
   {
     operation: "DELETE /community/resources/{id}/bookmark",
@@ -500,7 +692,10 @@ const writes: WriteCase[] = [
     why: "transaction: lock the user (and the active admins when an admin loses the role), update, coaches version for a coach, audit entry",
     measure: async () => {
       const user = await createClient();
-      return counted(() => call("PATCH", `/admin/users/${user.id}`, { token: world.admin.token, body: { email_verified: false } }), 200);
+      return counted(
+        () => call("PATCH", `/admin/users/${user.id}`, { token: world.admin.token, body: { email_verified: false } }),
+        200,
+      );
     },
   },
   {
@@ -517,7 +712,11 @@ const writes: WriteCase[] = [
     expected: 4,
     why: "transaction: delete and its audit entry commit together",
     measure: async () => {
-      const created = await post("/community/posts", { title: "T", content: "C", post_type: "discussion" }, { token: world.client.token });
+      const created = await post(
+        "/community/posts",
+        { title: "T", content: "C", post_type: "discussion" },
+        { token: world.client.token },
+      );
       return counted(() => del(`/admin/posts/${created.body.id}`, { token: world.admin.token }), 204);
     },
   },
@@ -527,7 +726,12 @@ const writes: WriteCase[] = [
     why: "one batch statement for the rows, inside a transaction with the coaches version and the audit entry",
     measure: () =>
       counted(
-        () => call("POST", "/admin/import", { token: world.admin.token, rawBody: `email,role,first_name\n${uniqueEmail("imp")},client,Imp\n`, headers: { "content-type": "text/csv" } }),
+        () =>
+          call("POST", "/admin/import", {
+            token: world.admin.token,
+            rawBody: `email,role,first_name\n${uniqueEmail("imp")},client,Imp\n`,
+            headers: { "content-type": "text/csv" },
+          }),
         200,
       ),
   },

@@ -6,15 +6,16 @@
  * login does not reveal which emails exist; passwords are stored as bcrypt
  * cost >= 12. (Password guessing: see rate-limit-login.test.ts.)
  */
-import { afterAll, describe, expect, it } from "vitest";
-import { SignJWT, base64url } from "jose";
+
 import fc from "fast-check";
-import { baseUrl, call, del, expectEnvelope, get, patch, post, uniqueEmail, type CallResult } from "../helpers/api.ts";
-import { accessToken, createClient, createUser, FIXTURE_PASSWORD } from "../helpers/fixtures.ts";
-import { closeTestPool, query } from "../helpers/db.ts";
-import { TEST_JWT_SECRET } from "../helpers/stack.ts";
+import { base64url, SignJWT } from "jose";
+import { afterAll, describe, expect, it } from "vitest";
+import { listOperations, type OpenApiDocument, validValue } from "../../scripts/lib/openapi-fuzz.ts";
 import { signToken } from "../../src/services/tokens.ts";
-import { listOperations, validValue, type OpenApiDocument } from "../../scripts/lib/openapi-fuzz.ts";
+import { baseUrl, type CallResult, call, del, expectEnvelope, get, patch, post, uniqueEmail } from "../helpers/api.ts";
+import { closeTestPool, query } from "../helpers/db.ts";
+import { accessToken, createClient, createUser, FIXTURE_PASSWORD } from "../helpers/fixtures.ts";
+import { TEST_JWT_SECRET } from "../helpers/stack.ts";
 
 afterAll(async () => {
   await closeTestPool();
@@ -27,9 +28,15 @@ function claims(sub: string, extra: Record<string, unknown> = {}) {
   return { role: "admin", type: "access", ...extra, sub, jti: crypto.randomUUID() };
 }
 
-async function sign(payload: Record<string, unknown>, options: { key?: Uint8Array; alg?: string; iat?: number; exp?: number; iss?: string | null } = {}): Promise<string> {
+async function sign(
+  payload: Record<string, unknown>,
+  options: { key?: Uint8Array; alg?: string; iat?: number; exp?: number; iss?: string | null } = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  let jwt = new SignJWT(payload).setProtectedHeader({ alg: options.alg ?? "HS256", typ: "JWT" }).setIssuedAt(options.iat ?? now).setExpirationTime(options.exp ?? now + 3600);
+  let jwt = new SignJWT(payload)
+    .setProtectedHeader({ alg: options.alg ?? "HS256", typ: "JWT" })
+    .setIssuedAt(options.iat ?? now)
+    .setExpirationTime(options.exp ?? now + 3600);
   if (options.iss !== null) jwt = jwt.setIssuer(options.iss ?? "culturebridge");
   return jwt.sign(options.key ?? KEY);
 }
@@ -55,7 +62,10 @@ describe("API2 token verification", () => {
   it("rejects alg:none, another key, and algorithm confusion (HS512/HS384 with the right secret)", async () => {
     const user = await createUser("client");
     await expectUnauthorized(unsigned(claims(user.id, { role: "client" })), "alg none");
-    await expectUnauthorized(unsigned(claims(user.id, { role: "client" })).replace(/\.$/, ".c2lnbmF0dXJl"), "alg none with a signature");
+    await expectUnauthorized(
+      unsigned(claims(user.id, { role: "client" })).replace(/\.$/, ".c2lnbmF0dXJl"),
+      "alg none with a signature",
+    );
     await expectUnauthorized(await sign(claims(user.id, { role: "client" }), { key: OTHER_KEY }), "other key");
     await expectUnauthorized(await sign(claims(user.id, { role: "client" }), { alg: "HS512" }), "HS512");
     await expectUnauthorized(await sign(claims(user.id, { role: "client" }), { alg: "HS384" }), "HS384");
@@ -83,7 +93,9 @@ describe("API2 token verification", () => {
 
   it("rejects a refresh token used as an access token, a wrong issuer, missing claims and an unknown role", async () => {
     const user = await createUser("client");
-    const refresh = (await signToken(KEY, { sub: user.id, role: "client", type: "refresh", fam: crypto.randomUUID() }, new Date())).token;
+    const refresh = (
+      await signToken(KEY, { sub: user.id, role: "client", type: "refresh", fam: crypto.randomUUID() }, new Date())
+    ).token;
     await expectUnauthorized(refresh, "refresh as access");
     await expectUnauthorized(await sign(claims(user.id, { role: "client" }), { iss: "someone-else" }), "issuer");
     await expectUnauthorized(await sign(claims(user.id, { role: "client" }), { iss: null }), "no issuer");
@@ -94,7 +106,15 @@ describe("API2 token verification", () => {
   });
 
   it("rejects malformed Authorization headers", async () => {
-    for (const header of ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer a.b", "Bearer a.b.c", "Token abc", `Bearer ${"x".repeat(10_000)}`]) {
+    for (const header of [
+      "Bearer",
+      "Bearer ",
+      "Basic dXNlcjpwYXNz",
+      "Bearer a.b",
+      "Bearer a.b.c",
+      "Token abc",
+      `Bearer ${"x".repeat(10_000)}`,
+    ]) {
       const result = await call("GET", "/profile", { headers: { authorization: header } });
       expectEnvelope(result, 401, "UNAUTHORIZED");
     }
@@ -140,8 +160,17 @@ describe("API2 every secured operation refuses anonymous callers", () => {
         for (const parameter of operation.pathParams) path = path.replace(`{${parameter.name}}`, crypto.randomUUID());
         let options: { body?: unknown; rawBody?: string; headers?: Record<string, string> } = {};
         if (operation.body?.contentType === "application/json") {
-          const [sample] = fc.sample(validValue(operation.body.schema, { doc, method: operation.method, depth: 0 }), { numRuns: 1, seed });
-          options = { body: JSON.parse(JSON.stringify(sample ?? {}, (_key, value) => (value && typeof value === "object" && "$pool" in value ? crypto.randomUUID() : value))) };
+          const [sample] = fc.sample(validValue(operation.body.schema, { doc, method: operation.method, depth: 0 }), {
+            numRuns: 1,
+            seed,
+          });
+          options = {
+            body: JSON.parse(
+              JSON.stringify(sample ?? {}, (_key, value) =>
+                value && typeof value === "object" && "$pool" in value ? crypto.randomUUID() : value,
+              ),
+            ),
+          };
         } else if (operation.body?.contentType === "text/csv") {
           options = { rawBody: "email,role\n", headers: { "content-type": "text/csv" } };
         }
@@ -149,7 +178,8 @@ describe("API2 every secured operation refuses anonymous callers", () => {
         statuses.push(result.status);
         if (result.status === 401) expectEnvelope(result, 401, "UNAUTHORIZED");
       }
-      if (!statuses.includes(401) || statuses.some((status) => status < 300)) failures.push(`${operation.key} -> ${statuses.join(",")}`);
+      if (!statuses.includes(401) || statuses.some((status) => status < 300))
+        failures.push(`${operation.key} -> ${statuses.join(",")}`);
     }
     expect(failures).toEqual([]);
   });
@@ -187,7 +217,11 @@ describe("API2 credentials", () => {
 
   it("refuses weak passwords at signup", async () => {
     for (const password of ["short1!", "alllowercase1!", "ALLUPPERCASE1!", "NoDigits!!", "NoSpecial123", "x".repeat(129)]) {
-      expectEnvelope(await post("/auth/signup", { email: uniqueEmail("weak"), password, role: "client" }), 400, "VALIDATION_ERROR");
+      expectEnvelope(
+        await post("/auth/signup", { email: uniqueEmail("weak"), password, role: "client" }),
+        400,
+        "VALIDATION_ERROR",
+      );
     }
   });
 

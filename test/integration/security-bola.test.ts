@@ -6,10 +6,10 @@
  * and must not be revealed), and nothing they attempt changes anything.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { del, expectEnvelope, get, patch, post, put, type CallResult } from "../helpers/api.ts";
-import { createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
-import { closeTestPool, query } from "../helpers/db.ts";
+import { type CallResult, del, expectEnvelope, get, patch, post, put } from "../helpers/api.ts";
 import { book, checkout, slot } from "../helpers/booking-flow.ts";
+import { closeTestPool, query } from "../helpers/db.ts";
+import { createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
 
 afterAll(async () => {
   await closeTestPool();
@@ -25,7 +25,13 @@ let paymentId: string;
 let confirmedId: string;
 
 beforeAll(async () => {
-  [clientA, clientB, coachX, coachY, admin] = await Promise.all([createClient(), createClient(), createCoach(), createCoach(), createUser("admin")]);
+  [clientA, clientB, coachX, coachY, admin] = await Promise.all([
+    createClient(),
+    createClient(),
+    createCoach(),
+    createCoach(),
+    createUser("admin"),
+  ]);
   const offset = 20 + Math.floor(Math.random() * 200);
   const pending = await book(clientA, coachX, slot(offset, 8));
   bookingId = pending.id;
@@ -45,7 +51,10 @@ function expectDenied(result: CallResult, allowed: number[] = [403]): void {
 }
 
 async function bookingRow(id: string) {
-  const [row] = await query<{ status: string; notes: string | null; meeting_link: string | null }>("SELECT status, notes, meeting_link FROM bookings WHERE id = $1", [id]);
+  const [row] = await query<{ status: string; notes: string | null; meeting_link: string | null }>(
+    "SELECT status, notes, meeting_link FROM bookings WHERE id = $1",
+    [id],
+  );
   return row;
 }
 
@@ -85,25 +94,29 @@ describe("API1 booking lists: GET /booking/client/{client_id} and /booking/coach
   it("a client's list is for that client and admins only", async () => {
     expect((await get(`/booking/client/${clientA.id}`, { token: clientA.token })).status).toBe(200);
     expect((await get(`/booking/client/${clientA.id}`, { token: admin.token })).status).toBe(200);
-    for (const other of [clientB, coachX, coachY]) expectDenied(await get(`/booking/client/${clientA.id}`, { token: other.token }), [403, 404]);
+    for (const other of [clientB, coachX, coachY])
+      expectDenied(await get(`/booking/client/${clientA.id}`, { token: other.token }), [403, 404]);
   });
 
   it("a coach's list is for that coach and admins only", async () => {
     expect((await get(`/booking/coach/${coachX.id}`, { token: coachX.token })).status).toBe(200);
     expect((await get(`/booking/coach/${coachX.id}`, { token: admin.token })).status).toBe(200);
-    for (const other of [coachY, clientA, clientB]) expectDenied(await get(`/booking/coach/${coachX.id}`, { token: other.token }), [403, 404]);
+    for (const other of [coachY, clientA, clientB])
+      expectDenied(await get(`/booking/coach/${coachX.id}`, { token: other.token }), [403, 404]);
   });
 });
 
 describe("API1 payments: GET /payment/{id} and POST /payment/checkout", () => {
   it("the payment is visible to the booking's client, coach and admins only", async () => {
-    for (const reader of [clientA, coachX, admin]) expect((await get(`/payment/${paymentId}`, { token: reader.token })).status).toBe(200);
+    for (const reader of [clientA, coachX, admin])
+      expect((await get(`/payment/${paymentId}`, { token: reader.token })).status).toBe(200);
     for (const stranger of [clientB, coachY]) expectDenied(await get(`/payment/${paymentId}`, { token: stranger.token }));
   });
 
   it("nobody but the booking's client can open a checkout for it", async () => {
     const [before] = await query<{ n: string }>("SELECT count(*) AS n FROM payments WHERE booking_id = $1", [bookingId]);
-    for (const stranger of [clientB, coachX, coachY]) expectDenied(await post("/payment/checkout", { booking_id: bookingId }, { token: stranger.token }));
+    for (const stranger of [clientB, coachX, coachY])
+      expectDenied(await post("/payment/checkout", { booking_id: bookingId }, { token: stranger.token }));
     const [after] = await query<{ n: string }>("SELECT count(*) AS n FROM payments WHERE booking_id = $1", [bookingId]);
     expect(after?.n).toBe(before?.n);
   });
@@ -111,7 +124,11 @@ describe("API1 payments: GET /payment/{id} and POST /payment/checkout", () => {
 
 describe("API1 community posts: PUT/DELETE /community/posts/{id}, private posts", () => {
   it("only the author (or an admin) edits or deletes a post", async () => {
-    const created = await post("/community/posts", { title: "Mine", content: "Original", post_type: "discussion" }, { token: clientA.token });
+    const created = await post(
+      "/community/posts",
+      { title: "Mine", content: "Original", post_type: "discussion" },
+      { token: clientA.token },
+    );
     expect(created.status).toBe(201);
     const id = created.body.id;
     expectDenied(await put(`/community/posts/${id}`, { title: "Hijacked" }, { token: clientB.token }));
@@ -121,12 +138,20 @@ describe("API1 community posts: PUT/DELETE /community/posts/{id}, private posts"
   });
 
   it("a private post is 404 to strangers on every id route and absent from their list; visible to the booking partner", async () => {
-    const created = await post("/community/posts", { title: "Private", content: "Only for my coach", post_type: "question", is_private: true }, { token: clientA.token });
+    const created = await post(
+      "/community/posts",
+      { title: "Private", content: "Only for my coach", post_type: "question", is_private: true },
+      { token: clientA.token },
+    );
     expect(created.status).toBe(201);
     const id = created.body.id;
     for (const stranger of [clientB, coachY]) {
       expectEnvelope(await get(`/community/posts/${id}`, { token: stranger.token }), 404, "NOT_FOUND");
-      expectEnvelope(await post(`/community/posts/${id}/comment`, { content: "peek" }, { token: stranger.token }), 404, "NOT_FOUND");
+      expectEnvelope(
+        await post(`/community/posts/${id}/comment`, { content: "peek" }, { token: stranger.token }),
+        404,
+        "NOT_FOUND",
+      );
       expectEnvelope(await post(`/community/posts/${id}/upvote`, undefined, { token: stranger.token }), 404, "NOT_FOUND");
       expectDenied(await put(`/community/posts/${id}`, { title: "x" }, { token: stranger.token }), [403, 404]);
       const list = await get("/community/posts?limit=100", { token: stranger.token });
@@ -134,16 +159,25 @@ describe("API1 community posts: PUT/DELETE /community/posts/{id}, private posts"
     }
     // Coach X has a confirmed booking with A: may see it.
     expect((await get(`/community/posts/${id}`, { token: coachX.token })).status).toBe(200);
-    const [row] = await query<{ upvotes: number; comments: string }>("SELECT upvotes, (SELECT count(*) FROM comments WHERE post_id = $1) AS comments FROM posts WHERE id = $1", [id]);
+    const [row] = await query<{ upvotes: number; comments: string }>(
+      "SELECT upvotes, (SELECT count(*) FROM comments WHERE post_id = $1) AS comments FROM posts WHERE id = $1",
+      [id],
+    );
     expect(row).toEqual({ upvotes: 0, comments: "0" });
   });
 });
 
 describe("API1 bookmarks: /community/resources/{id}/bookmark", () => {
   it("removing a bookmark only ever removes the caller's own", async () => {
-    const resource = await post("/community/resources", { title: "Guide", description: "d", resource_type: "article", url: "https://example.com/g", tags: ["bola"] }, { token: coachX.token });
+    const resource = await post(
+      "/community/resources",
+      { title: "Guide", description: "d", resource_type: "article", url: "https://example.com/g", tags: ["bola"] },
+      { token: coachX.token },
+    );
     expect(resource.status, resource.text).toBe(201);
-    expect((await post(`/community/resources/${resource.body.id}/bookmark`, undefined, { token: clientA.token })).status).toBe(201);
+    expect((await post(`/community/resources/${resource.body.id}/bookmark`, undefined, { token: clientA.token })).status).toBe(
+      201,
+    );
     const removed = await del(`/community/resources/${resource.body.id}/bookmark`, { token: clientB.token });
     expect([204, 404]).toContain(removed.status);
     const mine = await get("/community/resources/bookmarks?limit=100", { token: clientA.token });

@@ -7,16 +7,15 @@
  * authenticate without a proper JWT_SECRET instead of falling back to a
  * development key.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
-import { call, del, expectEnvelope, get, post, type CallResult } from "../helpers/api.ts";
-import { accessToken, createClient, createCoach, createUser } from "../helpers/fixtures.ts";
-import { closeTestPool } from "../helpers/db.ts";
-import { startTestWorker, TEST_JWT_SECRET } from "../helpers/stack.ts";
-import { confirmedBooking, slot } from "../helpers/booking-flow.ts";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { WranglerDev } from "../../scripts/lib/wrangler.ts";
 import { createApp } from "../../src/app.ts";
 import { signToken } from "../../src/services/tokens.ts";
+import { type CallResult, call, del, expectEnvelope, get, post } from "../helpers/api.ts";
+import { confirmedBooking, slot } from "../helpers/booking-flow.ts";
+import { closeTestPool } from "../helpers/db.ts";
+import { accessToken, createClient, createCoach, createUser } from "../helpers/fixtures.ts";
+import { startTestWorker, TEST_JWT_SECRET } from "../helpers/stack.ts";
 
 let production: WranglerDev;
 
@@ -56,7 +55,11 @@ describe("API8 security headers on every kind of answer", () => {
     const form = new FormData();
     form.append("photo", new Blob([png], { type: "image/png" }), "p.png");
     const uploaded = await call("POST", "/profile/photo", { token: client.token, rawBody: form });
-    const created = await post("/community/posts", { title: "t", content: "c", post_type: "discussion" }, { token: client.token });
+    const created = await post(
+      "/community/posts",
+      { title: "t", content: "c", post_type: "discussion" },
+      { token: client.token },
+    );
 
     const answers: [string, CallResult][] = [
       ["200 JSON", await get("/health")],
@@ -65,16 +68,39 @@ describe("API8 security headers on every kind of answer", () => {
       ["403", await get("/admin/users", { token: client.token })],
       ["404", await get("/nowhere")],
       ["405", await call("PUT", "/health")],
-      ["413", await call("POST", "/auth/login", { rawBody: "x".repeat(1024 * 1024 + 1), headers: { "content-type": "application/json" } })],
+      [
+        "413",
+        await call("POST", "/auth/login", {
+          rawBody: "x".repeat(1024 * 1024 + 1),
+          headers: { "content-type": "application/json" },
+        }),
+      ],
       ["204", await del(`/community/posts/${created.body.id}`, { token: client.token })],
       ["CSV", await get("/admin/revenue?format=csv", { token: admin.token })],
       ["iCalendar", await get(new URL(feed.body.feed_url).pathname)],
       ["image", await get(new URL(uploaded.body.photo_url).pathname)],
-      ["preflight", await call("OPTIONS", "/profile", { headers: { origin: "https://app.culturebridge.test", "access-control-request-method": "PUT" } })],
+      [
+        "preflight",
+        await call("OPTIONS", "/profile", {
+          headers: { origin: "https://app.culturebridge.test", "access-control-request-method": "PUT" },
+        }),
+      ],
       ["openapi.json", await get("/openapi.json")],
     ];
     expect(answers.map(([label, result]) => `${label} ${result.status}`)).toEqual([
-      "200 JSON 200", "400 400", "401 401", "403 403", "404 404", "405 405", "413 413", "204 204", "CSV 200", "iCalendar 200", "image 200", "preflight 204", "openapi.json 200",
+      "200 JSON 200",
+      "400 400",
+      "401 401",
+      "403 403",
+      "404 404",
+      "405 405",
+      "413 413",
+      "204 204",
+      "CSV 200",
+      "iCalendar 200",
+      "image 200",
+      "preflight 204",
+      "openapi.json 200",
     ]);
     for (const [label, result] of answers) expectSecurityHeaders(result, label);
     // The docs page loads its bundle from a CDN: a CSP of its own, still no framing.
@@ -83,7 +109,11 @@ describe("API8 security headers on every kind of answer", () => {
 
   it("stored text comes back as JSON with nosniff, never as HTML", async () => {
     const user = await createUser("client");
-    const created = await post("/community/posts", { title: "<script>alert(1)</script>", content: "<img src=x onerror=alert(1)>", post_type: "discussion" }, { token: user.token });
+    const created = await post(
+      "/community/posts",
+      { title: "<script>alert(1)</script>", content: "<img src=x onerror=alert(1)>", post_type: "discussion" },
+      { token: user.token },
+    );
     const read = await get(`/community/posts/${created.body.id}`, { token: user.token });
     expect(read.headers.get("content-type")).toMatch(/^application\/json/);
     expect(read.body.title).toBe("<script>alert(1)</script>");
@@ -95,9 +125,16 @@ describe("API8 CORS", () => {
     const allowed = await call("GET", "/health", { headers: { origin: "https://app.culturebridge.test" } });
     expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.culturebridge.test");
     expect(allowed.headers.get("vary") ?? "").toMatch(/origin/i);
-    for (const origin of ["https://evil.example", "null", "https://app.culturebridge.test.evil.example", "http://app.culturebridge.test"]) {
+    for (const origin of [
+      "https://evil.example",
+      "null",
+      "https://app.culturebridge.test.evil.example",
+      "http://app.culturebridge.test",
+    ]) {
       for (const method of ["GET", "OPTIONS"]) {
-        const result = await call(method, "/profile", { headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" } });
+        const result = await call(method, "/profile", {
+          headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+        });
         expect(result.headers.get("access-control-allow-origin"), `${method} ${origin}`).toBeNull();
         expect(result.headers.get("access-control-allow-credentials"), `${method} ${origin}`).toBeNull();
       }
@@ -105,7 +142,12 @@ describe("API8 CORS", () => {
   });
 
   it("a deployment without CORS_ORIGINS allows no cross-origin access at all", async () => {
-    const result = await call("OPTIONS", "/health", { headers: { origin: "https://app.culturebridge.test", "access-control-request-method": "GET" } }, production.url);
+    const result = await call(
+      "OPTIONS",
+      "/health",
+      { headers: { origin: "https://app.culturebridge.test", "access-control-request-method": "GET" } },
+      production.url,
+    );
     expect(result.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
@@ -134,12 +176,25 @@ describe("API8 production ignores test-only switches", () => {
     const app = createApp();
     const user = await createUser("client");
     const developmentKeyToken = (
-      await signToken(new TextEncoder().encode("culturebridge-development-only-secret-do-not-use-in-production"), { sub: user.id, role: "client", type: "access" }, new Date())
+      await signToken(
+        new TextEncoder().encode("culturebridge-development-only-secret-do-not-use-in-production"),
+        { sub: user.id, role: "client", type: "access" },
+        new Date(),
+      )
     ).token;
     const context = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
     for (const secret of [undefined, "", "short-secret"]) {
-      const env = { ENVIRONMENT: "production", DATABASE_URL: inject("databaseUrl"), WS_PROXY: inject("proxyUrl"), ...(secret !== undefined ? { JWT_SECRET: secret } : {}) };
-      for (const token of [developmentKeyToken, (await signToken(new TextEncoder().encode(secret || "x"), { sub: user.id, role: "client", type: "access" }, new Date())).token]) {
+      const env = {
+        ENVIRONMENT: "production",
+        DATABASE_URL: inject("databaseUrl"),
+        WS_PROXY: inject("proxyUrl"),
+        ...(secret !== undefined ? { JWT_SECRET: secret } : {}),
+      };
+      for (const token of [
+        developmentKeyToken,
+        (await signToken(new TextEncoder().encode(secret || "x"), { sub: user.id, role: "client", type: "access" }, new Date()))
+          .token,
+      ]) {
         const response = await app.request("/profile", { headers: { authorization: `Bearer ${token}` } }, env, context);
         expect(response.status, `secret ${JSON.stringify(secret)}`).toBe(503);
         const body = (await response.json()) as { error: { code: string } };
@@ -147,7 +202,17 @@ describe("API8 production ignores test-only switches", () => {
       }
     }
     // Control: with the real secret the same app authenticates.
-    const good = await app.request("/profile", { headers: { authorization: `Bearer ${user.token}` } }, { ENVIRONMENT: "production", DATABASE_URL: inject("databaseUrl"), WS_PROXY: inject("proxyUrl"), JWT_SECRET: TEST_JWT_SECRET }, context);
+    const good = await app.request(
+      "/profile",
+      { headers: { authorization: `Bearer ${user.token}` } },
+      {
+        ENVIRONMENT: "production",
+        DATABASE_URL: inject("databaseUrl"),
+        WS_PROXY: inject("proxyUrl"),
+        JWT_SECRET: TEST_JWT_SECRET,
+      },
+      context,
+    );
     expect(good.status).toBe(200);
   });
 });
@@ -156,11 +221,19 @@ describe("API8 no stack traces, no fingerprints", () => {
   it("malformed input of every kind answers the envelope without internals", async () => {
     const user = await createUser("client");
     const probes = [
-      await call("POST", "/auth/login", { rawBody: "{\"email\": ", headers: { "content-type": "application/json" } }),
-      await call("POST", "/community/posts", { token: user.token, rawBody: "[".repeat(5000), headers: { "content-type": "application/json" } }),
+      await call("POST", "/auth/login", { rawBody: '{"email": ', headers: { "content-type": "application/json" } }),
+      await call("POST", "/community/posts", {
+        token: user.token,
+        rawBody: "[".repeat(5000),
+        headers: { "content-type": "application/json" },
+      }),
       await call("GET", "/booking/%E0%A4%A", { token: user.token }),
       await call("GET", "/coaches/' OR 1=1 --", { token: user.token }),
-      await call("PUT", "/profile", { token: user.token, rawBody: "\u0000\u0001", headers: { "content-type": "application/json" } }),
+      await call("PUT", "/profile", {
+        token: user.token,
+        rawBody: "\u0000\u0001",
+        headers: { "content-type": "application/json" },
+      }),
       await call("POST", "/auth/login", { rawBody: "email=a", headers: { "content-type": "application/x-www-form-urlencoded" } }),
     ];
     for (const result of probes) {

@@ -7,14 +7,12 @@
  * silently confirmed; unknown events and unknown objects change nothing.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { expectEnvelope } from "../helpers/api.ts";
-import { createClient, createCoach } from "../helpers/fixtures.ts";
-import { closeTestPool, query } from "../helpers/db.ts";
+import { baseUrl, expectEnvelope } from "../helpers/api.ts";
 import { book, checkout, deliver, paidSessionEvent, slot } from "../helpers/booking-flow.ts";
-import { stripeEvent } from "../helpers/fake-stripe.ts";
-import { baseUrl } from "../helpers/api.ts";
+import { closeTestPool, query } from "../helpers/db.ts";
+import { stripeEvent, stripeSignature } from "../helpers/fake-stripe.ts";
+import { createClient, createCoach } from "../helpers/fixtures.ts";
 import { TEST_WEBHOOK_SECRET } from "../helpers/stack.ts";
-import { stripeSignature } from "../helpers/fake-stripe.ts";
 
 afterAll(async () => {
   await closeTestPool();
@@ -30,7 +28,10 @@ async function openCheckout(hourlyRate = 100) {
 
 async function state(bookingId: string) {
   const [booking] = await query<{ status: string }>("SELECT status FROM bookings WHERE id = $1", [bookingId]);
-  const [payment] = await query<{ status: string; flag_reason: string | null }>("SELECT status, flag_reason FROM payments WHERE booking_id = $1", [bookingId]);
+  const [payment] = await query<{ status: string; flag_reason: string | null }>(
+    "SELECT status, flag_reason FROM payments WHERE booking_id = $1",
+    [bookingId],
+  );
   return { booking: booking?.status, payment: payment?.status, flag: payment?.flag_reason ?? null };
 }
 
@@ -47,7 +48,11 @@ describe("API10 the webhook believes only signed, fresh, untampered events", () 
     const signedPayload = JSON.stringify(event);
     const signature = await stripeSignature(signedPayload, TEST_WEBHOOK_SECRET);
     const tampered = JSON.stringify({ ...event, data: { object: { ...event.data.object, amount_total: 1 } } });
-    const response = await fetch(`${baseUrl()}/payment/webhook`, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": signature }, body: tampered });
+    const response = await fetch(`${baseUrl()}/payment/webhook`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "stripe-signature": signature },
+      body: tampered,
+    });
     expect(response.status).toBe(400);
 
     expect(await state(booking.id)).toEqual({ booking: "pending", payment: "pending", flag: null });
@@ -80,14 +85,24 @@ describe("API10 the webhook believes only signed, fresh, untampered events", () 
     const { booking, session } = await openCheckout();
     expect((await deliver(stripeEvent("customer.created", { id: "cus_x", object: "customer" }))).status).toBe(200);
     const foreign = await paidSessionEvent(session.session_id);
-    foreign.data.object = { ...foreign.data.object, id: "cs_test_not_ours", metadata: {}, client_reference_id: null, payment_intent: "pi_not_ours" };
+    foreign.data.object = {
+      ...foreign.data.object,
+      id: "cs_test_not_ours",
+      metadata: {},
+      client_reference_id: null,
+      payment_intent: "pi_not_ours",
+    };
     expect((await deliver(foreign)).status).toBe(200);
     expect(await state(booking.id)).toEqual({ booking: "pending", payment: "pending", flag: null });
   });
 
   it("the webhook route answers a garbage body with a signature check, not a parse error or 5xx", async () => {
-    for (const body of ["", "not json", "{\"type\":", "[]"]) {
-      const response = await fetch(`${baseUrl()}/payment/webhook`, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": "t=1,v1=00" }, body });
+    for (const body of ["", "not json", '{"type":', "[]"]) {
+      const response = await fetch(`${baseUrl()}/payment/webhook`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "stripe-signature": "t=1,v1=00" },
+        body,
+      });
       expect(response.status, body).toBe(400);
     }
   });

@@ -7,11 +7,11 @@
  * admin) refuse the other roles.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, expectEnvelope, get, post, uniqueEmail, type CallResult } from "../helpers/api.ts";
-import { createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
-import { closeTestPool, query } from "../helpers/db.ts";
-import { book, slot } from "../helpers/booking-flow.ts";
 import { listOperations, type OpenApiDocument, type Operation } from "../../scripts/lib/openapi-fuzz.ts";
+import { type CallResult, call, expectEnvelope, get, post, uniqueEmail } from "../helpers/api.ts";
+import { book, slot } from "../helpers/booking-flow.ts";
+import { closeTestPool, query } from "../helpers/db.ts";
+import { createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
 
 afterAll(async () => {
   await closeTestPool();
@@ -38,19 +38,40 @@ async function adminRequest(operation: Operation, token: string | undefined): Pr
     [victim.id],
   );
   victims.push({ userId: victim.id, postId: (post as { id: string }).id });
-  const path = operation.path.replace("{id}", operation.path.startsWith("/admin/posts") ? (post as { id: string }).id : victim.id);
+  const path = operation.path.replace(
+    "{id}",
+    operation.path.startsWith("/admin/posts") ? (post as { id: string }).id : victim.id,
+  );
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   if (operation.body?.contentType === "text/csv") {
-    return call(operation.method, path, { rawBody: `email,role\n${uniqueEmail("imported")},client\n`, headers: { ...headers, "content-type": "text/csv" } });
+    return call(operation.method, path, {
+      rawBody: `email,role\n${uniqueEmail("imported")},client\n`,
+      headers: { ...headers, "content-type": "text/csv" },
+    });
   }
-  if (operation.body) return call(operation.method, path, { headers, body: operation.method === "PATCH" ? { is_active: false, role: "admin" } : {} });
+  if (operation.body)
+    return call(operation.method, path, {
+      headers,
+      body: operation.method === "PATCH" ? { is_active: false, role: "admin" } : {},
+    });
   return call(operation.method, path, { headers });
 }
 
 describe("API5 every admin operation of the document", () => {
   it("covers the whole admin surface of the contract", () => {
     const keys = adminOperations.map((operation) => operation.key);
-    for (const expected of ["GET /admin/metrics", "GET /admin/users", "GET /admin/users/{id}", "PATCH /admin/users/{id}", "DELETE /admin/users/{id}", "GET /admin/bookings", "DELETE /admin/posts/{id}", "GET /admin/revenue", "GET /admin/audit-log", "POST /admin/import"]) {
+    for (const expected of [
+      "GET /admin/metrics",
+      "GET /admin/users",
+      "GET /admin/users/{id}",
+      "PATCH /admin/users/{id}",
+      "DELETE /admin/users/{id}",
+      "GET /admin/bookings",
+      "DELETE /admin/posts/{id}",
+      "GET /admin/revenue",
+      "GET /admin/audit-log",
+      "POST /admin/import",
+    ]) {
       expect(keys).toContain(expected);
     }
     for (const operation of adminOperations) expect(operation.secured, operation.key).toBe(true);
@@ -67,11 +88,16 @@ describe("API5 every admin operation of the document", () => {
     }
     // Every user and post the refused attempts aimed at is untouched.
     for (const { userId, postId } of victims) {
-      const [user] = await query<{ role: string; is_active: boolean }>("SELECT role, is_active FROM users WHERE id = $1", [userId]);
+      const [user] = await query<{ role: string; is_active: boolean }>("SELECT role, is_active FROM users WHERE id = $1", [
+        userId,
+      ]);
       expect(user).toEqual({ role: "client", is_active: true });
       expect(await query("SELECT id FROM posts WHERE id = $1", [postId])).toHaveLength(1);
     }
-    const [{ n: auditAfter }] = (await query<{ n: string }>("SELECT count(*) AS n FROM audit_log WHERE actor_id IN ($1, $2)", [client.id, coach.id])) as [{ n: string }];
+    const [{ n: auditAfter }] = (await query<{ n: string }>("SELECT count(*) AS n FROM audit_log WHERE actor_id IN ($1, $2)", [
+      client.id,
+      coach.id,
+    ])) as [{ n: string }];
     expect(auditAfter).toBe("0");
   });
 
@@ -94,7 +120,15 @@ describe("API5 every admin operation of the document", () => {
 describe("API5 role-specific functions outside /admin", () => {
   it("only clients book sessions and ask for matches", async () => {
     for (const caller of [coach, admin]) {
-      const booking = await post("/booking", { coach_id: coach.id, session_datetime: slot(2100 + Math.floor(Math.random() * 300), 10).toISOString(), duration_minutes: 60 }, { token: caller.token });
+      const booking = await post(
+        "/booking",
+        {
+          coach_id: coach.id,
+          session_datetime: slot(2100 + Math.floor(Math.random() * 300), 10).toISOString(),
+          duration_minutes: 60,
+        },
+        { token: caller.token },
+      );
       expectEnvelope(booking, 403, "FORBIDDEN");
       expectEnvelope(await post("/match", {}, { token: caller.token }), 403, "FORBIDDEN");
       expectEnvelope(await get("/match/cache/info", { token: caller.token }), 403, "FORBIDDEN");
@@ -107,9 +141,16 @@ describe("API5 role-specific functions outside /admin", () => {
     expectEnvelope(await post("/community/resources", resource, { token: client.token }), 403, "FORBIDDEN");
     expect((await post("/community/resources", resource, { token: coach.token })).status).toBe(201);
     for (const caller of [client, coach]) {
-      expectEnvelope(await post("/community/posts", { title: "Official", content: "x", post_type: "announcement" }, { token: caller.token }), 403, "FORBIDDEN");
+      expectEnvelope(
+        await post("/community/posts", { title: "Official", content: "x", post_type: "announcement" }, { token: caller.token }),
+        403,
+        "FORBIDDEN",
+      );
     }
-    expect((await post("/community/posts", { title: "Official", content: "x", post_type: "announcement" }, { token: admin.token })).status).toBe(201);
+    expect(
+      (await post("/community/posts", { title: "Official", content: "x", post_type: "announcement" }, { token: admin.token }))
+        .status,
+    ).toBe(201);
   });
 
   it("a client cannot confirm or complete a booking (coach/admin functions)", async () => {
@@ -125,6 +166,10 @@ describe("API5 role-specific functions outside /admin", () => {
   });
 
   it("nobody becomes an admin by signing up", async () => {
-    expectEnvelope(await post("/auth/signup", { email: uniqueEmail("admin"), password: "Str0ng#Passw0rd", role: "admin" }), 403, "FORBIDDEN");
+    expectEnvelope(
+      await post("/auth/signup", { email: uniqueEmail("admin"), password: "Str0ng#Passw0rd", role: "admin" }),
+      403,
+      "FORBIDDEN",
+    );
   });
 });

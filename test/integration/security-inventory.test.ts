@@ -7,11 +7,11 @@
  * consoles, config files) are simply not there.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { call, expectEnvelope, get } from "../helpers/api.ts";
-import { createUser } from "../helpers/fixtures.ts";
-import { closeTestPool } from "../helpers/db.ts";
-import { createApp } from "../../src/app.ts";
 import { listOperations, type OpenApiDocument } from "../../scripts/lib/openapi-fuzz.ts";
+import { createApp } from "../../src/app.ts";
+import { call, expectEnvelope, get } from "../helpers/api.ts";
+import { closeTestPool } from "../helpers/db.ts";
+import { createUser } from "../helpers/fixtures.ts";
 
 afterAll(async () => {
   await closeTestPool();
@@ -23,7 +23,9 @@ const NOT_OPERATIONS = new Set(["GET /openapi.json", "GET /docs"]);
 /** Routes the app registers (middleware excluded), as "METHOD /path/:param". */
 function registeredRoutes(): string[] {
   const app = createApp();
-  const routes = app.routes.filter((route) => route.method !== "ALL" && !route.path.includes("*")).map((route) => `${route.method} ${route.path}`);
+  const routes = app.routes
+    .filter((route) => route.method !== "ALL" && !route.path.includes("*"))
+    .map((route) => `${route.method} ${route.path}`);
   return [...new Set(routes)];
 }
 
@@ -58,15 +60,22 @@ describe("API9 inventory: served == documented", () => {
   it("every documented operation is served (no phantom operations)", async () => {
     const { operations } = await documentedOperations();
     const routes = registeredRoutes();
-    const phantom = operations.filter((operation) => !routes.some((route) => {
-      const [method, path] = route.split(" ") as [string, string];
-      return method === operation.method && samePath(path, operation.path);
-    }));
+    const phantom = operations.filter(
+      (operation) =>
+        !routes.some((route) => {
+          const [method, path] = route.split(" ") as [string, string];
+          return method === operation.method && samePath(path, operation.path);
+        }),
+    );
     expect(phantom.map((operation) => operation.key)).toEqual([]);
     // And over HTTP: none of them answers "no route".
     for (const operation of operations) {
       const path = operation.path.replace(/\{[^}]+\}/g, "00000000-0000-4000-8000-000000000000");
-      const result = await call(operation.method, path, operation.method === "GET" || operation.method === "DELETE" ? {} : { body: {} });
+      const result = await call(
+        operation.method,
+        path,
+        operation.method === "GET" || operation.method === "DELETE" ? {} : { body: {} },
+      );
       expect(result.body?.error?.message ?? "", operation.key).not.toMatch(/^No route for/);
       expect(result.status, operation.key).not.toBe(405);
     }
@@ -81,10 +90,12 @@ describe("API9 inventory: served == documented", () => {
       if (!statuses.some((status) => status.startsWith("2"))) problems.push(`${operation.key}: no success answer`);
       if (operation.secured && !statuses.includes("401")) problems.push(`${operation.key}: secured but no 401`);
       if (!statuses.includes("429")) problems.push(`${operation.key}: no 429 (every route is rate limited)`);
-      if ((operation.pathParams.length > 0 || operation.body || operation.queryParams.length > 0) && !statuses.includes("400")) problems.push(`${operation.key}: takes input but no 400`);
+      if ((operation.pathParams.length > 0 || operation.body || operation.queryParams.length > 0) && !statuses.includes("400"))
+        problems.push(`${operation.key}: takes input but no 400`);
       for (const status of statuses.filter((code) => Number(code) >= 400)) {
         const schema = operation.responses[status]?.content?.["application/json"]?.schema;
-        if (operation.key !== "GET /health" && schema?.$ref !== "#/components/schemas/Error") problems.push(`${operation.key}: ${status} is not the Error envelope`);
+        if (operation.key !== "GET /health" && schema?.$ref !== "#/components/schemas/Error")
+          problems.push(`${operation.key}: ${status} is not the Error envelope`);
       }
     }
     expect(problems).toEqual([]);
@@ -103,7 +114,25 @@ describe("API9 inventory: served == documented", () => {
 
 describe("API9 no forgotten surfaces", () => {
   it("old versions, consoles, config and debug paths are 404 in the envelope", async () => {
-    for (const path of ["/api", "/api/v1/users", "/v1/auth/login", "/v2/coaches", "/.env", "/.git/config", "/debug", "/graphql", "/metrics", "/server-status", "/swagger.json", "/openapi.yaml", "/users", "/auth/admin", "/internal", "/wp-admin", "/phpinfo.php"]) {
+    for (const path of [
+      "/api",
+      "/api/v1/users",
+      "/v1/auth/login",
+      "/v2/coaches",
+      "/.env",
+      "/.git/config",
+      "/debug",
+      "/graphql",
+      "/metrics",
+      "/server-status",
+      "/swagger.json",
+      "/openapi.yaml",
+      "/users",
+      "/auth/admin",
+      "/internal",
+      "/wp-admin",
+      "/phpinfo.php",
+    ]) {
       expectEnvelope(await get(path), 404, "NOT_FOUND");
     }
   });

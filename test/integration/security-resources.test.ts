@@ -7,11 +7,11 @@
  * repeated filters cannot blow up a query. (Request rates: rate-limit tests.)
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { baseUrl, call, expectEnvelope, get, post, put } from "../helpers/api.ts";
-import { createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
-import { closeTestPool, query } from "../helpers/db.ts";
-import { book, slot } from "../helpers/booking-flow.ts";
 import { listOperations, type OpenApiDocument } from "../../scripts/lib/openapi-fuzz.ts";
+import { baseUrl, call, expectEnvelope, get, post, put } from "../helpers/api.ts";
+import { book, slot } from "../helpers/booking-flow.ts";
+import { closeTestPool, query } from "../helpers/db.ts";
+import { createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
 
 afterAll(async () => {
   await closeTestPool();
@@ -35,12 +35,23 @@ function callerFor(path: string, users: Record<"client" | "coach" | "admin", Tes
 describe("API4 pagination bounds on every paginated operation", () => {
   it("limit 101, 0, -1, 1e9, 'abc' and skip -1 are 400; limit 100 is served with at most 100 items", async () => {
     const doc = (await get("/openapi.json")).body as OpenApiDocument;
-    const lists = listOperations(doc).filter((operation) => operation.method === "GET" && operation.queryParams.some((parameter) => parameter.name === "limit"));
+    const lists = listOperations(doc).filter(
+      (operation) => operation.method === "GET" && operation.queryParams.some((parameter) => parameter.name === "limit"),
+    );
     expect(lists.length).toBeGreaterThanOrEqual(8);
     const users = await tokensByRole();
     for (const operation of lists) {
       const { token, path } = callerFor(operation.path, users);
-      for (const query of ["limit=101", "limit=0", "limit=-1", "limit=1000000000", "limit=abc", "skip=-1", "skip=abc", "limit=50.5"]) {
+      for (const query of [
+        "limit=101",
+        "limit=0",
+        "limit=-1",
+        "limit=1000000000",
+        "limit=abc",
+        "skip=-1",
+        "skip=abc",
+        "limit=50.5",
+      ]) {
         const result = await get(`${path}?${query}`, { token });
         expect(result.status, `${operation.key}?${query}: ${result.text.slice(0, 200)}`).toBe(400);
         expectEnvelope(result, 400, "VALIDATION_ERROR");
@@ -59,8 +70,17 @@ describe("API4 body size caps", () => {
   it("a JSON body over 1 MB is 413 on any JSON route, before authentication or parsing", async () => {
     const user = await createUser("client");
     const big = JSON.stringify({ title: "t", content: "x".repeat(MB + 100), post_type: "discussion" });
-    for (const [method, path] of [["POST", "/community/posts"], ["PUT", "/profile"], ["POST", "/auth/signup"], ["POST", "/booking"]] as const) {
-      expectEnvelope(await call(method, path, { token: user.token, rawBody: big, headers: { "content-type": "application/json" } }), 413, "PAYLOAD_TOO_LARGE");
+    for (const [method, path] of [
+      ["POST", "/community/posts"],
+      ["PUT", "/profile"],
+      ["POST", "/auth/signup"],
+      ["POST", "/booking"],
+    ] as const) {
+      expectEnvelope(
+        await call(method, path, { token: user.token, rawBody: big, headers: { "content-type": "application/json" } }),
+        413,
+        "PAYLOAD_TOO_LARGE",
+      );
     }
   });
 
@@ -94,15 +114,22 @@ describe("API4 body size caps", () => {
     const result = await call("POST", "/profile/photo", { token: user.token, rawBody: form });
     expect([413]).toContain(result.status);
     expectEnvelope(result, 413, "PAYLOAD_TOO_LARGE");
-    const [row] = await query<{ photo_url: string | null }>("SELECT photo_url FROM client_profiles WHERE user_id = $1", [user.id]);
+    const [row] = await query<{ photo_url: string | null }>("SELECT photo_url FROM client_profiles WHERE user_id = $1", [
+      user.id,
+    ]);
     expect(row?.photo_url ?? null).toBeNull();
   });
 
   it("a CSV import over 20 MB is 413", async () => {
     const admin = await createUser("admin");
-    const header = "email,role,first_name,last_name,password_hash,phone,timezone,bio,hourly_rate,currency,languages,countries,expertise,created_at\n";
+    const header =
+      "email,role,first_name,last_name,password_hash,phone,timezone,bio,hourly_rate,currency,languages,countries,expertise,created_at\n";
     const body = header + "x".repeat(20 * MB + 10);
-    expectEnvelope(await call("POST", "/admin/import", { token: admin.token, rawBody: body, headers: { "content-type": "text/csv" } }), 413, "PAYLOAD_TOO_LARGE");
+    expectEnvelope(
+      await call("POST", "/admin/import", { token: admin.token, rawBody: body, headers: { "content-type": "text/csv" } }),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
   });
 });
 
@@ -110,11 +137,27 @@ describe("API4 field caps", () => {
   it("over-long strings and over-long lists are 400", async () => {
     const user = await createUser("client");
     const coach = await createCoach();
-    expectEnvelope(await post("/community/posts", { title: "t".repeat(201), content: "c", post_type: "discussion" }, { token: user.token }), 400, "VALIDATION_ERROR");
-    expectEnvelope(await post("/community/posts", { title: "t", content: "c".repeat(20_001), post_type: "discussion" }, { token: user.token }), 400, "VALIDATION_ERROR");
+    expectEnvelope(
+      await post("/community/posts", { title: "t".repeat(201), content: "c", post_type: "discussion" }, { token: user.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
+    expectEnvelope(
+      await post("/community/posts", { title: "t", content: "c".repeat(20_001), post_type: "discussion" }, { token: user.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
     const created = await post("/community/posts", { title: "t", content: "c", post_type: "discussion" }, { token: user.token });
-    expectEnvelope(await post(`/community/posts/${created.body.id}/comment`, { content: "c".repeat(5_001) }, { token: user.token }), 400, "VALIDATION_ERROR");
-    expectEnvelope(await put("/profile", { expertise: Array.from({ length: 21 }, (_, i) => `topic ${i}`) }, { token: coach.token }), 400, "VALIDATION_ERROR");
+    expectEnvelope(
+      await post(`/community/posts/${created.body.id}/comment`, { content: "c".repeat(5_001) }, { token: user.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
+    expectEnvelope(
+      await put("/profile", { expertise: Array.from({ length: 21 }, (_, i) => `topic ${i}`) }, { token: coach.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
     expectEnvelope(await put("/profile", { bio: "b".repeat(5_001) }, { token: coach.token }), 400, "VALIDATION_ERROR");
     expectEnvelope(await put("/profile", { first_name: "n".repeat(101) }, { token: coach.token }), 400, "VALIDATION_ERROR");
   });
@@ -124,7 +167,11 @@ describe("API4 field caps", () => {
     const admin = await createUser("admin");
     expectEnvelope(await post("/match", { limit: 51 }, { token: client.token }), 400, "VALIDATION_ERROR");
     expectEnvelope(await post("/match", { limit: 0 }, { token: client.token }), 400, "VALIDATION_ERROR");
-    expectEnvelope(await get("/admin/revenue?start_date=2000-01-01&end_date=2030-01-01", { token: admin.token }), 400, "VALIDATION_ERROR");
+    expectEnvelope(
+      await get("/admin/revenue?start_date=2000-01-01&end_date=2030-01-01", { token: admin.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
     expectEnvelope(await get("/admin/metrics?days=100000", { token: admin.token }), 400, "VALIDATION_ERROR");
   });
 
@@ -146,9 +193,16 @@ describe("API4 booking holds", () => {
     const coach = await createCoach();
     const base = 1500 + Math.floor(Math.random() * 500);
     for (let i = 0; i < 3; i++) await book(client, coach, slot(base + i, 10));
-    const fourth = await post("/booking", { coach_id: coach.id, session_datetime: slot(base + 3, 10).toISOString(), duration_minutes: 60 }, { token: client.token });
+    const fourth = await post(
+      "/booking",
+      { coach_id: coach.id, session_datetime: slot(base + 3, 10).toISOString(), duration_minutes: 60 },
+      { token: client.token },
+    );
     expectEnvelope(fourth, 409, "CONFLICT");
-    const [{ n }] = (await query<{ n: string }>("SELECT count(*) AS n FROM bookings WHERE client_id = $1 AND status = 'pending'", [client.id])) as [{ n: string }];
+    const [{ n }] = (await query<{ n: string }>(
+      "SELECT count(*) AS n FROM bookings WHERE client_id = $1 AND status = 'pending'",
+      [client.id],
+    )) as [{ n: string }];
     expect(n).toBe("3");
   });
 });

@@ -14,15 +14,15 @@
  * Email links use PUBLIC_BASE_URL, not the request's Host header.
  */
 import fs from "node:fs";
-import path from "node:path";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseUrl, get, patch, post, put } from "../helpers/api.ts";
-import { createClient, createCoach, createUser } from "../helpers/fixtures.ts";
-import { closeTestPool } from "../helpers/db.ts";
-import { book, slot } from "../helpers/booking-flow.ts";
 import { projectRoot } from "../../scripts/lib/database.ts";
+import { baseUrl, get, patch, post, put } from "../helpers/api.ts";
+import { book, slot } from "../helpers/booking-flow.ts";
+import { closeTestPool } from "../helpers/db.ts";
+import { createClient, createCoach, createUser } from "../helpers/fixtures.ts";
 
 let listener: http.Server;
 let listenerUrl: string;
@@ -59,7 +59,8 @@ describe("API7 static: every outbound call in src/ has a configured destination"
       lines.forEach((line, index) => {
         // A client checked out of the request's database pool goes to DATABASE_URL (configuration), like every query.
         const databasePool = /\bpool\.connect\(\)/.test(line);
-        if (network.test(line) && !databasePool && !/^\s*(\/\/|\*)/.test(line)) found.push(`${path.relative(projectRoot, file)}:${index + 1}: ${line.trim()}`);
+        if (network.test(line) && !databasePool && !/^\s*(\/\/|\*)/.test(line))
+          found.push(`${path.relative(projectRoot, file)}:${index + 1}: ${line.trim()}`);
       });
     }
     // The one reviewed call: email delivery to the configured provider.
@@ -80,10 +81,18 @@ describe("API7 dynamic: user-supplied URLs are never fetched", () => {
     const client = await createClient();
     const admin = await createUser("admin");
     expect((await put("/profile", { intro_video_url: `${listenerUrl}/video.mp4` }, { token: coach.token })).status).toBe(200);
-    const resource = await post("/community/resources", { title: "SSRF", description: "d", resource_type: "article", url: `${listenerUrl}/resource`, tags: ["ssrf"] }, { token: coach.token });
+    const resource = await post(
+      "/community/resources",
+      { title: "SSRF", description: "d", resource_type: "article", url: `${listenerUrl}/resource`, tags: ["ssrf"] },
+      { token: coach.token },
+    );
     expect(resource.status, resource.text).toBe(201);
     const booking = await book(client, coach, slot(5000 + Math.floor(Math.random() * 300), 10));
-    const confirmed = await patch(`/booking/${booking.id}/status`, { status: "confirmed", meeting_link: `${listenerUrl}/meet` }, { token: coach.token });
+    const confirmed = await patch(
+      `/booking/${booking.id}/status`,
+      { status: "confirmed", meeting_link: `${listenerUrl}/meet` },
+      { token: coach.token },
+    );
     expect(confirmed.status, confirmed.text).toBe(200);
 
     // Everything that reads them.
@@ -105,9 +114,19 @@ describe("API7 dynamic: user-supplied URLs are never fetched", () => {
 
   it("only http(s) URLs are accepted where a URL is stored (no file:, javascript:, data:)", async () => {
     const coach = await createCoach();
-    for (const url of ["file:///etc/passwd", "javascript:alert(1)", "data:text/html,<script>1</script>", "gopher://127.0.0.1:6379/_INFO", "ftp://example.com/x"]) {
+    for (const url of [
+      "file:///etc/passwd",
+      "javascript:alert(1)",
+      "data:text/html,<script>1</script>",
+      "gopher://127.0.0.1:6379/_INFO",
+      "ftp://example.com/x",
+    ]) {
       expect((await put("/profile", { intro_video_url: url }, { token: coach.token })).status, url).toBe(400);
-      const resource = await post("/community/resources", { title: "x", description: "d", resource_type: "article", url, tags: [] }, { token: coach.token });
+      const resource = await post(
+        "/community/resources",
+        { title: "x", description: "d", resource_type: "article", url, tags: [] },
+        { token: coach.token },
+      );
       expect(resource.status, url).toBe(400);
     }
   });
@@ -118,7 +137,13 @@ describe("API7 dynamic: user-supplied URLs are never fetched", () => {
     const status = await new Promise<number>((resolve, reject) => {
       const target = new URL(baseUrl());
       const request = http.request(
-        { host: target.hostname, port: target.port, path: "/auth/reset-password", method: "POST", headers: { host: "evil.example", "x-forwarded-host": "evil.example", "content-type": "application/json" } },
+        {
+          host: target.hostname,
+          port: target.port,
+          path: "/auth/reset-password",
+          method: "POST",
+          headers: { host: "evil.example", "x-forwarded-host": "evil.example", "content-type": "application/json" },
+        },
         (response) => {
           response.resume();
           response.on("end", () => resolve(response.statusCode ?? 0));

@@ -33,7 +33,11 @@ describe("unexpected exceptions", () => {
         expect(text).not.toContain(".ts:");
       }
       // ...while the log keeps the cause, tied to the request id
-      expect(errors.mock.calls.some(([line]) => String(line).includes("req-under-test") && String(line).includes("secret internal detail"))).toBe(true);
+      expect(
+        errors.mock.calls.some(
+          ([line]) => String(line).includes("req-under-test") && String(line).includes("secret internal detail"),
+        ),
+      ).toBe(true);
     } finally {
       errors.mockRestore();
     }

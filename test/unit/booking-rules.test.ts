@@ -7,9 +7,17 @@ const at = (iso: string) => new Date(iso);
 
 describe("localTime", () => {
   it("maps an instant to the zone's wall clock, DST included", () => {
-    expect(localTime(at("2027-03-28T00:59:00Z"), "Europe/Madrid")).toMatchObject({ date: "2027-03-28", weekday: "sunday", minutes: 1 * 60 + 59 });
+    expect(localTime(at("2027-03-28T00:59:00Z"), "Europe/Madrid")).toMatchObject({
+      date: "2027-03-28",
+      weekday: "sunday",
+      minutes: 1 * 60 + 59,
+    });
     expect(localTime(at("2027-03-28T01:00:00Z"), "Europe/Madrid")).toMatchObject({ minutes: 3 * 60 });
-    expect(localTime(at("2027-01-10T23:30:00Z"), "Asia/Kolkata")).toMatchObject({ date: "2027-01-11", weekday: "monday", minutes: 5 * 60 });
+    expect(localTime(at("2027-01-10T23:30:00Z"), "Asia/Kolkata")).toMatchObject({
+      date: "2027-01-11",
+      weekday: "monday",
+      minutes: 5 * 60,
+    });
     expect(localTime(at("2027-01-10T00:00:30Z"), "UTC").minutes).toBeCloseTo(0.5);
   });
 });
@@ -28,14 +36,24 @@ describe("checkAvailability", () => {
     expect(checkAvailability(weekdayWindows, at("2027-01-11T08:30:00Z"), 60).ok).toBe(false);
     expect(checkAvailability(weekdayWindows, at("2027-01-11T11:30:00Z"), 60).ok).toBe(false);
     // 11:30-14:30 spans the gap between the two windows.
-    expect(checkAvailability({ timezone: "UTC", monday: ["09:00-12:00", "12:00-17:00"] }, at("2027-01-11T11:30:00Z"), 60).ok).toBe(false);
+    expect(
+      checkAvailability({ timezone: "UTC", monday: ["09:00-12:00", "12:00-17:00"] }, at("2027-01-11T11:30:00Z"), 60).ok,
+    ).toBe(false);
     expect(checkAvailability(weekdayWindows, at("2027-01-12T09:00:00Z"), 30).ok).toBe(false);
   });
 
   it("explains why, with the local times", () => {
     const verdict = checkAvailability(weekdayWindows, at("2027-01-11T11:30:00Z"), 60);
-    expect(verdict).toMatchObject({ ok: false, timezone: "UTC", local_start: "2027-01-11 11:30 (monday)", local_end: "2027-01-11 12:30 (monday)" });
-    expect(checkAvailability({}, at("2027-01-11T11:30:00Z"), 60)).toMatchObject({ ok: false, reason: expect.stringContaining("not published") });
+    expect(verdict).toMatchObject({
+      ok: false,
+      timezone: "UTC",
+      local_start: "2027-01-11 11:30 (monday)",
+      local_end: "2027-01-11 12:30 (monday)",
+    });
+    expect(checkAvailability({}, at("2027-01-11T11:30:00Z"), 60)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("not published"),
+    });
   });
 
   it("a window ending at 24:00 takes a session ending at local midnight", () => {

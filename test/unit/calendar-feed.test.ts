@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import ical, { type VEvent } from "node-ical";
+import { describe, expect, it } from "vitest";
 import { feedUrl, renderFeed } from "../../src/services/calendar.ts";
 
 const clientId = "11111111-1111-4111-8111-111111111111";
@@ -30,7 +30,11 @@ const parse = (text: string) => Object.values(ical.sync.parseICS(text)).filter((
 
 describe("renderFeed", () => {
   it("renders RFC 5545 that node-ical parses: UID, UTC times, SEQUENCE, STATUS, escaped text", () => {
-    const text = renderFeed(clientId, [row(), row({ id: "44444444-4444-4444-8444-444444444444", status: "cancelled", sequence: 5 })], new Date("2027-03-03T00:00:00Z"));
+    const text = renderFeed(
+      clientId,
+      [row(), row({ id: "44444444-4444-4444-8444-444444444444", status: "cancelled", sequence: 5 })],
+      new Date("2027-03-03T00:00:00Z"),
+    );
     expect(text.startsWith("BEGIN:VCALENDAR")).toBe(true);
     expect(text).toContain("PRODID:-//CultureBridge//Bookings//EN");
     expect(text).toContain("DTSTART:20270328T070000Z");

@@ -1,7 +1,7 @@
 /** Phase-1 import: CSV parsing with line numbers, header rules, row validation (no database). */
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/lib/errors.ts";
-import { BCRYPT_HASH, parseCreatedAt, parsePhase1Csv, validateRow, type Phase1Column } from "../../src/services/admin/import.ts";
+import { BCRYPT_HASH, type Phase1Column, parseCreatedAt, parsePhase1Csv, validateRow } from "../../src/services/admin/import.ts";
 
 const NOW = new Date("2026-06-01T12:00:00Z");
 const HASH = "$2b$12$C6UzMDM.H6dfI/f/IKcEeO5rHdqDlDzqZ6wL2DsjvWJ2Mw4kqJ3Ja";
@@ -65,7 +65,8 @@ describe("parsePhase1Csv: the file as a whole", () => {
   });
 
   it("accepts the full header of the contract in any order", () => {
-    const header = "created_at,expertise,countries,languages,currency,hourly_rate,bio,timezone,phone,password_hash,last_name,first_name,role,email";
+    const header =
+      "created_at,expertise,countries,languages,currency,hourly_rate,bio,timezone,phone,password_hash,last_name,first_name,role,email";
     expect(parsePhase1Csv(`${header}\n`).header).toHaveLength(14);
   });
 
@@ -77,11 +78,20 @@ describe("parsePhase1Csv: the file as a whole", () => {
 });
 
 describe("validateRow", () => {
-  const client = (values: Partial<Record<Phase1Column, string>>) => validateRow({ email: "Ana@Example.test", role: "client", ...values }, NOW);
-  const coach = (values: Partial<Record<Phase1Column, string>>) => validateRow({ email: "coach@example.test", role: "coach", ...values }, NOW);
+  const client = (values: Partial<Record<Phase1Column, string>>) =>
+    validateRow({ email: "Ana@Example.test", role: "client", ...values }, NOW);
+  const coach = (values: Partial<Record<Phase1Column, string>>) =>
+    validateRow({ email: "coach@example.test", role: "coach", ...values }, NOW);
 
   it("accepts a full client row and normalises it like the API", () => {
-    const verdict = client({ first_name: " Ana ", last_name: "López", password_hash: HASH, phone: "+34 600 000 000", timezone: "Europe/Madrid", created_at: "2024-03-01" });
+    const verdict = client({
+      first_name: " Ana ",
+      last_name: "López",
+      password_hash: HASH,
+      phone: "+34 600 000 000",
+      timezone: "Europe/Madrid",
+      created_at: "2024-03-01",
+    });
     expect(verdict).toEqual({
       ok: true,
       user: {
@@ -188,6 +198,7 @@ describe("parseCreatedAt and the bcrypt pattern", () => {
 
   it("knows the three bcrypt prefixes and refuses others", () => {
     for (const prefix of ["$2a$", "$2b$", "$2y$"]) expect(BCRYPT_HASH.test(HASH.replace("$2b$", prefix))).toBe(true);
-    for (const bad of [HASH.replace("$2b$", "$2$"), HASH.slice(0, -1), HASH.replace("$12$", "$03$"), `${HASH}x`]) expect(BCRYPT_HASH.test(bad)).toBe(false);
+    for (const bad of [HASH.replace("$2b$", "$2$"), HASH.slice(0, -1), HASH.replace("$12$", "$03$"), `${HASH}x`])
+      expect(BCRYPT_HASH.test(bad)).toBe(false);
   });
 });

@@ -4,19 +4,19 @@
  * overlaps, and determinism.
  */
 import { describe, expect, it } from "vitest";
-import { quizSchema, type Quiz } from "../../src/lib/quiz.ts";
-import { FACTOR_TABLE, WEIGHTS } from "../../src/services/matching/factors.ts";
+import { type Quiz, quizSchema } from "../../src/lib/quiz.ts";
 import {
   confidenceOf,
+  type MatchCoach,
   overBudget,
   prepareClient,
   prepareCoach,
-  rankCoaches,
-  scoreCoach,
-  type MatchCoach,
   type RankedMatch,
+  rankCoaches,
   type SemanticScores,
+  scoreCoach,
 } from "../../src/services/matching/engine.ts";
+import { FACTOR_TABLE, WEIGHTS } from "../../src/services/matching/factors.ts";
 
 const NOW = new Date("2026-03-02T12:00:00Z"); // winter: Madrid = UTC+1, New York = UTC-5
 
@@ -159,7 +159,12 @@ describe("each factor moves the score in its documented direction", () => {
   });
 
   it("current_country (12) and home_country (11): knowing either scores higher", () => {
-    const q = quiz({ current_country: "Kenya", home_country: "Brazil", relocation_stage: "settled", target_countries: ["Kenya"] });
+    const q = quiz({
+      current_country: "Kenya",
+      home_country: "Brazil",
+      relocation_stage: "settled",
+      target_countries: ["Kenya"],
+    });
     const current = score(q, coach({ countries: ["Kenya"] }));
     const neither = score(q, coach({ countries: ["Japan"] }));
     const home = score(q, coach({ countries: ["Brazil"] }));
@@ -190,19 +195,33 @@ describe("each factor moves the score in its documented direction", () => {
     const none = score(q, coach({ expertise: ["Tax returns"] }));
     expectMoves("family_status", family, none);
     const other = quiz({ family_status: "other" });
-    expect(score(other, coach({ expertise: ["Expat families"] })).parts.family_status).toBe(score(other, coach()).parts.family_status);
+    expect(score(other, coach({ expertise: ["Expat families"] })).parts.family_status).toBe(
+      score(other, coach()).parts.family_status,
+    );
   });
 
   it("previous_expat_experience (6): first-timers get culture-shock coaches; experienced expats get widely travelled ones", () => {
     const firstTimer = quiz({ previous_expat_experience: false });
-    expectMoves("previous_expat_experience", score(firstTimer, coach({ expertise: ["Culture shock"] })), score(firstTimer, coach({ expertise: ["Negotiation"] })));
+    expectMoves(
+      "previous_expat_experience",
+      score(firstTimer, coach({ expertise: ["Culture shock"] })),
+      score(firstTimer, coach({ expertise: ["Negotiation"] })),
+    );
     const experienced = quiz({ previous_expat_experience: true });
-    expectMoves("previous_expat_experience", score(experienced, coach({ countries: ["Chile", "Japan", "Ghana"] })), score(experienced, coach({ countries: ["Chile"] })));
+    expectMoves(
+      "previous_expat_experience",
+      score(experienced, coach({ countries: ["Chile", "Japan", "Ghana"] })),
+      score(experienced, coach({ countries: ["Chile"] })),
+    );
   });
 
   it("career_level (14): executives get leadership coaches", () => {
     const q = quiz({ career_level: "executive" });
-    expectMoves("career_level", score(q, coach({ expertise: ["Global leadership"] })), score(q, coach({ expertise: ["Study abroad"] })));
+    expectMoves(
+      "career_level",
+      score(q, coach({ expertise: ["Global leadership"] })),
+      score(q, coach({ expertise: ["Study abroad"] })),
+    );
   });
 
   it("coaching_style (9): the preferred style > no style named > another style only", () => {
@@ -225,13 +244,23 @@ describe("each factor moves the score in its documented direction", () => {
 
   it("languages_learning (20): a coach who also speaks a language being learned scores higher", () => {
     const q = quiz({ languages_learning: ["Spanish"] });
-    expectMoves("languages_learning", score(q, coach({ languages: ["English", "Spanish"] })), score(q, coach({ languages: ["English"] })));
+    expectMoves(
+      "languages_learning",
+      score(q, coach({ languages: ["English", "Spanish"] })),
+      score(q, coach({ languages: ["English"] })),
+    );
   });
 
   it("preferred_times (18): windows in the client's preferred time of day score higher", () => {
     const q = quiz({ preferred_times: ["morning"] });
-    const mornings = score(q, coach({ availability: { timezone: "Europe/Madrid", monday: ["08:00-12:00"], tuesday: ["08:00-12:00"] } }));
-    const evenings = score(q, coach({ availability: { timezone: "Europe/Madrid", monday: ["18:00-22:00"], tuesday: ["18:00-22:00"] } }));
+    const mornings = score(
+      q,
+      coach({ availability: { timezone: "Europe/Madrid", monday: ["08:00-12:00"], tuesday: ["08:00-12:00"] } }),
+    );
+    const evenings = score(
+      q,
+      coach({ availability: { timezone: "Europe/Madrid", monday: ["18:00-22:00"], tuesday: ["18:00-22:00"] } }),
+    );
     expectMoves("preferred_times", mornings, evenings);
   });
 
@@ -265,7 +294,9 @@ describe("each factor moves the score in its documented direction", () => {
     const relaxed = score(quiz({ timeline_urgency: 1 }), fewSlots);
     const urgent = score(quiz({ timeline_urgency: 5 }), fewSlots);
     expectMoves("timeline_urgency", relaxed, urgent);
-    const manySlots = coach({ availability: { timezone: "Europe/Madrid", monday: ["06:00-12:00"], tuesday: ["06:00-12:00"], wednesday: ["06:00-12:00"] } });
+    const manySlots = coach({
+      availability: { timezone: "Europe/Madrid", monday: ["06:00-12:00"], tuesday: ["06:00-12:00"], wednesday: ["06:00-12:00"] },
+    });
     expect(score(quiz({ timeline_urgency: 5 }), manySlots).parts.timeline_urgency).toBe(1);
     // and between two coaches for an urgent client, more slots win
     expectMoves("timeline_urgency", score(quiz({ timeline_urgency: 5 }), manySlots), urgent);
@@ -305,7 +336,15 @@ function rng(seed: number) {
 
 const POOL_LANGUAGES = ["English", "Spanish", "French", "German", "Japanese", "Arabic"];
 const POOL_COUNTRIES = ["Spain", "France", "Germany", "Japan", "Kenya", "Brazil", "Canada"];
-const POOL_EXPERTISE = ["Culture shock", "Career change", "Family relocation", "Leadership", "Repatriation", "Language coaching", "Negotiation"];
+const POOL_EXPERTISE = [
+  "Culture shock",
+  "Career change",
+  "Family relocation",
+  "Leadership",
+  "Repatriation",
+  "Language coaching",
+  "Negotiation",
+];
 
 function pick<T>(random: () => number, list: readonly T[], count: number): T[] {
   const copy = [...list];
@@ -366,9 +405,28 @@ describe("the ranking guarantees hold by construction", () => {
   });
 
   it("holds even when the over-budget or language-less coach is perfect in every other respect", () => {
-    const q = quiz({ preferred_languages: ["Spanish"], budget_range: { min: 0, max: 100 }, target_countries: ["Spain"], cultural_goals: ["integrate into local culture"] });
-    const perfect = { bio: "Structured, direct coach.", expertise: ["Cultural integration", "Language barrier"], countries: ["Spain", "Germany"], rating: 5, totalSessions: 999, isVerified: true };
-    const poor = coach({ id: "00000000-0000-4000-8000-00000000000a", languages: ["Spanish"], hourlyRate: 100, rating: 1, totalSessions: 0, availability: {} });
+    const q = quiz({
+      preferred_languages: ["Spanish"],
+      budget_range: { min: 0, max: 100 },
+      target_countries: ["Spain"],
+      cultural_goals: ["integrate into local culture"],
+    });
+    const perfect = {
+      bio: "Structured, direct coach.",
+      expertise: ["Cultural integration", "Language barrier"],
+      countries: ["Spain", "Germany"],
+      rating: 5,
+      totalSessions: 999,
+      isVerified: true,
+    };
+    const poor = coach({
+      id: "00000000-0000-4000-8000-00000000000a",
+      languages: ["Spanish"],
+      hourlyRate: 100,
+      rating: 1,
+      totalSessions: 0,
+      availability: {},
+    });
     const noLanguage = coach({ id: "00000000-0000-4000-8000-00000000000b", languages: ["French"], hourlyRate: 50, ...perfect });
     const expensive = coach({ id: "00000000-0000-4000-8000-00000000000c", languages: ["Spanish"], hourlyRate: 121, ...perfect });
     const ranked = rankCoaches(q, [noLanguage, expensive, poor], { now: NOW });
@@ -389,8 +447,18 @@ describe("scores, confidence and reasons", () => {
   });
 
   it("names the concrete overlaps: shared languages, countries, budget, expertise vs goal", () => {
-    const q = quiz({ preferred_languages: ["Spanish", "English"], target_countries: ["Spain"], budget_range: { min: 0, max: 120 }, cultural_goals: ["integrate into local culture"] });
-    const c = coach({ languages: ["English", "Spanish", "Catalan"], countries: ["Spain", "Mexico"], hourlyRate: 100, expertise: ["Cultural integration"] });
+    const q = quiz({
+      preferred_languages: ["Spanish", "English"],
+      target_countries: ["Spain"],
+      budget_range: { min: 0, max: 120 },
+      cultural_goals: ["integrate into local culture"],
+    });
+    const c = coach({
+      languages: ["English", "Spanish", "Catalan"],
+      countries: ["Spain", "Mexico"],
+      hourlyRate: 100,
+      expertise: ["Cultural integration"],
+    });
     const { reasons } = score(q, c);
     expect(reasons.length).toBeGreaterThanOrEqual(1);
     expect(reasons.length).toBeLessThanOrEqual(5);

@@ -9,11 +9,11 @@ import {
   coachEmbeddingKey,
   cosine,
   EMBEDDING_MODEL,
-  scaleCosine,
-  semanticScores,
   type EmbeddingService,
   type EmbeddingStore,
   type SemanticCoach,
+  scaleCosine,
+  semanticScores,
 } from "../../src/services/matching/semantic.ts";
 
 const quiz = quizSchema.parse({
@@ -70,8 +70,18 @@ class FakeKv implements EmbeddingStore {
 }
 
 const coaches: SemanticCoach[] = [
-  { id: "culture", updatedAt: new Date("2026-01-01T00:00:00Z"), bio: "Making a new culture feel like home.", expertise: ["Culture shock"] },
-  { id: "career", updatedAt: new Date("2026-01-01T00:00:00Z"), bio: "Job search and career restarts.", expertise: ["Career change"] },
+  {
+    id: "culture",
+    updatedAt: new Date("2026-01-01T00:00:00Z"),
+    bio: "Making a new culture feel like home.",
+    expertise: ["Culture shock"],
+  },
+  {
+    id: "career",
+    updatedAt: new Date("2026-01-01T00:00:00Z"),
+    bio: "Job search and career restarts.",
+    expertise: ["Career change"],
+  },
 ];
 
 describe("semantic scores", () => {
@@ -99,10 +109,16 @@ describe("semantic scores", () => {
 
     const again = await semanticScores(ai, kv, quiz, coaches);
     expect(ai.calls[1]).toHaveLength(2); // only the client's two texts
-    expect(again!.get("culture")!.goals).toBeCloseTo((await semanticScores(new FakeAi(), undefined, quiz, coaches))!.get("culture")!.goals, 5);
+    expect(again!.get("culture")!.goals).toBeCloseTo(
+      (await semanticScores(new FakeAi(), undefined, quiz, coaches))!.get("culture")!.goals,
+      5,
+    );
 
     // a profile change (new updated_at) is embedded afresh
-    const changed = [{ ...coaches[0]!, updatedAt: new Date("2026-02-01T00:00:00Z"), bio: "Now only job interviews." }, coaches[1]!];
+    const changed = [
+      { ...coaches[0]!, updatedAt: new Date("2026-02-01T00:00:00Z"), bio: "Now only job interviews." },
+      coaches[1]!,
+    ];
     await semanticScores(ai, kv, quiz, changed);
     expect(ai.calls[2]).toEqual(expect.arrayContaining([expect.stringContaining("Now only job interviews.")]));
     expect(ai.calls[2]).toHaveLength(3);

@@ -1,10 +1,10 @@
 /** Building blocks of the lexical similarity and the availability fit. */
 import { describe, expect, it } from "vitest";
-import { topicsOf, synonymPhrases } from "../../src/services/matching/taxonomy.ts";
-import { contentStems, countrySpellings, joinList, normalizeCountry, stem } from "../../src/services/matching/text.ts";
-import { preferredSlots, slotCounts, weeklyAvailability, zoneOffsetMinutes } from "../../src/services/matching/schedule.ts";
-import { countryVariants, topicPatterns } from "../../src/services/matching/candidates.ts";
 import { quizSchema } from "../../src/lib/quiz.ts";
+import { countryVariants, topicPatterns } from "../../src/services/matching/candidates.ts";
+import { preferredSlots, slotCounts, weeklyAvailability, zoneOffsetMinutes } from "../../src/services/matching/schedule.ts";
+import { topicsOf } from "../../src/services/matching/taxonomy.ts";
+import { contentStems, countrySpellings, joinList, normalizeCountry, stem } from "../../src/services/matching/text.ts";
 
 describe("text", () => {
   it("stems word families onto one stem", () => {
@@ -25,7 +25,11 @@ describe("text", () => {
   });
 
   it("joins lists as people write them", () => {
-    expect([joinList(["Spanish"]), joinList(["Spanish", "English"]), joinList(["A", "B", "C"])]).toEqual(["Spanish", "Spanish and English", "A, B and C"]);
+    expect([joinList(["Spanish"]), joinList(["Spanish", "English"]), joinList(["A", "B", "C"])]).toEqual([
+      "Spanish",
+      "Spanish and English",
+      "A, B and C",
+    ]);
   });
 });
 
@@ -46,11 +50,26 @@ describe("taxonomy", () => {
 
   it("builds minimal, LIKE-escaped pre-rank patterns from topic synonyms and the client's own words", () => {
     const quiz = quizSchema.parse({
-      target_countries: ["Spain"], cultural_goals: ["become 100% fluent_now"], preferred_languages: ["English"], industry: "x",
-      family_status: "single", previous_expat_experience: true, timeline_urgency: 1, budget_range: { min: 0, max: 100 },
-      coaching_style: "flexible", specific_challenges: ["homesick"], home_country: "A", current_country: "B",
-      relocation_stage: "planning", career_level: "student", communication_style: "mixed", preferred_session_duration: 30,
-      session_frequency: "weekly", preferred_times: ["evening"], timezone: "UTC", languages_learning: [],
+      target_countries: ["Spain"],
+      cultural_goals: ["become 100% fluent_now"],
+      preferred_languages: ["English"],
+      industry: "x",
+      family_status: "single",
+      previous_expat_experience: true,
+      timeline_urgency: 1,
+      budget_range: { min: 0, max: 100 },
+      coaching_style: "flexible",
+      specific_challenges: ["homesick"],
+      home_country: "A",
+      current_country: "B",
+      relocation_stage: "planning",
+      career_level: "student",
+      communication_style: "mixed",
+      preferred_session_duration: 30,
+      session_frequency: "weekly",
+      preferred_times: ["evening"],
+      timezone: "UTC",
+      languages_learning: [],
     });
     const patterns = topicPatterns(quiz);
     expect(patterns).toContain("%homesick%"); // culture_shock synonym (and the challenge itself)

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { startEmbeddedDatabase, type DatabaseHandle } from "../../scripts/lib/database.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DatabaseHandle, startEmbeddedDatabase } from "../../scripts/lib/database.ts";
 
 let database: DatabaseHandle;
 
@@ -26,7 +26,10 @@ describe("the embedded database's wire server under concurrency", () => {
         clients.flatMap((client, c) =>
           Array.from({ length: 25 }, async (_, i) => {
             const value = `${c}-${i}`;
-            const result = await client.query<{ echoed: string; n: number }>("SELECT $1::text AS echoed, $2::int AS n", [value, i]);
+            const result = await client.query<{ echoed: string; n: number }>("SELECT $1::text AS echoed, $2::int AS n", [
+              value,
+              i,
+            ]);
             return result.rows[0]?.echoed === value && result.rows[0]?.n === i;
           }),
         ),

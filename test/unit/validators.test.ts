@@ -3,6 +3,7 @@
  * rule of the contract's Profiles validation, accepted and refused.
  */
 import { describe, expect, it } from "vitest";
+import { availabilitySchema, availabilityWindows, parseWindow } from "../../src/lib/availability.ts";
 import {
   currencyField,
   emailField,
@@ -15,9 +16,8 @@ import {
   phoneField,
   timeZoneField,
 } from "../../src/lib/fields.ts";
-import { LANGUAGES, canonicalLanguage } from "../../src/lib/languages.ts";
+import { canonicalLanguage, LANGUAGES } from "../../src/lib/languages.ts";
 import { parseStoredQuiz, quizHash, quizSchema } from "../../src/lib/quiz.ts";
-import { availabilitySchema, availabilityWindows, parseWindow } from "../../src/lib/availability.ts";
 
 const valid = (schema: { safeParse(value: unknown): { success: boolean } }, value: unknown) => schema.safeParse(value).success;
 
@@ -49,10 +49,25 @@ function completeQuiz(overrides: Record<string, unknown> = {}): Record<string, u
 
 describe("fields", () => {
   it("time zones: real IANA zones only", () => {
-    for (const zone of ["Europe/Madrid", "UTC", "America/Argentina/Buenos_Aires", "America/Port-au-Prince", "Etc/GMT+5", "Asia/Kolkata"]) {
+    for (const zone of [
+      "Europe/Madrid",
+      "UTC",
+      "America/Argentina/Buenos_Aires",
+      "America/Port-au-Prince",
+      "Etc/GMT+5",
+      "Asia/Kolkata",
+    ]) {
       expect(isIanaTimeZone(zone), zone).toBe(true);
     }
-    for (const zone of ["Mars/Olympus", "", "Europe/Atlantis", "../etc/passwd", "Europe/Madrid; DROP", "+02:00", "Europe/Madrid/Extra/Deep"]) {
+    for (const zone of [
+      "Mars/Olympus",
+      "",
+      "Europe/Atlantis",
+      "../etc/passwd",
+      "Europe/Madrid; DROP",
+      "+02:00",
+      "Europe/Madrid/Extra/Deep",
+    ]) {
       expect(isIanaTimeZone(zone), zone).toBe(false);
     }
     expect(timeZoneField.parse("  Europe/Paris ")).toBe("Europe/Paris");
@@ -67,15 +82,32 @@ describe("fields", () => {
   });
 
   it("phones: E.164-ish, 7-15 digits, <= 20 characters", () => {
-    for (const phone of ["+34600123456", "+34 600 123 456", "(555) 123-4567", "030.1234567", "1234567"]) expect(valid(phoneField, phone), phone).toBe(true);
-    for (const phone of ["123456", "call me", "+34 600 ABC 456", "+1 234 567 890 123 456 7", "+1234567890123456", "34+600123456", ""]) {
+    for (const phone of ["+34600123456", "+34 600 123 456", "(555) 123-4567", "030.1234567", "1234567"])
+      expect(valid(phoneField, phone), phone).toBe(true);
+    for (const phone of [
+      "123456",
+      "call me",
+      "+34 600 ABC 456",
+      "+1 234 567 890 123 456 7",
+      "+1234567890123456",
+      "34+600123456",
+      "",
+    ]) {
       expect(valid(phoneField, phone), phone).toBe(false);
     }
   });
 
   it("video URLs: http(s) only", () => {
-    for (const url of ["https://video.example/intro", "http://example.com/v?id=1"]) expect(valid(httpUrlField, url), url).toBe(true);
-    for (const url of ["javascript:alert(1)", "ftp://example.com/v", "//example.com/v", "not a url", "data:text/html,hi", `https://example.com/${"x".repeat(500)}`]) {
+    for (const url of ["https://video.example/intro", "http://example.com/v?id=1"])
+      expect(valid(httpUrlField, url), url).toBe(true);
+    for (const url of [
+      "javascript:alert(1)",
+      "ftp://example.com/v",
+      "//example.com/v",
+      "not a url",
+      "data:text/html,hi",
+      `https://example.com/${"x".repeat(500)}`,
+    ]) {
       expect(valid(httpUrlField, url), url).toBe(false);
     }
   });
@@ -94,8 +126,18 @@ describe("fields", () => {
 
   it("free-text lists: trimmed entries of 1-100 characters, at most 20", () => {
     expect(freeTextList.parse([" Spain ", "Mexico"])).toEqual(["Spain", "Mexico"]);
-    expect(valid(freeTextList, Array.from({ length: 20 }, (_, i) => `c${i}`))).toBe(true);
-    expect(valid(freeTextList, Array.from({ length: 21 }, (_, i) => `c${i}`))).toBe(false);
+    expect(
+      valid(
+        freeTextList,
+        Array.from({ length: 20 }, (_, i) => `c${i}`),
+      ),
+    ).toBe(true);
+    expect(
+      valid(
+        freeTextList,
+        Array.from({ length: 21 }, (_, i) => `c${i}`),
+      ),
+    ).toBe(false);
     expect(valid(freeTextList, [""])).toBe(false);
     expect(valid(freeTextList, ["x".repeat(101)])).toBe(false);
     expect(valid(freeTextList, "Spain")).toBe(false);
@@ -113,13 +155,16 @@ describe("fields", () => {
 
   it("emails: trimmed and lower-cased", () => {
     expect(emailField.parse("  Ana@Example.COM ")).toBe("ana@example.com");
-    for (const email of ["not-an-email", "a@", "@b.com", `${"x".repeat(250)}@b.com`]) expect(valid(emailField, email), email).toBe(false);
+    for (const email of ["not-an-email", "a@", "@b.com", `${"x".repeat(250)}@b.com`])
+      expect(valid(emailField, email), email).toBe(false);
   });
 });
 
 describe("quiz: the 20 factors", () => {
   it("accepts a complete quiz and normalises it", () => {
-    const parsed = quizSchema.parse(completeQuiz({ preferred_languages: ["spanish", "Spanish", "english"], preferred_times: ["evening", "evening"] }));
+    const parsed = quizSchema.parse(
+      completeQuiz({ preferred_languages: ["spanish", "Spanish", "english"], preferred_times: ["evening", "evening"] }),
+    );
     expect(parsed.preferred_languages).toEqual(["Spanish", "English"]);
     expect(parsed.preferred_times).toEqual(["evening"]);
     expect(Object.keys(parsed)).toHaveLength(20);
@@ -223,7 +268,10 @@ describe("availability", () => {
   it("availabilityWindows: sorted minute windows per weekday, UTC by default, invalid entries skipped", () => {
     const { timezone, days } = availabilityWindows({ monday: ["14:00-15:00", "09:00-10:00", "junk"], friday: "09:00-10:00" });
     expect(timezone).toBe("UTC");
-    expect(days.monday).toEqual([{ start: 540, end: 600 }, { start: 840, end: 900 }]);
+    expect(days.monday).toEqual([
+      { start: 540, end: 600 },
+      { start: 840, end: 900 },
+    ]);
     expect(days.friday).toEqual([]);
     expect(days.sunday).toEqual([]);
     expect(availabilityWindows({ timezone: "Asia/Tokyo" }).timezone).toBe("Asia/Tokyo");

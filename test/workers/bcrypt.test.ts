@@ -4,8 +4,9 @@
  * cost of one cost-12 hash (median of 20), printed -- a figure for the README,
  * never an assertion (timings depend on the machine).
  */
-import { describe, expect, it } from "vitest";
+
 import bcrypt from "bcryptjs";
+import { describe, expect, it } from "vitest";
 import { BCRYPT_COST } from "../../src/services/admins.ts";
 import { hashPassword, verifyPassword } from "../../src/services/auth.ts";
 
@@ -51,7 +52,9 @@ describe("bcrypt in workerd", () => {
       durations.push(Date.now() - started);
     }
     const figure = median(durations);
-    console.log(`bcrypt cost ${BCRYPT_COST} hash in workerd: median ${figure} ms over 20 (min ${Math.min(...durations)} ms, max ${Math.max(...durations)} ms)`);
+    console.log(
+      `bcrypt cost ${BCRYPT_COST} hash in workerd: median ${figure} ms over 20 (min ${Math.min(...durations)} ms, max ${Math.max(...durations)} ms)`,
+    );
     expect(durations).toHaveLength(20);
   });
 });

@@ -1,9 +1,9 @@
-import { describe, expect, it } from "vitest";
-import { env, createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { sql } from "drizzle-orm";
-import worker from "../../src/index.ts";
+import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db/client.ts";
 import type { Bindings } from "../../src/env.ts";
+import worker from "../../src/index.ts";
 
 const bindings = env as unknown as Bindings;
 

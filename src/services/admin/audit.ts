@@ -7,7 +7,7 @@ import { and, count, desc, eq, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type * as schema from "../../../drizzle/schema.ts";
 import { auditLog } from "../../../drizzle/schema.ts";
-import { pageTotal, windowTotal, type Pagination } from "../../lib/pagination.ts";
+import { type Pagination, pageTotal, windowTotal } from "../../lib/pagination.ts";
 import { requireIso } from "../../lib/time.ts";
 
 /**
@@ -60,7 +60,11 @@ export interface AuditFilters {
 }
 
 /** Newest first; ties (one transaction writes one timestamp) broken by id so that pages are stable. */
-export async function listAudit(db: AnyDatabase, filters: AuditFilters, pagination: Pagination): Promise<{ items: AuditEntry[]; total: number }> {
+export async function listAudit(
+  db: AnyDatabase,
+  filters: AuditFilters,
+  pagination: Pagination,
+): Promise<{ items: AuditEntry[]; total: number }> {
   const conditions: SQL[] = [];
   if (filters.actorId) conditions.push(eq(auditLog.actorId, filters.actorId));
   if (filters.action) conditions.push(eq(auditLog.action, filters.action));
@@ -72,7 +76,11 @@ export async function listAudit(db: AnyDatabase, filters: AuditFilters, paginati
     .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
     .offset(pagination.skip)
     .limit(pagination.limit);
-  const total = await pageTotal(rows, pagination, async () => (await db.select({ total: count() }).from(auditLog).where(where))[0]?.total ?? 0);
+  const total = await pageTotal(
+    rows,
+    pagination,
+    async () => (await db.select({ total: count() }).from(auditLog).where(where))[0]?.total ?? 0,
+  );
   return {
     items: rows.map(({ entry }) => ({
       id: entry.id,

@@ -1,9 +1,9 @@
 /** GET /admin/bookings: every booking, filterable, with the names of both parties. */
 import { and, asc, count, desc, eq, gte, lt, lte, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
-import { bookings, clientProfiles, coachProfiles, type Booking } from "../../../drizzle/schema.ts";
+import { type Booking, bookings, clientProfiles, coachProfiles } from "../../../drizzle/schema.ts";
 import type { Executor } from "../../db/client.ts";
-import { pageTotal, windowTotal, type Pagination } from "../../lib/pagination.ts";
+import { type Pagination, pageTotal, windowTotal } from "../../lib/pagination.ts";
 import { serializeBooking } from "./users.ts";
 
 export interface BookingFilters {
@@ -31,7 +31,11 @@ export interface AdminBookingParty {
 export type AdminBooking = ReturnType<typeof serializeBooking> & { client: AdminBookingParty; coach: AdminBookingParty };
 
 /** Newest session first; the indexes on coach_id, client_id and session_datetime serve the filters. */
-export async function listBookings(db: Executor, filters: BookingFilters, pagination: Pagination): Promise<{ items: AdminBooking[]; total: number }> {
+export async function listBookings(
+  db: Executor,
+  filters: BookingFilters,
+  pagination: Pagination,
+): Promise<{ items: AdminBooking[]; total: number }> {
   const conditions: SQL[] = [];
   if (filters.status) conditions.push(eq(bookings.status, filters.status));
   if (filters.coachId) conditions.push(eq(bookings.coachId, filters.coachId));
@@ -56,7 +60,11 @@ export async function listBookings(db: Executor, filters: BookingFilters, pagina
     .orderBy(desc(bookings.sessionDatetime), asc(bookings.id))
     .offset(pagination.skip)
     .limit(pagination.limit);
-  const total = await pageTotal(rows, pagination, async () => (await db.select({ total: count() }).from(bookings).where(where))[0]?.total ?? 0);
+  const total = await pageTotal(
+    rows,
+    pagination,
+    async () => (await db.select({ total: count() }).from(bookings).where(where))[0]?.total ?? 0,
+  );
   return {
     items: rows.map((row) => ({
       ...serializeBooking(row.booking),

@@ -22,9 +22,10 @@
  * A file that is not CSV at all (an unclosed quote: nothing after it can be
  * attributed to a row) or whose header is wrong is rejected as a whole (400).
  */
+
+import { z } from "@hono/zod-openapi";
 import { parse } from "csv-parse/sync";
 import { sql } from "drizzle-orm";
-import { z } from "@hono/zod-openapi";
 import { clientProfiles, coachProfiles, users } from "../../../drizzle/schema.ts";
 import { badRequest } from "../../lib/errors.ts";
 import {
@@ -38,7 +39,7 @@ import {
   timeZoneField,
 } from "../../lib/fields.ts";
 import { bumpCoachesVersion } from "../coaches-version.ts";
-import { writeAudit, type AnyDatabase } from "./audit.ts";
+import { type AnyDatabase, writeAudit } from "./audit.ts";
 
 export const PHASE1_COLUMNS = [
   "email",
@@ -203,7 +204,9 @@ export function parseCreatedAt(value: string, now: Date): Date | string {
   const match = TIMESTAMP.exec(value);
   if (!match) return "Must be a date (YYYY-MM-DD) or an ISO-8601 timestamp";
   const [, year, month, day, hour, minute, second] = match;
-  const probe = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour ?? 0), Number(minute ?? 0), Number(second ?? 0)));
+  const probe = new Date(
+    Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour ?? 0), Number(minute ?? 0), Number(second ?? 0)),
+  );
   if (
     probe.getUTCFullYear() !== Number(year) ||
     probe.getUTCMonth() !== Number(month) - 1 ||
@@ -244,8 +247,13 @@ export function validateRow(values: Partial<Record<Phase1Column, string>>, now: 
     return value === "" ? null : (check(column, schema, value) ?? null);
   };
 
-  const email = text("email") === "" ? (problems.push("email: Required"), undefined) : check("email", emailField, text("email"));
-  const role = text("role") === "" ? (problems.push("role: Required"), undefined) : check("role", roleField, text("role").toLowerCase());
+  const required = <T>(column: Phase1Column, schema: z.ZodType<T>, value: string): T | undefined => {
+    if (value !== "") return check(column, schema, value);
+    problems.push(`${column}: Required`);
+    return undefined;
+  };
+  const email = required("email", emailField, text("email"));
+  const role = required("role", roleField, text("role").toLowerCase());
   const firstName = optional("first_name", nameField);
   const lastName = optional("last_name", nameField);
 
@@ -264,7 +272,8 @@ export function validateRow(values: Partial<Record<Phase1Column, string>>, now: 
   if (role) {
     const foreign = role === "client" ? COACH_ONLY : CLIENT_ONLY;
     for (const column of foreign) {
-      if (text(column) !== "") problems.push(`${column}: Must be empty for a ${role} (only ${role === "client" ? "coaches" : "clients"} have it)`);
+      if (text(column) !== "")
+        problems.push(`${column}: Must be empty for a ${role} (only ${role === "client" ? "coaches" : "clients"} have it)`);
     }
   }
 
@@ -399,7 +408,9 @@ async function insertBatch(tx: AnyDatabase, batch: ValidUser[], now: Date): Prom
   `);
   // node-postgres and the Neon driver both answer a pg QueryResult; the
   // generic PgDatabase type cannot know which driver it is.
-  const [row] = (result as unknown as { rows: { imported: string | number; clients: string | number; coaches: string | number }[] }).rows;
+  const [row] = (
+    result as unknown as { rows: { imported: string | number; clients: string | number; coaches: string | number }[] }
+  ).rows;
   const imported = Number(row?.imported ?? 0);
   const profiles = Number(row?.clients ?? 0) + Number(row?.coaches ?? 0);
   // Every new account has its profile, or the transaction must not commit.

@@ -9,8 +9,9 @@
  * currencies are never added together: the report is for one currency (USD
  * unless asked otherwise).
  */
-import { sql } from "drizzle-orm";
+
 import { stringify } from "csv-stringify/sync";
+import { sql } from "drizzle-orm";
 import type { Executor } from "../../db/client.ts";
 
 export interface RevenueReport {
@@ -111,7 +112,13 @@ export function neutralizeFormula(text: string): string {
  */
 export function revenueCsv(report: RevenueReport): string {
   return stringify(
-    report.by_coach.map((coach) => [coach.coach_id, neutralizeFormula(coach.coach_name), coach.bookings, coach.revenue.toFixed(2), report.currency]),
+    report.by_coach.map((coach) => [
+      coach.coach_id,
+      neutralizeFormula(coach.coach_name),
+      coach.bookings,
+      coach.revenue.toFixed(2),
+      report.currency,
+    ]),
     { header: true, columns: [...REVENUE_CSV_COLUMNS], record_delimiter: "\r\n" },
   );
 }

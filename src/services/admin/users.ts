@@ -3,29 +3,29 @@
  * changes with the last-active-admin rule, and account deletion by an admin.
  * Every mutation writes its audit entry in its own transaction.
  */
-import { and, asc, count, desc, eq, ilike, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, ilike, or, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import {
+  type Booking,
   bookings,
   clientProfiles,
   coachProfiles,
   comments,
+  type Payment,
   payments,
   posts,
-  users,
-  type Booking,
-  type Payment,
   type User,
+  users,
 } from "../../../drizzle/schema.ts";
 import type { Database, Executor } from "../../db/client.ts";
+import { jsonRows, rowFromJson, rowsFromJson } from "../../db/json-rows.ts";
 import type { Bindings } from "../../env.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
-import { pageTotal, windowTotal, type Pagination } from "../../lib/pagination.ts";
+import { type Pagination, pageTotal, windowTotal } from "../../lib/pagination.ts";
 import { isoUtc, requireIso } from "../../lib/time.ts";
 import { deleteAccount } from "../account-deletion.ts";
 import { bumpCoachesVersion } from "../coaches-version.ts";
-import { serializeClientProfile, serializeCoachProfile, type ClientProfileBody, type CoachProfileBody } from "../profiles.ts";
-import { jsonRows, rowFromJson, rowsFromJson } from "../../db/json-rows.ts";
+import { type ClientProfileBody, type CoachProfileBody, serializeClientProfile, serializeCoachProfile } from "../profiles.ts";
 import { writeAudit } from "./audit.ts";
 
 export type Role = User["role"];
@@ -51,8 +51,12 @@ const coachProfile = alias(coachProfiles, "admin_coach_profile");
  * has one (a role change can leave both), else the client profile; admins
  * have none (null). The same rule as the community's author names.
  */
-const firstName = sql<string | null>`case when ${coachProfile.id} is not null then ${coachProfile.firstName} else ${clientProfile.firstName} end`;
-const lastName = sql<string | null>`case when ${coachProfile.id} is not null then ${coachProfile.lastName} else ${clientProfile.lastName} end`;
+const firstName = sql<
+  string | null
+>`case when ${coachProfile.id} is not null then ${coachProfile.firstName} else ${clientProfile.firstName} end`;
+const lastName = sql<
+  string | null
+>`case when ${coachProfile.id} is not null then ${coachProfile.lastName} else ${clientProfile.lastName} end`;
 
 const userColumns = {
   id: users.id,
@@ -115,7 +119,11 @@ function usersWithProfiles(db: Executor) {
     .leftJoin(coachProfile, eq(coachProfile.userId, users.id));
 }
 
-export async function listUsers(db: Executor, filters: UserFilters, pagination: Pagination): Promise<{ items: AdminUser[]; total: number }> {
+export async function listUsers(
+  db: Executor,
+  filters: UserFilters,
+  pagination: Pagination,
+): Promise<{ items: AdminUser[]; total: number }> {
   const conditions: SQL[] = [];
   if (filters.role) conditions.push(eq(users.role, filters.role));
   if (filters.isActive !== undefined) conditions.push(eq(users.isActive, filters.isActive));
@@ -240,8 +248,14 @@ export async function getAdminUserDetail(db: Executor, userId: string): Promise<
   const [row] = await db
     .select({
       ...userColumns,
-      coachProfile: sql<Record<string, unknown> | null>`(select to_jsonb(p) from coach_profiles p where p.user_id = ${userIdColumn})`,
-      clientProfile: sql<Record<string, unknown> | null>`(select to_jsonb(p) from client_profiles p where p.user_id = ${userIdColumn})`,
+      coachProfile: sql<Record<
+        string,
+        unknown
+      > | null>`(select to_jsonb(p) from coach_profiles p where p.user_id = ${userIdColumn})`,
+      clientProfile: sql<Record<
+        string,
+        unknown
+      > | null>`(select to_jsonb(p) from client_profiles p where p.user_id = ${userIdColumn})`,
       bookings: jsonRows(
         sql`select b.* from bookings b where b.client_id = ${userIdColumn} or b.coach_id = ${userIdColumn} order by b.session_datetime desc, b.id limit ${limit}`,
         sql`r.session_datetime desc, r.id`,
@@ -250,7 +264,10 @@ export async function getAdminUserDetail(db: Executor, userId: string): Promise<
         sql`select p.* from payments p where p.booking_id in (${bookingsOfUser}) order by p.created_at desc, p.id limit ${limit}`,
         sql`r.created_at desc, r.id`,
       ),
-      posts: jsonRows(sql`select p.* from posts p where p.author_id = ${userIdColumn} order by p.created_at desc, p.id limit ${limit}`, sql`r.created_at desc, r.id`),
+      posts: jsonRows(
+        sql`select p.* from posts p where p.author_id = ${userIdColumn} order by p.created_at desc, p.id limit ${limit}`,
+        sql`r.created_at desc, r.id`,
+      ),
       comments: jsonRows(
         sql`select c.* from comments c where c.author_id = ${userIdColumn} order by c.created_at desc, c.id limit ${limit}`,
         sql`r.created_at desc, r.id`,
@@ -338,7 +355,10 @@ async function lockActiveAdmins(tx: Executor): Promise<string[]> {
 }
 
 /** 409 when removing this active admin (demotion, deactivation, deletion) would leave no active admin. */
-export async function assertNotLastActiveAdmin(tx: Executor, target: { id: string; role: Role; isActive: boolean }): Promise<void> {
+export async function assertNotLastActiveAdmin(
+  tx: Executor,
+  target: { id: string; role: Role; isActive: boolean },
+): Promise<void> {
   if (target.role !== "admin" || !target.isActive) return;
   const admins = await lockActiveAdmins(tx);
   if (admins.filter((id) => id !== target.id).length === 0) {
@@ -346,7 +366,13 @@ export async function assertNotLastActiveAdmin(tx: Executor, target: { id: strin
   }
 }
 
-export async function updateUser(db: Database, actorId: string, userId: string, patch: UserPatch, now: Date): Promise<UserUpdateResult> {
+export async function updateUser(
+  db: Database,
+  actorId: string,
+  userId: string,
+  patch: UserPatch,
+  now: Date,
+): Promise<UserUpdateResult> {
   const result = await db.transaction(async (tx) => {
     // Only a change that takes an active admin away needs the admin rows,
     // and then they are locked before the target (which is one of them), in
@@ -354,7 +380,9 @@ export async function updateUser(db: Database, actorId: string, userId: string, 
     // first row instead of deadlocking. Changes to other users lock only
     // their own row and never wait for admin operations.
     const removesAdminFrom = (state: { role: Role; isActive: boolean }) =>
-      state.role === "admin" && state.isActive && ((patch.role !== undefined && patch.role !== "admin") || patch.is_active === false);
+      state.role === "admin" &&
+      state.isActive &&
+      ((patch.role !== undefined && patch.role !== "admin") || patch.is_active === false);
     const [peek] = await tx.select({ role: users.role, isActive: users.isActive }).from(users).where(eq(users.id, userId));
     if (!peek) throw notFound("User");
     if (removesAdminFrom(peek)) await lockActiveAdmins(tx);
@@ -378,7 +406,8 @@ export async function updateUser(db: Database, actorId: string, userId: string, 
         .where(eq(users.id, userId));
       // Discovery and matching list active coaches only: a coach's role or
       // active flag changing invalidates every cached match.
-      const affectsCoaches = (before.role === "coach" || after.role === "coach") && (changed.includes("role") || changed.includes("is_active"));
+      const affectsCoaches =
+        (before.role === "coach" || after.role === "coach") && (changed.includes("role") || changed.includes("is_active"));
       if (affectsCoaches) await bumpCoachesVersion(tx);
     }
     // Written for every accepted PATCH, a no-op included: the trail records
@@ -437,7 +466,12 @@ export async function deleteUserAsAdmin(db: Database, env: Bindings, actorId: st
         targetType: "user",
         targetId: userId,
         details: {
-          before: { role: target.role, is_active: target.isActive, email_verified: target.emailVerified, created_at: requireIso(target.createdAt) },
+          before: {
+            role: target.role,
+            is_active: target.isActive,
+            email_verified: target.emailVerified,
+            created_at: requireIso(target.createdAt),
+          },
           after: null,
           outcome,
         },

@@ -8,8 +8,8 @@
  * e.g. after a role change), so first and last name never come from two
  * different profiles.
  */
-import { sql, type SQL } from "drizzle-orm";
-import { alias, type AnyPgColumn } from "drizzle-orm/pg-core";
+import { type SQL, sql } from "drizzle-orm";
+import { type AnyPgColumn, alias } from "drizzle-orm/pg-core";
 import { clientProfiles, coachProfiles } from "../../../drizzle/schema.ts";
 
 export const personClient = alias(clientProfiles, "person_client");
@@ -21,11 +21,15 @@ export function personJoins(userId: AnyPgColumn): { coach: SQL; client: SQL } {
 }
 
 export function personFirstName(): SQL<string | null> {
-  return sql<string | null>`case when ${personCoach.id} is not null then ${personCoach.firstName} else ${personClient.firstName} end`;
+  return sql<
+    string | null
+  >`case when ${personCoach.id} is not null then ${personCoach.firstName} else ${personClient.firstName} end`;
 }
 
 export function personLastName(): SQL<string | null> {
-  return sql<string | null>`case when ${personCoach.id} is not null then ${personCoach.lastName} else ${personClient.lastName} end`;
+  return sql<
+    string | null
+  >`case when ${personCoach.id} is not null then ${personCoach.lastName} else ${personClient.lastName} end`;
 }
 
 export interface Person {

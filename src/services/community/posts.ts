@@ -8,15 +8,15 @@
  * Round trips are budgeted: the list is one statement (page, total, author
  * names and comment counts together), the detail too (comments as JSON).
  */
-import { and, asc, desc, eq, sql, type SQL } from "drizzle-orm";
-import { comments, postVotes, posts } from "../../../drizzle/schema.ts";
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import { comments, posts, postVotes } from "../../../drizzle/schema.ts";
 import type { Database, Executor } from "../../db/client.ts";
-import { deletePostAsAdmin } from "../admin/moderation.ts";
 import { forbidden, notFound } from "../../lib/errors.ts";
 import type { Pagination } from "../../lib/pagination.ts";
-import { personClient, personCoach, personFirstName, personJoins, personLastName, type Person } from "./people.ts";
-import { postVisibleTo, privateAuthorVisibleTo, type Viewer } from "./visibility.ts";
+import { deletePostAsAdmin } from "../admin/moderation.ts";
 import { rethrowMissingParent } from "./errors.ts";
+import { type Person, personClient, personCoach, personFirstName, personJoins, personLastName } from "./people.ts";
+import { postVisibleTo, privateAuthorVisibleTo, type Viewer } from "./visibility.ts";
 
 export type PostType = (typeof posts.postType.enumValues)[number];
 
@@ -137,7 +137,15 @@ function selectComments(db: Executor) {
     .leftJoin(personClient, commentAuthor.client);
 }
 
-function toCommentRecord(row: { id: string; postId: string; authorId: string; content: string; createdAt: Date; authorFirstName: string | null; authorLastName: string | null }): CommentRecord {
+function toCommentRecord(row: {
+  id: string;
+  postId: string;
+  authorId: string;
+  content: string;
+  createdAt: Date;
+  authorFirstName: string | null;
+  authorLastName: string | null;
+}): CommentRecord {
   return {
     id: row.id,
     postId: row.postId,
@@ -148,7 +156,12 @@ function toCommentRecord(row: { id: string; postId: string; authorId: string; co
 }
 
 /** Newest first. One round trip: the page is LEFT JOINed onto the one-row total, so an empty page still reports the total. */
-export async function listPosts(db: Executor, viewer: Viewer, filters: PostFilters, pagination: Pagination): Promise<{ items: PostRecord[]; total: number }> {
+export async function listPosts(
+  db: Executor,
+  viewer: Viewer,
+  filters: PostFilters,
+  pagination: Pagination,
+): Promise<{ items: PostRecord[]; total: number }> {
   const conditions: SQL[] = [postVisibleTo(viewer)];
   if (filters.postType !== undefined) conditions.push(eq(posts.postType, filters.postType));
   if (filters.isPrivate !== undefined) conditions.push(eq(posts.isPrivate, filters.isPrivate));
@@ -262,7 +275,15 @@ export async function createPost(db: Executor, viewer: Viewer, input: NewPost, n
   if (input.postType === "announcement" && viewer.role !== "admin") throw forbidden("Only admins can post announcements");
   const [created] = await db
     .insert(posts)
-    .values({ authorId: viewer.id, title: input.title, content: input.content, postType: input.postType, isPrivate: input.isPrivate, createdAt: now, updatedAt: now })
+    .values({
+      authorId: viewer.id,
+      title: input.title,
+      content: input.content,
+      postType: input.postType,
+      isPrivate: input.isPrivate,
+      createdAt: now,
+      updatedAt: now,
+    })
     .returning({ id: posts.id });
   const post = created && (await findVisiblePost(db, viewer, created.id));
   // Just written by the viewer, so visible to them; absent only if deleted in between.
@@ -285,7 +306,13 @@ async function requireEditablePost(db: Executor, viewer: Viewer, postId: string)
   return row.authorId;
 }
 
-export async function updatePost(db: Executor, viewer: Viewer, postId: string, changes: PostChanges, now: Date): Promise<PostRecord> {
+export async function updatePost(
+  db: Executor,
+  viewer: Viewer,
+  postId: string,
+  changes: PostChanges,
+  now: Date,
+): Promise<PostRecord> {
   await requireEditablePost(db, viewer, postId);
   if (changes.postType === "announcement" && viewer.role !== "admin") throw forbidden("Only admins can post announcements");
   const updated = await db
@@ -318,7 +345,13 @@ export async function deletePost(db: Database, viewer: Viewer, postId: string): 
 }
 
 /** Adds a comment to a post the viewer may see; visibility and insert are one statement. */
-export async function addComment(db: Executor, viewer: Viewer, postId: string, content: string, now: Date): Promise<CommentRecord> {
+export async function addComment(
+  db: Executor,
+  viewer: Viewer,
+  postId: string,
+  content: string,
+  now: Date,
+): Promise<CommentRecord> {
   const inserted = await db
     .insert(comments)
     .select(

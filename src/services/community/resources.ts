@@ -10,13 +10,13 @@
  * identical to the index's for the planner to use it). Every word of `q` is
  * a prefix ("negot" finds "negotiating") and all words must match.
  */
-import { and, desc, eq, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import { bookmarks, resources } from "../../../drizzle/schema.ts";
 import type { Executor } from "../../db/client.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
 import type { Pagination } from "../../lib/pagination.ts";
-import { personClient, personCoach, personFirstName, personJoins } from "./people.ts";
 import { rethrowMissingParent } from "./errors.ts";
+import { personClient, personCoach, personFirstName, personJoins } from "./people.ts";
 
 export type ResourceType = (typeof resources.resourceType.enumValues)[number];
 
@@ -120,11 +120,7 @@ function toResourceRecord(row: ResourceColumnsRow): ResourceRecord {
 }
 
 function selectResources(db: Executor) {
-  return db
-    .select(resourceColumns())
-    .from(resources)
-    .leftJoin(personCoach, creator.coach)
-    .leftJoin(personClient, creator.client);
+  return db.select(resourceColumns()).from(resources).leftJoin(personCoach, creator.coach).leftJoin(personClient, creator.client);
 }
 
 /** Rows of a "page LEFT JOIN one-row total" query -> items and total. */
@@ -147,7 +143,12 @@ export function resourceFilterConditions(filters: ResourceFilters): SQL[] {
   if (filters.resourceType !== undefined) conditions.push(eq(resources.resourceType, filters.resourceType));
   if (filters.tags !== undefined && filters.tags.length > 0) {
     // Containment on the GIN index ix_resources_tags: the resource carries every tag asked for.
-    conditions.push(sql`${resources.tags} @> array[${sql.join(filters.tags.map((tag) => sql`${tag}`), sql`, `)}]::text[]`);
+    conditions.push(
+      sql`${resources.tags} @> array[${sql.join(
+        filters.tags.map((tag) => sql`${tag}`),
+        sql`, `,
+      )}]::text[]`,
+    );
   }
   if (filters.q !== undefined) {
     const words = searchWords(filters.q);
@@ -158,7 +159,11 @@ export function resourceFilterConditions(filters: ResourceFilters): SQL[] {
 }
 
 /** Newest first; one round trip (page, total and creator names together). */
-export async function listResources(db: Executor, filters: ResourceFilters, pagination: Pagination): Promise<{ items: ResourceRecord[]; total: number }> {
+export async function listResources(
+  db: Executor,
+  filters: ResourceFilters,
+  pagination: Pagination,
+): Promise<{ items: ResourceRecord[]; total: number }> {
   const conditions = resourceFilterConditions(filters);
   const where = conditions.length > 0 ? and(...conditions) : undefined;
 
@@ -168,7 +173,11 @@ export async function listResources(db: Executor, filters: ResourceFilters, pagi
     .limit(pagination.limit)
     .offset(pagination.skip)
     .as("page_rows");
-  const totals = db.select({ total: sql<number>`count(*)::int`.as("total") }).from(resources).where(where).as("totals");
+  const totals = db
+    .select({ total: sql<number>`count(*)::int`.as("total") })
+    .from(resources)
+    .where(where)
+    .as("totals");
   const rows = await db
     .select({
       total: totals.total,
@@ -189,7 +198,11 @@ export async function listResources(db: Executor, filters: ResourceFilters, pagi
 }
 
 /** The caller's bookmarks, most recently bookmarked first; one round trip. */
-export async function listBookmarkedResources(db: Executor, userId: string, pagination: Pagination): Promise<{ items: ResourceRecord[]; total: number }> {
+export async function listBookmarkedResources(
+  db: Executor,
+  userId: string,
+  pagination: Pagination,
+): Promise<{ items: ResourceRecord[]; total: number }> {
   const pageRows = db
     .select({
       ...resourceColumns(),
@@ -206,7 +219,11 @@ export async function listBookmarkedResources(db: Executor, userId: string, pagi
     .limit(pagination.limit)
     .offset(pagination.skip)
     .as("page_rows");
-  const totals = db.select({ total: sql<number>`count(*)::int`.as("total") }).from(bookmarks).where(eq(bookmarks.userId, userId)).as("totals");
+  const totals = db
+    .select({ total: sql<number>`count(*)::int`.as("total") })
+    .from(bookmarks)
+    .where(eq(bookmarks.userId, userId))
+    .as("totals");
   const rows = await db
     .select({
       total: totals.total,

@@ -11,7 +11,7 @@
  * list, the detail and every mutation filter with the same expression inside
  * their own statement: no check-then-act gap, no second round trip.
  */
-import { sql, type SQL } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { bookings, posts } from "../../../drizzle/schema.ts";
 
 export interface Viewer {

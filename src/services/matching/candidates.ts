@@ -12,13 +12,13 @@
  *    walked along ix_coach_profiles_rank, so it stops after a few rows.
  * The engine then scores this bounded set exactly.
  */
-import { sql, type SQL } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../../db/client.ts";
 import type { Quiz } from "../../lib/quiz.ts";
-import { BUDGET_TOLERANCE, PLACE_WEIGHTS, WEIGHTS } from "./factors.ts";
-import { synonymPhrases, topicsOf, type TopicId } from "./taxonomy.ts";
-import { countrySpellings, normalizeText } from "./text.ts";
 import type { MatchCoach } from "./engine.ts";
+import { BUDGET_TOLERANCE, PLACE_WEIGHTS, WEIGHTS } from "./factors.ts";
+import { synonymPhrases, type TopicId, topicsOf } from "./taxonomy.ts";
+import { countrySpellings, normalizeText } from "./text.ts";
 
 /** Language-sharing candidates scored by the engine. */
 export const CANDIDATE_LIMIT = 300;
@@ -64,7 +64,9 @@ export function countryVariants(names: readonly string[]): string[] {
     variants.add(name.trim());
     for (const spelling of countrySpellings(name)) {
       variants.add(spelling);
-      variants.add(spelling.replace(/(^|[\s-])(\p{L})/gu, (_, separator: string, letter: string) => separator + letter.toUpperCase()));
+      variants.add(
+        spelling.replace(/(^|[\s-])(\p{L})/gu, (_, separator: string, letter: string) => separator + letter.toUpperCase()),
+      );
       variants.add(spelling.toUpperCase());
     }
   }

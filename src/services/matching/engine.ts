@@ -26,8 +26,22 @@ import {
   WEIGHTS,
   type WeightedPart,
 } from "./factors.ts";
-import { preferredSlots, slotCounts, weeklyAvailability, zoneOffsetMinutes, type PreferredTime, type WeeklyAvailability } from "./schedule.ts";
-import { COACHING_STYLE_WORDS, COMMUNICATION_STYLE_WORDS, INDUSTRY_SYNONYMS, TOPICS, topicsOf, type TopicId } from "./taxonomy.ts";
+import {
+  type PreferredTime,
+  preferredSlots,
+  slotCounts,
+  type WeeklyAvailability,
+  weeklyAvailability,
+  zoneOffsetMinutes,
+} from "./schedule.ts";
+import {
+  COACHING_STYLE_WORDS,
+  COMMUNICATION_STYLE_WORDS,
+  INDUSTRY_SYNONYMS,
+  TOPICS,
+  type TopicId,
+  topicsOf,
+} from "./taxonomy.ts";
 import { containsPhrase, contentStems, joinList, normalizeCountry, normalizeText, PhraseIndex, stemSequence } from "./text.ts";
 
 /** What the engine needs to know about a coach (a plain object; the service maps rows to it). */
@@ -181,7 +195,8 @@ function industryPhrases(industry: string): string[][] {
   const words = new Set(normalized.split(/[^a-z0-9]+/).filter(Boolean));
   const phrases = new Set<string>([normalized]);
   for (const synonyms of Object.values(INDUSTRY_SYNONYMS)) {
-    if (synonyms.some((synonym) => synonym === normalized || words.has(synonym))) for (const synonym of synonyms) phrases.add(synonym);
+    if (synonyms.some((synonym) => synonym === normalized || words.has(synonym)))
+      for (const synonym of synonyms) phrases.add(synonym);
   }
   return [...phrases].map((phrase) => stemSequence(phrase)).filter((stems) => stems.length > 0);
 }
@@ -222,7 +237,8 @@ function coverItem(item: ClientItem, coach: PreparedCoach): Coverage {
   for (const topic of item.topics) {
     const entry = coach.expertiseTopics.get(topic);
     if (entry !== undefined) return { value: 1, item: item.text, via: entry, kind: "expertise" };
-    if (coach.bioTopics.has(topic) && best.value < 0.7) best = { value: 0.7, item: item.text, via: TOPICS[topic].label, kind: "bio" };
+    if (coach.bioTopics.has(topic) && best.value < 0.7)
+      best = { value: 0.7, item: item.text, via: TOPICS[topic].label, kind: "bio" };
   }
   if (item.stems.size > 0) {
     for (const entry of coach.expertise) {
@@ -325,7 +341,12 @@ export function formatRate(rate: number, currency: string): string {
   return symbol ? `${symbol}${amount}/h` : `${amount} ${currency.toUpperCase()}/h`;
 }
 
-const TIME_WORDS: Record<PreferredTime, string> = { morning: "mornings", afternoon: "afternoons", evening: "evenings", weekend: "weekends" };
+const TIME_WORDS: Record<PreferredTime, string> = {
+  morning: "mornings",
+  afternoon: "afternoons",
+  evening: "evenings",
+  weekend: "weekends",
+};
 
 function coachSlots(client: PreparedClient, coach: PreparedCoach): number[] {
   let coachOffset = client.offsetCache.get(coach.availability.timezone);
@@ -357,7 +378,12 @@ export function scoreCoach(client: PreparedClient, coach: PreparedCoach, semanti
  * The scoring itself. Reasons are text work (~40 % of the time): ranking
  * evaluates every candidate without them, then only the returned top again.
  */
-function evaluate(client: PreparedClient, coach: PreparedCoach, semantic: SemanticScores | undefined, explain: boolean): RankedMatch | undefined {
+function evaluate(
+  client: PreparedClient,
+  coach: PreparedCoach,
+  semantic: SemanticScores | undefined,
+  explain: boolean,
+): RankedMatch | undefined {
   const { quiz } = client;
   const rate = coach.coach.hourlyRate;
   if (rate === null || !Number.isFinite(rate)) return undefined;
@@ -370,20 +396,25 @@ function evaluate(client: PreparedClient, coach: PreparedCoach, semantic: Semant
   };
 
   // 3 preferred_languages: tier + share.
-  const sharedLanguages = client.preferredLanguages.filter((language, index) => coach.languages.has(client.preferredNormalized[index]!));
+  const sharedLanguages = client.preferredLanguages.filter((_language, index) =>
+    coach.languages.has(client.preferredNormalized[index]!),
+  );
   parts.preferred_languages = sharedLanguages.length / client.preferredLanguages.length;
-  if (explain && sharedLanguages.length > 0) reason("preferred_languages", `Speaks ${joinList(sharedLanguages)}`, parts.preferred_languages + 1);
+  if (explain && sharedLanguages.length > 0)
+    reason("preferred_languages", `Speaks ${joinList(sharedLanguages)}`, parts.preferred_languages + 1);
 
   // 8 budget_range.
   parts.budget_range = budgetScore(rate, quiz.budget_range.max);
-  if (explain && rate <= quiz.budget_range.max) reason("budget_range", `Within your budget (${formatRate(rate, coach.coach.currency)})`, 0.9);
+  if (explain && rate <= quiz.budget_range.max)
+    reason("budget_range", `Within your budget (${formatRate(rate, coach.coach.currency)})`, 0.9);
 
   // 2 cultural_goals, 10 specific_challenges.
   const goals = coverage(client.goals, coach);
   const challenges = coverage(client.challenges, coach);
   const lexicalShare = semantic ? LEXICAL_SHARE_WITH_SEMANTIC : 1;
   parts.cultural_goals = lexicalShare * goals.value + (semantic ? (1 - lexicalShare) * clamp01(semantic.goals) : 0);
-  parts.specific_challenges = lexicalShare * challenges.value + (semantic ? (1 - lexicalShare) * clamp01(semantic.challenges) : 0);
+  parts.specific_challenges =
+    lexicalShare * challenges.value + (semantic ? (1 - lexicalShare) * clamp01(semantic.challenges) : 0);
   if (explain && goals.best.value >= 0.4 && goals.best.item) {
     const { via, item } = goals.best;
     const text =
@@ -396,7 +427,11 @@ function evaluate(client: PreparedClient, coach: PreparedCoach, semantic: Semant
   }
   if (explain && challenges.best.value >= 0.4 && challenges.best.item) {
     const { via, item } = challenges.best;
-    reason("specific_challenges", via ? `Helps with "${item}" (${via})` : `Describes helping with "${item}"`, challenges.best.value);
+    reason(
+      "specific_challenges",
+      via ? `Helps with "${item}" (${via})` : `Describes helping with "${item}"`,
+      challenges.best.value,
+    );
   }
 
   // 1, 11, 12 countries, split by 13 relocation_stage.
@@ -410,18 +445,27 @@ function evaluate(client: PreparedClient, coach: PreparedCoach, semantic: Semant
   const currentValue = coach.countries.has(client.current) ? 1 : 0;
   const homeValue = coach.countries.has(client.home) ? 1 : 0;
   parts.place = (place.target * targetValue + place.current * currentValue + place.home * homeValue) / WEIGHTS.place;
-  if (explain && sharedTargets.length > 0) reason("place", `Has lived and coached in ${joinList(sharedTargets)}`, targetValue, place.target + 1);
+  if (explain && sharedTargets.length > 0)
+    reason("place", `Has lived and coached in ${joinList(sharedTargets)}`, targetValue, place.target + 1);
   if (explain && currentValue > 0 && !client.targets.has(client.current)) {
     reason("place", `Knows ${coach.countries.get(client.current)}, where you live now`, 1, place.current);
   }
   if (explain && homeValue > 0 && client.home !== client.current && !client.targets.has(client.home)) {
     const country = coach.countries.get(client.home);
-    reason("place", quiz.relocation_stage === "returning_home" ? `Knows ${country}, where you are returning` : `Knows your home country, ${country}`, 1, place.home);
+    reason(
+      "place",
+      quiz.relocation_stage === "returning_home"
+        ? `Knows ${country}, where you are returning`
+        : `Knows your home country, ${country}`,
+      1,
+      place.home,
+    );
   }
 
   const stageTopic = coversAny(coach, STAGE_TOPICS[quiz.relocation_stage]);
   parts.relocation_stage = stageTopic ? 1 : 0;
-  if (explain && stageTopic) reason("relocation_stage", `Covers ${TOPICS[stageTopic].label}, which fits ${STAGE_WORDS[quiz.relocation_stage]}`, 1);
+  if (explain && stageTopic)
+    reason("relocation_stage", `Covers ${TOPICS[stageTopic].label}, which fits ${STAGE_WORDS[quiz.relocation_stage]}`, 1);
 
   // 4 industry.
   parts.industry = client.industryPhrases.some((phrase) => coachSays(coach, phrase)) ? 1 : 0;
@@ -433,7 +477,12 @@ function evaluate(client: PreparedClient, coach: PreparedCoach, semantic: Semant
     const topic = coversAny(coach, wantedFamilyTopics);
     parts.family_status = topic ? 1 : 0;
     if (explain && topic) {
-      const text = topic === "family" ? "Supports relocating families" : topic === "relationships" ? "Works with couples and intercultural relationships" : "Helps build a social life abroad";
+      const text =
+        topic === "family"
+          ? "Supports relocating families"
+          : topic === "relationships"
+            ? "Works with couples and intercultural relationships"
+            : "Helps build a social life abroad";
       reason("family_status", text, 1);
     }
   } else {
@@ -449,27 +498,35 @@ function evaluate(client: PreparedClient, coach: PreparedCoach, semantic: Semant
     const broad = coach.coach.countries.length >= 3;
     const topic = coversAny(coach, ["identity", "leadership", "career"]);
     parts.previous_expat_experience = broad || topic ? 1 : 0;
-    if (explain && broad) reason("previous_expat_experience", `Has lived and worked in ${coach.coach.countries.length} countries`, 1);
+    if (explain && broad)
+      reason("previous_expat_experience", `Has lived and worked in ${coach.coach.countries.length} countries`, 1);
   }
 
   // 14 career_level.
   const careerTopic = coversAny(coach, CAREER_TOPICS[quiz.career_level]);
   parts.career_level = careerTopic ? 1 : 0;
-  if (explain && careerTopic) reason("career_level", `Coaches ${CAREER_WORDS[quiz.career_level]} (${TOPICS[careerTopic].label})`, 1);
+  if (explain && careerTopic)
+    reason("career_level", `Coaches ${CAREER_WORDS[quiz.career_level]} (${TOPICS[careerTopic].label})`, 1);
 
   // 9 coaching_style, 15 communication_style.
   parts.coaching_style = styleScore(quiz.coaching_style, coach.coachingStyles);
   if (explain && parts.coaching_style === 1) reason("coaching_style", `Works in a ${quiz.coaching_style} way, as you prefer`, 1);
   parts.communication_style = styleScore(quiz.communication_style, coach.communicationStyles);
   if (explain && parts.communication_style === 1) {
-    const how = quiz.communication_style === "direct" ? "directly" : quiz.communication_style === "indirect" ? "tactfully and indirectly" : "in a balanced, adaptable way";
+    const how =
+      quiz.communication_style === "direct"
+        ? "directly"
+        : quiz.communication_style === "indirect"
+          ? "tactfully and indirectly"
+          : "in a balanced, adaptable way";
     reason("communication_style", `Communicates ${how}, as you prefer`, 1);
   }
 
   // 20 languages_learning.
-  const learning = client.learningLanguages.filter((language, index) => coach.languages.has(client.learningNormalized[index]!));
+  const learning = client.learningLanguages.filter((_language, index) => coach.languages.has(client.learningNormalized[index]!));
   parts.languages_learning = learning.length > 0 ? 1 : 0;
-  if (explain && learning.length > 0) reason("languages_learning", `Also speaks ${joinList(learning)}, which you are learning`, 1);
+  if (explain && learning.length > 0)
+    reason("languages_learning", `Also speaks ${joinList(learning)}, which you are learning`, 1);
 
   // 18 preferred_times (in 19 timezone), 16 duration, 17 frequency, 7 urgency.
   const slots = preferredSlots(coachSlots(client, coach), quiz.preferred_times);
@@ -479,7 +536,11 @@ function evaluate(client: PreparedClient, coach: PreparedCoach, semantic: Semant
   parts.preferred_session_duration = Math.min(1, coach.availability.longestWindow / quiz.preferred_session_duration);
   if (explain && slots > 0) {
     const times = joinList(quiz.preferred_times.map((time) => TIME_WORDS[time]));
-    reason("preferred_times", `Available in your ${times} (${quiz.timezone} time): ${slots} ${quiz.preferred_session_duration}-minute slots a week`, parts.preferred_times);
+    reason(
+      "preferred_times",
+      `Available in your ${times} (${quiz.timezone} time): ${slots} ${quiz.preferred_session_duration}-minute slots a week`,
+      parts.preferred_times,
+    );
   }
 
   // Quality priors.
@@ -507,11 +568,17 @@ function evaluate(client: PreparedClient, coach: PreparedCoach, semantic: Semant
 
 function pickReasons(reasons: Reason[], coach: MatchCoach): string[] {
   // Stable: equal strengths keep the order in which the factors were scored.
-  const ordered = reasons.map((entry, index) => ({ ...entry, index })).sort((a, b) => b.strength - a.strength || a.index - b.index);
+  const ordered = reasons
+    .map((entry, index) => ({ ...entry, index }))
+    .sort((a, b) => b.strength - a.strength || a.index - b.index);
   const picked = ordered.slice(0, MAX_REASONS).map((entry) => entry.text);
   if (picked.length === 0) {
     // Never an empty list: name the one concrete thing every ranked coach has.
-    picked.push(coach.rating > 0 ? `Rated ${coach.rating.toFixed(1)}/5` : `Offers sessions at ${formatRate(coach.hourlyRate ?? 0, coach.currency)}`);
+    picked.push(
+      coach.rating > 0
+        ? `Rated ${coach.rating.toFixed(1)}/5`
+        : `Offers sessions at ${formatRate(coach.hourlyRate ?? 0, coach.currency)}`,
+    );
   }
   return picked;
 }
@@ -527,7 +594,10 @@ function clamp01(value: number): number {
 }
 
 /** The total order of ranked matches (see the file comment). */
-export function compareMatches(a: RankedMatch & { rating: number; totalSessions: number }, b: RankedMatch & { rating: number; totalSessions: number }): number {
+export function compareMatches(
+  a: RankedMatch & { rating: number; totalSessions: number },
+  b: RankedMatch & { rating: number; totalSessions: number },
+): number {
   return (
     a.languageTier - b.languageTier ||
     b.matchScore - a.matchScore ||
@@ -551,7 +621,9 @@ export function rankPrepared(
   }
   scored.sort(compareMatches);
   return scored.map(({ rating: _rating, totalSessions: _sessions, prepared, ...match }, index) =>
-    index < explainTop ? { ...match, reasons: evaluate(client, prepared, semantic?.get(prepared.coach.id), true)!.reasons } : match,
+    index < explainTop
+      ? { ...match, reasons: evaluate(client, prepared, semantic?.get(prepared.coach.id), true)!.reasons }
+      : match,
   );
 }
 

@@ -7,7 +7,7 @@
  * Zone offsets are taken at `now` (the one time-dependent input of the
  * matcher), so a DST change moves slots by an hour the way a real calendar does.
  */
-import { availabilityWindows, WEEKDAYS, type MinuteWindow } from "../../lib/availability.ts";
+import { availabilityWindows, type MinuteWindow, WEEKDAYS } from "../../lib/availability.ts";
 import type { PREFERRED_TIMES } from "../../lib/quiz.ts";
 
 export type PreferredTime = (typeof PREFERRED_TIMES)[number];
@@ -32,9 +32,11 @@ function bucketMask(minuteOfWeek: number): number {
   const minute = minuteOfWeek % DAY;
   let mask = 0;
   if (minute >= TIME_BUCKET_RANGES.morning[0] && minute < TIME_BUCKET_RANGES.morning[1]) mask |= TIME_BUCKET_BITS.morning;
-  else if (minute >= TIME_BUCKET_RANGES.afternoon[0] && minute < TIME_BUCKET_RANGES.afternoon[1]) mask |= TIME_BUCKET_BITS.afternoon;
+  else if (minute >= TIME_BUCKET_RANGES.afternoon[0] && minute < TIME_BUCKET_RANGES.afternoon[1])
+    mask |= TIME_BUCKET_BITS.afternoon;
   else if (minute >= TIME_BUCKET_RANGES.evening[0] && minute < TIME_BUCKET_RANGES.evening[1]) mask |= TIME_BUCKET_BITS.evening;
-  if (day >= 5 && minute >= TIME_BUCKET_RANGES.weekend[0] && minute < TIME_BUCKET_RANGES.weekend[1]) mask |= TIME_BUCKET_BITS.weekend;
+  if (day >= 5 && minute >= TIME_BUCKET_RANGES.weekend[0] && minute < TIME_BUCKET_RANGES.weekend[1])
+    mask |= TIME_BUCKET_BITS.weekend;
   return mask;
 }
 

@@ -136,7 +136,12 @@ async function computeScores(
     const vector = vectors[index + 2]!;
     const key = coachEmbeddingKey(coach);
     cached.set(key, vector);
-    if (store) writes.push(store.put(key, encodeVector(vector), { expirationTtl: EMBEDDING_TTL_SECONDS }).catch((error) => options.log?.("embedding cache write failed", error)));
+    if (store)
+      writes.push(
+        store
+          .put(key, encodeVector(vector), { expirationTtl: EMBEDDING_TTL_SECONDS })
+          .catch((error) => options.log?.("embedding cache write failed", error)),
+      );
   });
   if (writes.length > 0) options.defer?.(Promise.all(writes));
 
@@ -144,7 +149,10 @@ async function computeScores(
   coaches.forEach((coach, index) => {
     const vector = cached.get(keys[index]!);
     if (!vector) return;
-    scores.set(coach.id, { goals: scaleCosine(cosine(goalsVector, vector)), challenges: scaleCosine(cosine(challengesVector, vector)) });
+    scores.set(coach.id, {
+      goals: scaleCosine(cosine(goalsVector, vector)),
+      challenges: scaleCosine(cosine(challengesVector, vector)),
+    });
   });
   return scores;
 }

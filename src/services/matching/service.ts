@@ -28,13 +28,13 @@ import { and, eq, gt, sql } from "drizzle-orm";
 import { matchCache } from "../../../drizzle/schema.ts";
 import type { Executor } from "../../db/client.ts";
 import { badRequest } from "../../lib/errors.ts";
-import { quizHash, quizSchema, type Quiz } from "../../lib/quiz.ts";
+import { type Quiz, quizHash, quizSchema } from "../../lib/quiz.ts";
 import { requireIso } from "../../lib/time.ts";
 import { validationDetails } from "../../lib/validation.ts";
-import { toCoachListItem, type CoachListItem } from "../coaches.ts";
+import { type CoachListItem, toCoachListItem } from "../coaches.ts";
 import { loadCandidates } from "./candidates.ts";
-import { rankCoaches, type Confidence } from "./engine.ts";
-import { semanticScores, type EmbeddingService, type EmbeddingStore } from "./semantic.ts";
+import { type Confidence, rankCoaches } from "./engine.ts";
+import { type EmbeddingService, type EmbeddingStore, semanticScores } from "./semantic.ts";
 
 export const MATCH_CACHE_TTL_SECONDS = 24 * 3600;
 export const MAX_MATCH_LIMIT = 50;
@@ -98,7 +98,12 @@ export async function readMatchState(db: Executor, clientId: string): Promise<Ma
            mc.cache_key, mc.expires_at
       from (select 1) as one
       left join match_cache mc on mc.client_id = ${clientId}`);
-  const row = (result.rows[0] ?? {}) as { quiz_data?: unknown; coaches_version?: unknown; cache_key?: string | null; expires_at?: string | Date | null };
+  const row = (result.rows[0] ?? {}) as {
+    quiz_data?: unknown;
+    coaches_version?: unknown;
+    cache_key?: string | null;
+    expires_at?: string | Date | null;
+  };
   return {
     storedQuiz: typeof row.quiz_data === "string" ? JSON.parse(row.quiz_data) : row.quiz_data,
     coachesVersion: Number(row.coaches_version ?? 0),
@@ -127,7 +132,12 @@ async function currentKey(state: MatchState, clientId: string): Promise<string> 
 }
 
 function isPayload(value: unknown, key: string): value is MatchPayload {
-  return !!value && typeof value === "object" && (value as MatchPayload).cache_key === key && Array.isArray((value as MatchPayload).matches);
+  return (
+    !!value &&
+    typeof value === "object" &&
+    (value as MatchPayload).cache_key === key &&
+    Array.isArray((value as MatchPayload).matches)
+  );
 }
 
 function respond(payload: MatchPayload, limit: number, cached: boolean): MatchResponse {
@@ -173,7 +183,11 @@ async function cachedPayload(deps: MatchDeps, clientId: string, key: string, exp
 }
 
 /** POST /match. */
-export async function matchForClient(deps: MatchDeps, clientId: string, options: { forceRefresh: boolean; limit: number }): Promise<MatchResponse> {
+export async function matchForClient(
+  deps: MatchDeps,
+  clientId: string,
+  options: { forceRefresh: boolean; limit: number },
+): Promise<MatchResponse> {
   const state = await readMatchState(deps.db, clientId);
   const quiz = requireQuiz(state.storedQuiz);
   const key = await currentKey(state, clientId);
@@ -193,12 +207,18 @@ export async function matchForClient(deps: MatchDeps, clientId: string, options:
       set: { matchResults: payload, expiresAt, cacheKey: key, createdAt: deps.now },
     });
   // Awaited (not deferred): the very next request must find the entry, and a cold match is already ~100 ms.
-  await deps.kv.put(key, JSON.stringify(payload), { expirationTtl: MATCH_CACHE_TTL_SECONDS }).catch((error: unknown) => deps.log?.("match cache KV write failed", error));
+  await deps.kv
+    .put(key, JSON.stringify(payload), { expirationTtl: MATCH_CACHE_TTL_SECONDS })
+    .catch((error: unknown) => deps.log?.("match cache KV write failed", error));
   return respond(payload, options.limit, false);
 }
 
 /** Candidates from SQL, optional embeddings, the engine; the top MAX_MATCH_LIMIT as API items. */
-export async function computeMatches(deps: Omit<MatchDeps, "kv"> & { kv?: MatchKv }, quiz: Quiz, key: string): Promise<MatchPayload> {
+export async function computeMatches(
+  deps: Omit<MatchDeps, "kv"> & { kv?: MatchKv },
+  quiz: Quiz,
+  key: string,
+): Promise<MatchPayload> {
   const candidates = await loadCandidates(deps.db, quiz);
   const semantic = await semanticScores(deps.ai, deps.kv, quiz, candidates, { defer: deps.defer, log: deps.log });
   // Reasons are written for the stored top MAX_MATCH_LIMIT only.
@@ -235,7 +255,10 @@ export async function matchCacheInfo(deps: Pick<MatchDeps, "db" | "now">, client
 
 /** DELETE /match/cache: the row (the authority) and the KV entry it pointed to, in one SQL round trip. */
 export async function clearMatchCache(deps: Pick<MatchDeps, "db" | "kv" | "log">, clientId: string): Promise<void> {
-  const deleted = await deps.db.delete(matchCache).where(eq(matchCache.clientId, clientId)).returning({ key: matchCache.cacheKey });
+  const deleted = await deps.db
+    .delete(matchCache)
+    .where(eq(matchCache.clientId, clientId))
+    .returning({ key: matchCache.cacheKey });
   for (const { key } of deleted) {
     if (!key) continue;
     try {
