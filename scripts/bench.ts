@@ -32,7 +32,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import pg from "pg";
-import { signToken } from "../src/services/tokens.ts";
+import { signToken } from "../src/lib/tokens.ts";
 import { pgbouncerBinary, startPooler } from "./bench/pooler.ts";
 import { isSeeded, MARKET, seedMarket } from "./bench/seed.ts";
 import { type Availability, randomSlot } from "./bench/slots.ts";

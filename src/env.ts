@@ -1,6 +1,6 @@
 import type { Database } from "./db/client.ts";
 import type { RateLimiter } from "./durable/rate-limiter.ts";
-import type { EmailMessage } from "./services/notifications.ts";
+import type { EmailMessage } from "./platform/notifications-queue.ts";
 
 /** Everything the Worker receives from wrangler.toml, .dev.vars and secrets. */
 export interface Bindings {

@@ -25,7 +25,7 @@ import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import bcrypt from "bcryptjs";
 import fc from "fast-check";
-import { type Role, signToken } from "../../src/services/tokens.ts";
+import { type Role, signToken } from "../../src/lib/tokens.ts";
 import { SAMPLE_QUIZ, WEEK_AVAILABILITY } from "./samples.ts";
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
-import type { TokenClaims } from "../services/tokens.ts";
 import type { AppError } from "./errors.ts";
+import type { TokenClaims } from "./tokens.ts";
 import { validationHook } from "./validation.ts";
 
 export type RouterEnv = AppEnv & { Variables: { claims?: TokenClaims; authError?: AppError } };

@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, AuthUser } from "../env.ts";
 import { AppError, forbidden, unauthorized } from "../lib/errors.ts";
-import { signingKey, type TokenClaims, verifyToken } from "../services/tokens.ts";
+import { signingKey, type TokenClaims, verifyToken } from "../lib/tokens.ts";
 
 /**
  * Reads a bearer token when one is presented. An invalid token is remembered,

@@ -17,8 +17,8 @@
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
+import { normalizeEmail } from "../lib/email-address.ts";
 import { AppError } from "../lib/errors.ts";
-import { normalizeEmail } from "../services/admins.ts";
 import { clientIp, retryAfterSeconds } from "./rate-limit.ts";
 
 export const LOGIN_FAILURE_LIMIT = 10;

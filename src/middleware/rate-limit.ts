@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { HitResult } from "../durable/rate-limiter.ts";
 import type { AppEnv } from "../env.ts";
 import { AppError, unauthorized } from "../lib/errors.ts";
-import type { TokenClaims } from "../services/tokens.ts";
+import type { TokenClaims } from "../lib/tokens.ts";
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 100;
 const WINDOW_SECONDS = 60;
@@ -103,12 +103,3 @@ export const rateLimit = createMiddleware<AppEnv & { Variables: { claims?: Token
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
   },
 );
-
-/** Marks every access token of the user issued until now as revoked (deactivation, deletion, role change). */
-export async function revokeUserTokens(env: AppEnv["Bindings"], userId: string, now: Date): Promise<void> {
-  const namespace = env.RATE_LIMITER;
-  if (!namespace) return;
-  const stub = namespace.get(namespace.idFromName(`user:${userId}`));
-  // +1: iat has one-second resolution; a token minted in this very second is revoked too.
-  await stub.revokeTokensBefore(Math.floor(now.getTime() / 1000) + 1);
-}

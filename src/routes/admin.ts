@@ -16,7 +16,7 @@ import { page, pageSchema, paginationQuery } from "../lib/pagination.ts";
 import { createRouter } from "../lib/router.ts";
 import { DAY_MS } from "../lib/time.ts";
 import { requireRole, requireUser } from "../middleware/auth.ts";
-import { revokeUserTokens } from "../middleware/rate-limit.ts";
+import { revokeUserTokens } from "../platform/rate-limiter.ts";
 import { listAudit } from "../services/admin/audit.ts";
 import { listBookings } from "../services/admin/bookings.ts";
 import { importPhase1, PHASE1_COLUMNS } from "../services/admin/import.ts";

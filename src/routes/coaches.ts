@@ -1,11 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { CoachListItemSchema } from "../contract/coaches.ts";
+import { CoachProfileSchema } from "../contract/profiles.ts";
 import { canonicalLanguage } from "../lib/languages.ts";
 import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
 import { pageSchema, paginationQuery } from "../lib/pagination.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireRole } from "../middleware/auth.ts";
-import { CoachListItemSchema, getCoach, listCoaches } from "../services/coaches.ts";
-import { CoachProfileSchema } from "../services/profiles.ts";
+import { getCoach, listCoaches } from "../services/coaches.ts";
 
 /** A filter given once (`?language=Spanish`) or repeated (`?language=Spanish&language=English`); all must match. */
 const repeatable = (description: string) =>

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { CoachListItemSchema } from "../contract/coaches.ts";
 import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
 import type { RouterEnv } from "../lib/router.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireRole, requireUser } from "../middleware/auth.ts";
-import { CoachListItemSchema } from "../services/coaches.ts";
 import type { EmbeddingService } from "../services/matching/semantic.ts";
 import {
   clearMatchCache,

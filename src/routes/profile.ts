@@ -4,6 +4,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { ClientProfileSchema, CoachProfileSchema } from "../contract/profiles.ts";
 import { availabilitySchema } from "../lib/availability.ts";
 import { badRequest, forbidden, notFound } from "../lib/errors.ts";
 import {
@@ -25,9 +26,7 @@ import { deleteAccount } from "../services/account-deletion.ts";
 import { isPhotoKey, MAX_PHOTO_BYTES, uploadProfilePhoto } from "../services/photos.ts";
 import {
   type ClientProfileChanges,
-  ClientProfileSchema,
   type CoachProfileChanges,
-  CoachProfileSchema,
   exportAccount,
   getOwnProfile,
   serializeClientProfile,

@@ -35,7 +35,7 @@ import {
 import type { Database, Transaction } from "../db/client.ts";
 import type { Bindings } from "../env.ts";
 import { conflict, notFound } from "../lib/errors.ts";
-import { revokeUserTokens } from "../middleware/rate-limit.ts";
+import { revokeUserTokens } from "../platform/rate-limiter.ts";
 import { cancelFutureBookingsOfUser } from "./booking-cancellation.ts";
 import { bumpCoachesVersion } from "./coaches-version.ts";
 import { deletePhotoObject } from "./photos.ts";

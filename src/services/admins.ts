@@ -3,14 +3,11 @@ import { eq } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type * as schema from "../../drizzle/schema.ts";
 import { users } from "../../drizzle/schema.ts";
+import { normalizeEmail } from "../lib/email-address.ts";
 
 export const BCRYPT_COST = 12;
 
 type AnyDatabase = PgDatabase<PgQueryResultHKT, typeof schema>;
-
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
 
 /**
  * Makes sure that an admin with this email and password exists: created, or

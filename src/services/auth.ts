@@ -35,10 +35,9 @@ import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { emailTokens, refreshTokens, type User, users } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { rowFromJson } from "../db/json-rows.ts";
+import { normalizeEmail } from "../lib/email-address.ts";
 import { badRequest, conflict, forbidden, pgErrorCode, unauthorized } from "../lib/errors.ts";
 import { HOUR_MS } from "../lib/time.ts";
-import { BCRYPT_COST, normalizeEmail } from "./admins.ts";
-import { dispatchEmails, type NotificationEnv } from "./notifications.ts";
 import {
   ACCESS_TOKEN_TTL_SECONDS,
   type Role,
@@ -48,7 +47,9 @@ import {
   signingKey,
   signToken,
   verifyToken,
-} from "./tokens.ts";
+} from "../lib/tokens.ts";
+import { BCRYPT_COST } from "./admins.ts";
+import { dispatchEmails, type NotificationEnv } from "./notifications.ts";
 
 export const RESET_TOKEN_TTL_MS = 1 * HOUR_MS;
 export const VERIFY_TOKEN_TTL_MS = 24 * HOUR_MS;

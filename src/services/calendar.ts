@@ -17,7 +17,7 @@ import { bookings, calendarFeeds, clientProfiles, coachProfiles, users } from ".
 import type { Database } from "../db/client.ts";
 import { notFound } from "../lib/errors.ts";
 import { DAY_MS } from "../lib/time.ts";
-import { randomToken, sha256Hex } from "./tokens.ts";
+import { randomToken, sha256Hex } from "../lib/tokens.ts";
 
 /** Cancelled sessions stay in the feed this long, so subscribers see the cancellation. */
 const CANCELLED_VISIBLE_MS = 30 * DAY_MS;

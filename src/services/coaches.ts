@@ -8,34 +8,14 @@
  * (rating desc, total_sessions desc, id) is the ix_coach_profiles_rank index;
  * `total` comes from a count subquery in the same statement (one round trip).
  */
-import { z } from "@hono/zod-openapi";
 import { and, arrayContains, asc, desc, eq, gte, isNotNull, lte, or, type SQL, sql } from "drizzle-orm";
 import { type CoachProfile, coachProfiles, users } from "../../drizzle/schema.ts";
+import type { CoachListItem } from "../contract/coaches.ts";
+import type { CoachProfileBody } from "../contract/profiles.ts";
 import type { Executor } from "../db/client.ts";
 import { notFound } from "../lib/errors.ts";
 import type { Page, Pagination } from "../lib/pagination.ts";
-import { type CoachProfileBody, serializeCoachProfile } from "./profiles.ts";
-
-export const CoachListItemSchema = z
-  .object({
-    id: z.string().uuid().openapi({ description: "Coach profile id" }),
-    user_id: z.string().uuid(),
-    first_name: z.string().nullable(),
-    last_name: z.string().nullable(),
-    photo_url: z.string().nullable(),
-    bio: z.string().nullable(),
-    expertise: z.array(z.string()),
-    languages: z.array(z.string()),
-    countries: z.array(z.string()),
-    hourly_rate: z.number().nullable().openapi({ example: 120 }),
-    currency: z.string().openapi({ example: "USD" }),
-    rating: z.number().openapi({ example: 4.75 }),
-    total_sessions: z.number().int(),
-    is_verified: z.boolean(),
-  })
-  .openapi("CoachListItem");
-
-export type CoachListItem = z.infer<typeof CoachListItemSchema>;
+import { serializeCoachProfile } from "./profiles.ts";
 
 /** The columns a list item needs (no availability, no intro video: lists stay small). */
 export const listItemColumns = {

@@ -11,10 +11,9 @@
 import { eq } from "drizzle-orm";
 import { emailOutbox } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
+import type { EmailMessage } from "../platform/notifications-queue.ts";
 
-export interface EmailMessage {
-  outboxId: string;
-}
+export type { EmailMessage };
 
 export interface Email {
   to: string;

@@ -7,7 +7,6 @@
  * (match cache invalidation); a client's quiz change needs nothing here: the
  * match cache key contains the quiz hash (src/lib/quiz.ts quizHash).
  */
-import { z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
 import {
   appCounters,
@@ -25,6 +24,7 @@ import {
   type User,
   users,
 } from "../../drizzle/schema.ts";
+import type { ClientProfileBody, CoachProfileBody } from "../contract/profiles.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { jsonRows, rowFromJson, rowsFromJson } from "../db/json-rows.ts";
 import type { Availability } from "../lib/availability.ts";
@@ -39,52 +39,6 @@ const COACHES_VERSION_COUNTER = "coaches_version";
 // ---------------------------------------------------------------------------
 // the profile objects (contract: Profiles)
 // ---------------------------------------------------------------------------
-
-export const ClientProfileSchema = z
-  .object({
-    id: z.string().uuid(),
-    user_id: z.string().uuid(),
-    first_name: z.string().nullable(),
-    last_name: z.string().nullable(),
-    photo_url: z.string().nullable(),
-    phone: z.string().nullable(),
-    timezone: z.string().nullable(),
-    quiz_data: z
-      .record(z.string(), z.unknown())
-      .openapi({ description: "The 20 matching factors (QuizData); `{}` until the quiz is filled in" }),
-    preferences: z.record(z.string(), z.unknown()),
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .openapi("ClientProfile");
-
-export const CoachProfileSchema = z
-  .object({
-    id: z.string().uuid(),
-    user_id: z.string().uuid(),
-    first_name: z.string().nullable(),
-    last_name: z.string().nullable(),
-    photo_url: z.string().nullable(),
-    bio: z.string().nullable(),
-    intro_video_url: z.string().nullable(),
-    expertise: z.array(z.string()),
-    languages: z.array(z.string()),
-    countries: z.array(z.string()),
-    hourly_rate: z.number().nullable().openapi({ example: 120 }),
-    currency: z.string().openapi({ example: "USD" }),
-    availability: z
-      .record(z.string(), z.unknown())
-      .openapi({ description: "Availability: weekday windows in the coach's time zone" }),
-    rating: z.number().openapi({ example: 4.75 }),
-    total_sessions: z.number().int(),
-    is_verified: z.boolean(),
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .openapi("CoachProfile");
-
-export type ClientProfileBody = z.infer<typeof ClientProfileSchema>;
-export type CoachProfileBody = z.infer<typeof CoachProfileSchema>;
 
 export function serializeClientProfile(row: ClientProfile): ClientProfileBody {
   return {

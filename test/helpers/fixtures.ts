@@ -5,7 +5,7 @@
  */
 import bcrypt from "bcryptjs";
 import { SAMPLE_QUIZ, WEEK_AVAILABILITY } from "../../scripts/lib/samples.ts";
-import { type Role, signToken } from "../../src/services/tokens.ts";
+import { type Role, signToken } from "../../src/lib/tokens.ts";
 import { uniqueEmail } from "./api.ts";
 import { query } from "./db.ts";
 import { TEST_JWT_SECRET } from "./stack.ts";

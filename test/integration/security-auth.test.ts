@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { base64url, SignJWT } from "jose";
 import { afterAll, describe, expect, it } from "vitest";
 import { listOperations, type OpenApiDocument, validValue } from "../../scripts/lib/openapi-fuzz.ts";
-import { signToken } from "../../src/services/tokens.ts";
+import { signToken } from "../../src/lib/tokens.ts";
 import { baseUrl, type CallResult, call, del, expectEnvelope, get, patch, post, uniqueEmail } from "../helpers/api.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
 import { accessToken, createClient, createUser, FIXTURE_PASSWORD } from "../helpers/fixtures.ts";

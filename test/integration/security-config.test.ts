@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { WranglerDev } from "../../scripts/lib/wrangler.ts";
 import { createApp } from "../../src/app.ts";
-import { signToken } from "../../src/services/tokens.ts";
+import { signToken } from "../../src/lib/tokens.ts";
 import { type CallResult, call, del, expectEnvelope, get, post } from "../helpers/api.ts";
 import { confirmedBooking, slot } from "../helpers/booking-flow.ts";
 import { closeTestPool } from "../helpers/db.ts";

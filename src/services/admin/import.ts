@@ -23,9 +23,9 @@
  * attributed to a row) or whose header is wrong is rejected as a whole (400).
  */
 
-import { z } from "@hono/zod-openapi";
 import { parse } from "csv-parse/sync";
 import { sql } from "drizzle-orm";
+import { z } from "zod";
 import { clientProfiles, coachProfiles, users } from "../../../drizzle/schema.ts";
 import { badRequest } from "../../lib/errors.ts";
 import {

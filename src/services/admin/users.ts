@@ -17,6 +17,7 @@ import {
   type User,
   users,
 } from "../../../drizzle/schema.ts";
+import type { ClientProfileBody, CoachProfileBody } from "../../contract/profiles.ts";
 import type { Database, Executor } from "../../db/client.ts";
 import { jsonRows, rowFromJson, rowsFromJson } from "../../db/json-rows.ts";
 import type { Bindings } from "../../env.ts";
@@ -25,7 +26,7 @@ import { type Pagination, pageTotal, windowTotal } from "../../lib/pagination.ts
 import { isoUtc, requireIso } from "../../lib/time.ts";
 import { deleteAccount } from "../account-deletion.ts";
 import { bumpCoachesVersion } from "../coaches-version.ts";
-import { type ClientProfileBody, type CoachProfileBody, serializeClientProfile, serializeCoachProfile } from "../profiles.ts";
+import { serializeClientProfile, serializeCoachProfile } from "../profiles.ts";
 import { writeAudit } from "./audit.ts";
 
 export type Role = User["role"];

@@ -26,12 +26,13 @@
  */
 import { and, eq, gt, sql } from "drizzle-orm";
 import { matchCache } from "../../../drizzle/schema.ts";
+import type { CoachListItem } from "../../contract/coaches.ts";
 import type { Executor } from "../../db/client.ts";
 import { badRequest } from "../../lib/errors.ts";
 import { type Quiz, quizHash, quizSchema } from "../../lib/quiz.ts";
 import { requireIso } from "../../lib/time.ts";
 import { validationDetails } from "../../lib/validation.ts";
-import { type CoachListItem, toCoachListItem } from "../coaches.ts";
+import { toCoachListItem } from "../coaches.ts";
 import { loadCandidates } from "./candidates.ts";
 import { type Confidence, rankCoaches } from "./engine.ts";
 import { type EmbeddingService, type EmbeddingStore, semanticScores } from "./semantic.ts";

@@ -2,7 +2,7 @@
  * JWTs (jose, HS256 pinned) and the random single-use tokens of emails and feeds.
  */
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { AppError } from "../lib/errors.ts";
+import { AppError } from "./errors.ts";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 export const REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 60 * 60;

@@ -1,0 +1,18 @@
+/**
+ * Adapter to the RateLimiter Durable Object for callers outside the request
+ * pipeline (services): token revocation marks.
+ */
+import type { RateLimiter } from "../durable/rate-limiter.ts";
+
+export interface RateLimiterBinding {
+  RATE_LIMITER?: DurableObjectNamespace<RateLimiter>;
+}
+
+/** Marks every access token of the user issued until now as revoked (deactivation, deletion, role change). */
+export async function revokeUserTokens(env: RateLimiterBinding, userId: string, now: Date): Promise<void> {
+  const namespace = env.RATE_LIMITER;
+  if (!namespace) return;
+  const stub = namespace.get(namespace.idFromName(`user:${userId}`));
+  // +1: iat has one-second resolution; a token minted in this very second is revoked too.
+  await stub.revokeTokensBefore(Math.floor(now.getTime() / 1000) + 1);
+}
