@@ -12,11 +12,12 @@ import { AppError, type ErrorCode, errorEnvelope, fromDatabaseError } from "./li
 import { ErrorSchema } from "./lib/openapi.ts";
 import { createRouter, type RouterEnv } from "./lib/router.ts";
 import { identify } from "./middleware/auth.ts";
+import { config } from "./middleware/config.ts";
 import { requestContext } from "./middleware/context.ts";
 import { database } from "./middleware/database.ts";
 import { loginThrottle } from "./middleware/login-throttle.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
-import { allowedOrigins, securityHeaders } from "./middleware/security.ts";
+import { securityHeaders } from "./middleware/security.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { mountFeatureRoutes } from "./routes/index.ts";
 
@@ -57,8 +58,9 @@ export function createApp() {
 
   app.use("*", requestContext);
   app.use("*", securityHeaders);
+  app.use("*", config);
   app.use("*", async (c, next) => {
-    const origins = allowedOrigins(c.env.CORS_ORIGINS);
+    const origins = c.var.config.corsOrigins;
     return cors({
       origin: (origin) => (origins.includes("*") ? origin : origins.includes(origin) ? origin : null),
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
@@ -102,7 +104,7 @@ export function createApp() {
     openapi: "3.1.0",
     info: {
       title: "CultureBridge API",
-      version: c.env.APP_VERSION ?? "0.1.0",
+      version: c.var.config.appVersion,
       description:
         "Matches intercultural coaches with expats, diplomats and global nomads; books and bills sessions; hosts the community. Every error has the `Error` envelope.",
     },

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Database } from "./db/client.ts";
 import type { RateLimiter } from "./durable/rate-limiter.ts";
 import type { EmailMessage } from "./platform/notifications-queue.ts";
@@ -45,7 +46,11 @@ export interface AuthUser {
 
 export interface Variables {
   requestId: string;
+  /** readConfig(c.env), validated once per isolate and env object (middleware/config.ts). */
+  config: Config;
   db: Database;
+  /** What services receive: built by the database middleware (and by index.ts for scheduled/queue). */
+  deps: Deps;
   /** Set when a valid access token was presented (requireUser makes it mandatory). */
   user: AuthUser | undefined;
   /** The request's notion of "now" (injectable in tests). */
@@ -55,4 +60,206 @@ export interface Variables {
 export interface AppEnv {
   Bindings: Bindings;
   Variables: Variables;
+}
+
+// ---------------------------------------------------------------------------
+// Configuration: read once, validated, handed to services as values.
+// ---------------------------------------------------------------------------
+
+const DEVELOPMENT_JWT_SECRET = "culturebridge-development-only-secret-do-not-use-in-production";
+const DEFAULT_DEV_BASE_URL = "http://127.0.0.1:8787";
+
+/** An absolute http(s) origin-or-prefix, without a trailing slash. */
+const baseUrl = z
+  .string()
+  .trim()
+  .url()
+  .refine((value) => /^https?:\/\//i.test(value), "must be an http(s) URL")
+  .transform((value) => value.replace(/\/+$/, ""));
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value ? value : undefined));
+
+const environmentSchema = z.enum(["production", "staging", "development", "test"]);
+
+/** The raw vars as wrangler hands them over (strings), validated and turned into values. */
+const rawConfigSchema = z.object({
+  ENVIRONMENT: z.preprocess((value) => value ?? "production", environmentSchema),
+  APP_VERSION: optionalText,
+  DATABASE_URL: optionalText,
+  WS_PROXY: optionalText,
+  JWT_SECRET: optionalText,
+  PUBLIC_BASE_URL: optionalText,
+  CORS_ORIGINS: optionalText,
+  RATE_LIMIT_PER_MINUTE: optionalText,
+  STRIPE_SECRET_KEY: optionalText,
+  STRIPE_WEBHOOK_SECRET: optionalText,
+  STRIPE_API_BASE: optionalText,
+  CHECKOUT_SUCCESS_URL: optionalText,
+  CHECKOUT_CANCEL_URL: optionalText,
+  EMAIL_API_URL: optionalText,
+  EMAIL_API_KEY: optionalText,
+  EMAIL_FROM: optionalText,
+  ALLOW_TEST_CLOCK: optionalText,
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export interface Config {
+  environment: Environment;
+  /** development or test: dev-only routes, kept emails, X-DB-Queries, local fallbacks. */
+  isLocal: boolean;
+  appVersion: string;
+  database: { url: string; wsProxy: string | undefined };
+  /** HS256 key (>= 32 bytes outside development). */
+  jwtKey: Uint8Array;
+  /** Origin used in every link the API writes (emails, calendar feeds, photos, Stripe return URLs). */
+  publicBaseUrl: string;
+  corsOrigins: string[];
+  rateLimitPerMinute: number;
+  stripe: { secretKey: string | undefined; webhookSecret: string | undefined; apiBase: URL | undefined };
+  checkoutSuccessUrl: string;
+  checkoutCancelUrl: string;
+  email: { apiUrl: string | undefined; apiKey: string | undefined; from: string };
+  /** Tests move the clock with X-Test-Now only when ENVIRONMENT=test and ALLOW_TEST_CLOCK=1. */
+  allowTestClock: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join("; ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 100;
+
+/** Lenient on purpose: an unusable value means the documented default, not an outage. */
+export function rateLimitPerMinute(value: string | undefined): number {
+  const parsed = Number(value);
+  return Number.isInteger(parsed) && parsed > 0 ? parsed : DEFAULT_RATE_LIMIT_PER_MINUTE;
+}
+
+type RawEnv = Partial<Record<keyof z.infer<typeof rawConfigSchema>, unknown>>;
+
+/**
+ * The only reader of vars and secrets. Outside development/test a missing or
+ * malformed required value (DATABASE_URL, JWT_SECRET >= 32 bytes, PUBLIC_BASE_URL)
+ * is a ConfigError (the Worker answers 503 with one log line), never a
+ * localhost fallback.
+ */
+export function readConfig(env: RawEnv): Config {
+  const parsed = rawConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+  }
+  const raw = parsed.data;
+  const isLocal = raw.ENVIRONMENT === "development" || raw.ENVIRONMENT === "test";
+  const problems: string[] = [];
+
+  const url = (name: string, value: string | undefined, fallback: string | undefined): string | undefined => {
+    if (value === undefined) {
+      if (fallback === undefined) problems.push(`${name} is required`);
+      return fallback;
+    }
+    const result = baseUrl.safeParse(value);
+    if (!result.success) {
+      problems.push(`${name} must be an absolute http(s) URL`);
+      return fallback;
+    }
+    return result.data;
+  };
+
+  if (!raw.DATABASE_URL) problems.push("DATABASE_URL is required");
+  const secretBytes = raw.JWT_SECRET ? new TextEncoder().encode(raw.JWT_SECRET) : undefined;
+  if (!isLocal && (!secretBytes || secretBytes.length < 32)) problems.push("JWT_SECRET must be at least 32 bytes");
+  const publicBaseUrl = url("PUBLIC_BASE_URL", raw.PUBLIC_BASE_URL, isLocal ? DEFAULT_DEV_BASE_URL : undefined);
+  const stripeApiBase = raw.STRIPE_API_BASE ? url("STRIPE_API_BASE", raw.STRIPE_API_BASE, undefined) : undefined;
+  const successUrl = raw.CHECKOUT_SUCCESS_URL ? url("CHECKOUT_SUCCESS_URL", raw.CHECKOUT_SUCCESS_URL, undefined) : undefined;
+  const cancelUrl = raw.CHECKOUT_CANCEL_URL ? url("CHECKOUT_CANCEL_URL", raw.CHECKOUT_CANCEL_URL, undefined) : undefined;
+  const emailApiUrl = raw.EMAIL_API_URL ? url("EMAIL_API_URL", raw.EMAIL_API_URL, undefined) : undefined;
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const base = publicBaseUrl ?? DEFAULT_DEV_BASE_URL;
+  return {
+    environment: raw.ENVIRONMENT,
+    isLocal,
+    appVersion: raw.APP_VERSION ?? "0.1.0",
+    database: { url: raw.DATABASE_URL ?? "", wsProxy: raw.WS_PROXY },
+    jwtKey: secretBytes ?? new TextEncoder().encode(DEVELOPMENT_JWT_SECRET),
+    publicBaseUrl: base,
+    corsOrigins: (raw.CORS_ORIGINS ?? "")
+      .split(",")
+      .map((origin) => origin.trim())
+      .filter((origin) => origin.length > 0),
+    rateLimitPerMinute: rateLimitPerMinute(raw.RATE_LIMIT_PER_MINUTE),
+    stripe: {
+      secretKey: raw.STRIPE_SECRET_KEY,
+      webhookSecret: raw.STRIPE_WEBHOOK_SECRET,
+      apiBase: stripeApiBase ? new URL(stripeApiBase) : undefined,
+    },
+    checkoutSuccessUrl: successUrl ?? `${base}/payment/success`,
+    checkoutCancelUrl: cancelUrl ?? `${base}/payment/cancelled`,
+    email: {
+      apiUrl: emailApiUrl,
+      apiKey: raw.EMAIL_API_KEY,
+      from: raw.EMAIL_FROM ?? "CultureBridge <no-reply@culturebridge.app>",
+    },
+    allowTestClock: raw.ENVIRONMENT === "test" && raw.ALLOW_TEST_CLOCK === "1",
+  };
+}
+
+/** readConfig once per env object (wrangler hands the same object to every request of an isolate). */
+const configCache = new WeakMap<object, Config>();
+export function configFor(env: Bindings): Config {
+  const cached = configCache.get(env);
+  if (cached) return cached;
+  const config = readConfig(env as unknown as RawEnv);
+  configCache.set(env, config);
+  return config;
+}
+
+// ---------------------------------------------------------------------------
+// Per-request (or per-cron-run) dependencies of services: `(deps, input)`.
+// ---------------------------------------------------------------------------
+
+/** Bindings services may use, through platform/ adapters. */
+export interface Platform {
+  queue: Queue<EmailMessage> | undefined;
+  uploads: R2Bucket | undefined;
+  matchCache: KVNamespace | undefined;
+  rateLimiter: DurableObjectNamespace<RateLimiter> | undefined;
+}
+
+export interface Log {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Deps {
+  db: Database;
+  config: Config;
+  now: Date;
+  log: Log;
+  /** Work that may finish after the response (ctx.waitUntil). */
+  defer: (work: Promise<unknown>) => void;
+  platform: Platform;
+}
+
+/**
+ * What services that talk to the outside receive besides the database handle:
+ * configuration values and platform bindings, never raw env strings.
+ */
+export type ServiceEnv = Pick<Deps, "config" | "platform" | "log" | "defer">;
+
+/** ServiceEnv outside a request (scheduled, queue, tests): config from the env, one log, `defer` to waitUntil. */
+export function serviceEnvOf(env: Bindings, defer: (work: Promise<unknown>) => void, log: Log): ServiceEnv {
+  return { config: configFor(env), platform: platformOf(env), log, defer };
+}
+
+export function platformOf(env: Bindings): Platform {
+  return { queue: env.NOTIFICATIONS, uploads: env.UPLOADS, matchCache: env.MATCH_CACHE, rateLimiter: env.RATE_LIMITER };
 }

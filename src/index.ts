@@ -4,7 +4,8 @@
  */
 import { createApp } from "./app.ts";
 import { createDatabase } from "./db/client.ts";
-import type { Bindings } from "./env.ts";
+import { type Bindings, serviceEnvOf } from "./env.ts";
+import { createLog } from "./lib/log.ts";
 import { runMaintenance } from "./services/maintenance.ts";
 import { deliverEmail, type EmailMessage, retryDelaySeconds } from "./services/notifications.ts";
 
@@ -12,29 +13,39 @@ export { RateLimiter } from "./durable/rate-limiter.ts";
 
 const app = createApp();
 
+const log = createLog();
+
 function logPoolError(error: Error) {
-  console.error(JSON.stringify({ level: "error", msg: "database pool error", error: error.message }));
+  log.error("database pool error", { error: error.message });
 }
 
 export default {
   fetch: app.fetch,
 
   async scheduled(controller: ScheduledController, env: Bindings, ctx: ExecutionContext): Promise<void> {
-    const session = createDatabase(env, logPoolError);
+    const services = serviceEnvOf(env, (work) => ctx.waitUntil(work), log);
+    const session = createDatabase(
+      { DATABASE_URL: services.config.database.url, WS_PROXY: services.config.database.wsProxy },
+      logPoolError,
+    );
     try {
-      const report = await runMaintenance(session.db, env, new Date(controller.scheduledTime));
-      console.log(JSON.stringify({ level: "info", msg: "maintenance", cron: controller.cron, ...report }));
+      const report = await runMaintenance(session.db, services, new Date(controller.scheduledTime));
+      log.info("maintenance", { cron: controller.cron, ...report });
     } finally {
       ctx.waitUntil(session.end());
     }
   },
 
   async queue(batch: MessageBatch<EmailMessage>, env: Bindings, ctx: ExecutionContext): Promise<void> {
-    const session = createDatabase(env, logPoolError);
+    const services = serviceEnvOf(env, (work) => ctx.waitUntil(work), log);
+    const session = createDatabase(
+      { DATABASE_URL: services.config.database.url, WS_PROXY: services.config.database.wsProxy },
+      logPoolError,
+    );
     try {
       for (const message of batch.messages) {
         try {
-          await deliverEmail(session.db, env, message.body.outboxId, message.attempts);
+          await deliverEmail(session.db, services, message.body.outboxId, message.attempts);
           message.ack();
         } catch {
           message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });

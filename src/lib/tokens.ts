@@ -23,28 +23,6 @@ export interface TokenClaims {
   fam?: string;
 }
 
-/** Development fallback, used only when ENVIRONMENT=development and no secret is set. */
-const DEVELOPMENT_SECRET = "culturebridge-development-only-secret-do-not-use-in-production";
-
-export interface SecretConfig {
-  JWT_SECRET?: string;
-  ENVIRONMENT?: string;
-}
-
-/**
- * The signing key. Outside development a secret of >= 32 bytes is mandatory:
- * the API refuses to serve authenticated routes without one.
- */
-export function signingKey(env: SecretConfig): Uint8Array {
-  const secret = env.JWT_SECRET;
-  const bytes = secret ? new TextEncoder().encode(secret) : undefined;
-  if (bytes && bytes.length >= 32) return bytes;
-  if (env.ENVIRONMENT === "development" || env.ENVIRONMENT === "test") {
-    return bytes ?? new TextEncoder().encode(DEVELOPMENT_SECRET);
-  }
-  throw new AppError("SERVICE_UNAVAILABLE", "The service is not configured (JWT_SECRET)");
-}
-
 export async function signToken(
   key: Uint8Array,
   claims: { sub: string; role: Role; type: TokenType; jti?: string; fam?: string },

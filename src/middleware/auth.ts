@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, AuthUser } from "../env.ts";
 import { AppError, forbidden, unauthorized } from "../lib/errors.ts";
-import { signingKey, type TokenClaims, verifyToken } from "../lib/tokens.ts";
+import { type TokenClaims, verifyToken } from "../lib/tokens.ts";
 
 /**
  * Reads a bearer token when one is presented. An invalid token is remembered,
@@ -17,7 +17,7 @@ export const identify = createMiddleware<AppEnv & { Variables: { claims?: TokenC
         c.set("authError", unauthorized("Malformed Authorization header"));
       } else {
         try {
-          c.set("claims", await verifyToken(signingKey(c.env), match[1], "access", c.var.now));
+          c.set("claims", await verifyToken(c.var.config.jwtKey, match[1], "access", c.var.now));
         } catch (error) {
           if (error instanceof AppError && error.code !== "UNAUTHORIZED") throw error;
           c.set("authError", error instanceof AppError ? error : unauthorized("Invalid token"));

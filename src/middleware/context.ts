@@ -9,7 +9,7 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const requestId = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : `req_${crypto.randomUUID().replace(/-/g, "")}`;
   c.set("requestId", requestId);
   c.set("user", undefined);
-  c.set("now", requestClock(c.env.ENVIRONMENT, c.env.ALLOW_TEST_CLOCK, c.req.header("x-test-now")));
+  c.set("now", new Date());
   const started = Date.now();
   try {
     await next();
@@ -35,19 +35,6 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     );
   }
 });
-
-/**
- * Tests move time (token expiry, refund windows) with an `X-Test-Now` header.
- * Honoured only when the deployment says so explicitly (ENVIRONMENT=test and
- * ALLOW_TEST_CLOCK=1), never in development or production.
- */
-function requestClock(environment: string | undefined, allow: string | undefined, header: string | undefined): Date {
-  if (environment === "test" && allow === "1" && header) {
-    const parsed = new Date(header);
-    if (!Number.isNaN(parsed.getTime())) return parsed;
-  }
-  return new Date();
-}
 
 function describeThrown(value: unknown): string {
   if (typeof value === "string") return value;

@@ -4,7 +4,6 @@ import type { AppEnv } from "../env.ts";
 import { AppError, unauthorized } from "../lib/errors.ts";
 import type { TokenClaims } from "../lib/tokens.ts";
 
-export const DEFAULT_RATE_LIMIT_PER_MINUTE = 100;
 const WINDOW_SECONDS = 60;
 
 /**
@@ -14,10 +13,7 @@ const WINDOW_SECONDS = 60;
  */
 const EXEMPT_PATHS = new Set(["/payment/webhook"]);
 
-export function rateLimitPerMinute(value: string | undefined): number {
-  const parsed = Number(value);
-  return Number.isInteger(parsed) && parsed > 0 ? parsed : DEFAULT_RATE_LIMIT_PER_MINUTE;
-}
+export { rateLimitPerMinute } from "../env.ts";
 
 /**
  * The caller's IP as Cloudflare's edge states it. Only `CF-Connecting-IP`:
@@ -66,7 +62,7 @@ export const rateLimit = createMiddleware<AppEnv & { Variables: { claims?: Token
       return;
     }
     const key = claims ? `user:${claims.sub}` : `ip:${clientIp((name) => c.req.header(name))}`;
-    const limit = rateLimitPerMinute(c.env.RATE_LIMIT_PER_MINUTE);
+    const limit = c.var.config.rateLimitPerMinute;
     const stub = namespace.get(namespace.idFromName(key));
     const cost = EXEMPT_PATHS.has(c.req.path) ? 0 : 1;
     let result: HitResult;

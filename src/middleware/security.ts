@@ -19,11 +19,3 @@ export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
   c.header("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
   c.header("Content-Security-Policy", c.req.path === "/docs" ? DOCS_CSP : API_CSP);
 });
-
-/** Origins from CORS_ORIGINS (comma-separated); none configured means no cross-origin access. */
-export function allowedOrigins(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((origin) => origin.trim())
-    .filter((origin) => origin.length > 0);
-}

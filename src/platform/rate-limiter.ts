@@ -4,13 +4,12 @@
  */
 import type { RateLimiter } from "../durable/rate-limiter.ts";
 
-export interface RateLimiterBinding {
-  RATE_LIMITER?: DurableObjectNamespace<RateLimiter>;
-}
-
 /** Marks every access token of the user issued until now as revoked (deactivation, deletion, role change). */
-export async function revokeUserTokens(env: RateLimiterBinding, userId: string, now: Date): Promise<void> {
-  const namespace = env.RATE_LIMITER;
+export async function revokeUserTokens(
+  namespace: DurableObjectNamespace<RateLimiter> | undefined,
+  userId: string,
+  now: Date,
+): Promise<void> {
   if (!namespace) return;
   const stub = namespace.get(namespace.idFromName(`user:${userId}`));
   // +1: iat has one-second resolution; a token minted in this very second is revoked too.

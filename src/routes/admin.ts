@@ -466,12 +466,12 @@ adminRoutes
     const result = await updateUser(c.var.db, actor.id, id, patch, c.var.now);
     // After commit: tokens minted before now stop working on the next request
     // (the role claim in them is stale, or the account is inactive).
-    if (result.revokeTokens) await revokeUserTokens(c.env, id, c.var.now);
+    if (result.revokeTokens) await revokeUserTokens(c.env.RATE_LIMITER, id, c.var.now);
     return c.json(result.user, 200);
   })
   .openapi(deleteUserRoute, async (c) => {
     const actor = requireUser(c, "admin");
-    await deleteUserAsAdmin(c.var.db, c.env, actor.id, c.req.valid("param").id, c.var.now);
+    await deleteUserAsAdmin(c.var.db, c.var.deps, actor.id, c.req.valid("param").id, c.var.now);
     return c.body(null, 204);
   })
   .openapi(listBookingsRoute, async (c) => {

@@ -62,10 +62,9 @@ const SignupResponse = LoginResponse.extend({
 
 const MessageSchema = z.object({ message: z.string() }).openapi("Message");
 
-/** Links in emails point at the public origin (configured), else at the origin the request came to. */
+/** Links in emails point at the configured public origin (readConfig requires it outside development). */
 function linkBase(c: Context<RouterEnv>): string {
-  const configured = c.env.PUBLIC_BASE_URL?.trim();
-  return (configured && configured.length > 0 ? configured : new URL(c.req.url).origin).replace(/\/$/, "");
+  return c.var.config.publicBaseUrl;
 }
 
 const signupRoute = createRoute({
@@ -222,7 +221,7 @@ export const authRoutes = createRouter()
   .openapi(signupRoute, async (c) => {
     const { email, password, role } = c.req.valid("json");
     if (role === "admin") throw forbidden("Admin accounts cannot be created by signup");
-    const { user, tokens } = await signup(c.var.db, c.env, { email, password, role }, c.var.now, linkBase(c));
+    const { user, tokens } = await signup(c.var.db, c.var.deps, { email, password, role }, c.var.now, linkBase(c));
     return c.json(
       {
         id: user.id,
@@ -238,20 +237,20 @@ export const authRoutes = createRouter()
     );
   })
   .openapi(loginRoute, async (c) => {
-    const { user, tokens } = await login(c.var.db, c.env, c.req.valid("json"), c.var.now);
+    const { user, tokens } = await login(c.var.db, c.var.deps, c.req.valid("json"), c.var.now);
     return c.json({ ...tokens, user: { id: user.id, email: user.email, role: user.role } }, 200);
   })
   .openapi(refreshRoute, async (c) => {
-    const tokens = await refreshSession(c.var.db, c.env, c.req.valid("json").refresh_token, c.var.now);
+    const tokens = await refreshSession(c.var.db, c.var.deps, c.req.valid("json").refresh_token, c.var.now);
     return c.json(tokens, 200);
   })
   .openapi(logoutRoute, async (c) => {
     const user = requireUser(c);
-    await logout(c.var.db, c.env, user.id, c.req.valid("json").refresh_token, c.var.now);
+    await logout(c.var.db, c.var.deps, user.id, c.req.valid("json").refresh_token, c.var.now);
     return c.body(null, 204);
   })
   .openapi(resetRoute, async (c) => {
-    await requestPasswordReset(c.var.db, c.env, c.req.valid("json").email, c.var.now, linkBase(c));
+    await requestPasswordReset(c.var.db, c.var.deps, c.req.valid("json").email, c.var.now, linkBase(c));
     return c.json({ message: "If an account exists for this email, a password reset link has been sent." }, 200);
   })
   .openapi(resetConfirmRoute, async (c) => {

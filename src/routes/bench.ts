@@ -28,7 +28,7 @@ import { createRouter, type RouterEnv } from "../lib/router.ts";
 export const BENCH_KV_KEY = "bench:probe";
 
 function developmentOnly(c: Context<RouterEnv>): void {
-  if (c.env.ENVIRONMENT !== "development" && c.env.ENVIRONMENT !== "test") throw notFound("Route");
+  if (!c.var.config.isLocal) throw notFound("Route");
 }
 
 const TAGS = ["Development"];

@@ -212,10 +212,10 @@ export const bookingRoutes = createRouter()
     const body = c.req.valid("json");
     if (body.status === "cancelled") {
       const party = await cancellingParty(c.var.db, id, user);
-      await cancelBooking(c.var.db, c.env, { bookingId: id, party, now: c.var.now });
+      await cancelBooking(c.var.db, c.var.deps, { bookingId: id, party, now: c.var.now });
       return c.json(await getBookingFor(c.var.db, id, user), 200);
     }
-    const booking = await transitionBooking(c.var.db, c.env, {
+    const booking = await transitionBooking(c.var.db, c.var.deps, {
       bookingId: id,
       caller: user,
       to: body.status,
@@ -228,6 +228,6 @@ export const bookingRoutes = createRouter()
     const user = requireUser(c);
     const id = c.req.valid("param").id.toLowerCase();
     const party = await cancellingParty(c.var.db, id, user);
-    await cancelBooking(c.var.db, c.env, { bookingId: id, party, now: c.var.now });
+    await cancelBooking(c.var.db, c.var.deps, { bookingId: id, party, now: c.var.now });
     return c.body(null, 204);
   });

@@ -29,7 +29,7 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]{20,200}$/;
 export const calendarRoutes = createRouter().openapi(feedTokenRoute, async (c) => {
   const user = requireUser(c);
   const token = await rotateFeedToken(c.var.db, user.id, c.var.now);
-  return c.json({ feed_url: feedUrl(c.env.PUBLIC_BASE_URL, token) }, 200);
+  return c.json({ feed_url: feedUrl(c.var.config.publicBaseUrl, token) }, 200);
 });
 
 // The public path ends in ".ics" right after the parameter, which Hono's

@@ -27,7 +27,7 @@ const route = createRoute({
 
 export const devRoutes = createRouter().openapi(route, async (c) => {
   // Outside development the route does not exist.
-  if (c.env.ENVIRONMENT !== "development" && c.env.ENVIRONMENT !== "test") throw notFound("Route");
+  if (!c.var.config.isLocal) throw notFound("Route");
   const { to } = c.req.valid("query");
   const rows = await c.var.db
     .select()

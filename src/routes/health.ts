@@ -63,7 +63,7 @@ export const healthRoutes = createRouter().openapi(route, async (c) => {
   const body = {
     status: failing.length === 0 ? ("healthy" as const) : ("unhealthy" as const),
     timestamp: isoUtc(new Date()) ?? "",
-    version: c.env.APP_VERSION ?? "0.1.0",
+    version: c.var.config.appVersion,
     database,
     cache,
     ...(failing.length > 0 ? { failing } : {}),

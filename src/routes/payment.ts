@@ -98,15 +98,15 @@ paymentRoutes.use("/payment/webhook", async (c, next) => {
 paymentRoutes
   .openapi(webhookRoute, async (c) => {
     const raw = await c.req.text();
-    const event = await verifyStripeEvent(c.env, raw, c.req.header("stripe-signature"), c.var.now);
-    await handleStripeEvent(c.var.db, c.env, event, c.var.now);
+    const event = await verifyStripeEvent(c.var.deps, raw, c.req.header("stripe-signature"), c.var.now);
+    await handleStripeEvent(c.var.db, c.var.deps, event, c.var.now);
     return c.json({ received: true as const }, 200);
   })
   .openapi(checkoutRoute, async (c) => {
     const user = requireUser(c);
     const { booking_id } = c.req.valid("json");
     return c.json(
-      await createCheckout(c.var.db, c.env, { bookingId: booking_id.toLowerCase(), caller: user, now: c.var.now }),
+      await createCheckout(c.var.db, c.var.deps, { bookingId: booking_id.toLowerCase(), caller: user, now: c.var.now }),
       200,
     );
   })

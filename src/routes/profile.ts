@@ -144,10 +144,9 @@ const ExportSchema = z
   })
   .openapi("AccountExport");
 
-/** Photo URLs point at the public origin (configured), else at the origin the request came to. */
+/** Photo URLs point at the configured public origin (readConfig requires it outside development). */
 function publicBase(c: Context<RouterEnv>): string {
-  const configured = c.env.PUBLIC_BASE_URL?.trim();
-  return (configured && configured.length > 0 ? configured : new URL(c.req.url).origin).replace(/\/$/, "");
+  return c.var.config.publicBaseUrl;
 }
 
 const getProfileRoute = createRoute({
@@ -302,6 +301,6 @@ export const profileRoutes = createRouter()
   })
   .openapi(deleteRoute, async (c) => {
     const caller = requireUser(c);
-    await deleteAccount(c.var.db, c.env, { userId: caller.id, byAdmin: false, now: c.var.now });
+    await deleteAccount(c.var.db, c.var.deps, { userId: caller.id, byAdmin: false, now: c.var.now });
     return c.body(null, 204);
   });

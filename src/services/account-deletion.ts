@@ -33,7 +33,7 @@ import {
   users,
 } from "../../drizzle/schema.ts";
 import type { Database, Transaction } from "../db/client.ts";
-import type { Bindings } from "../env.ts";
+import type { ServiceEnv } from "../env.ts";
 import { conflict, notFound } from "../lib/errors.ts";
 import { revokeUserTokens } from "../platform/rate-limiter.ts";
 import { cancelFutureBookingsOfUser } from "./booking-cancellation.ts";
@@ -75,7 +75,7 @@ async function assertNotLastActiveAdmin(tx: Transaction, userId: string): Promis
   }
 }
 
-export async function deleteAccount(db: Database, env: Bindings, input: DeleteAccountInput): Promise<void> {
+export async function deleteAccount(db: Database, env: ServiceEnv, input: DeleteAccountInput): Promise<void> {
   const { userId, byAdmin, now } = input;
   const [existing] = await db
     .select({ id: users.id, role: users.role, isActive: users.isActive })
@@ -136,9 +136,9 @@ export async function deleteAccount(db: Database, env: Bindings, input: DeleteAc
     return [...removedClient, ...removedCoach].map((row) => row.photoUrl);
   });
 
-  await Promise.all(photoUrls.map((url) => deletePhotoObject(env.UPLOADS, url)));
+  await Promise.all(photoUrls.map((url) => deletePhotoObject(env.platform.uploads, url)));
   try {
-    await revokeUserTokens(env, userId, now);
+    await revokeUserTokens(env.platform.rateLimiter, userId, now);
   } catch (error) {
     // The account is gone either way (login and refresh read the database);
     // a live access token then fails on the missing or inactive user row.

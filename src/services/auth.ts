@@ -35,21 +35,13 @@ import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { emailTokens, refreshTokens, type User, users } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { rowFromJson } from "../db/json-rows.ts";
+import type { ServiceEnv } from "../env.ts";
 import { normalizeEmail } from "../lib/email-address.ts";
 import { badRequest, conflict, forbidden, pgErrorCode, unauthorized } from "../lib/errors.ts";
 import { HOUR_MS } from "../lib/time.ts";
-import {
-  ACCESS_TOKEN_TTL_SECONDS,
-  type Role,
-  randomToken,
-  type SecretConfig,
-  sha256Hex,
-  signingKey,
-  signToken,
-  verifyToken,
-} from "../lib/tokens.ts";
+import { ACCESS_TOKEN_TTL_SECONDS, type Role, randomToken, sha256Hex, signToken, verifyToken } from "../lib/tokens.ts";
 import { BCRYPT_COST } from "./admins.ts";
-import { dispatchEmails, type NotificationEnv } from "./notifications.ts";
+import { dispatchEmails } from "./notifications.ts";
 
 export const RESET_TOKEN_TTL_MS = 1 * HOUR_MS;
 export const VERIFY_TOKEN_TTL_MS = 24 * HOUR_MS;
@@ -67,8 +59,6 @@ const INVALID_EMAIL_TOKEN = "Invalid, expired or already used token";
  * wrong password (no timing oracle for registered emails).
  */
 const DUMMY_HASH = "$2b$12$SjYp6.cSuJ32ti1h2pgDquMEI166z/9EcbAFiNNPrKN8em9Qly.8u";
-
-export type AuthEnv = SecretConfig & NotificationEnv;
 
 // ---------------------------------------------------------------------------
 // passwords
@@ -118,12 +108,12 @@ interface SignedPair {
 }
 
 async function signTokenPair(
-  env: SecretConfig,
+  env: ServiceEnv,
   user: { id: string; role: Role },
   familyId: string,
   now: Date,
 ): Promise<SignedPair> {
-  const key = signingKey(env);
+  const key = env.config.jwtKey;
   const [access, refresh] = await Promise.all([
     signToken(key, { sub: user.id, role: user.role, type: "access" }, now),
     signToken(key, { sub: user.id, role: user.role, type: "refresh", fam: familyId }, now),
@@ -188,7 +178,7 @@ export interface SignupInput {
  */
 export async function signup(
   db: Database,
-  env: AuthEnv,
+  env: ServiceEnv,
   input: SignupInput,
   now: Date,
   linkBase: string,
@@ -236,7 +226,7 @@ export async function signup(
  */
 export async function login(
   db: Database,
-  env: AuthEnv,
+  env: ServiceEnv,
   input: { email: string; password: string },
   now: Date,
 ): Promise<{ user: User; tokens: TokenPair }> {
@@ -268,8 +258,8 @@ export async function login(
  * and still has that role. A role changed since (rare) costs a second
  * statement: the pair is signed again with the current role.
  */
-export async function refreshSession(db: Database, env: AuthEnv, refreshToken: string, now: Date): Promise<TokenPair> {
-  const claims = await verifyToken(signingKey(env), refreshToken, "refresh", now).catch(() => {
+export async function refreshSession(db: Database, env: ServiceEnv, refreshToken: string, now: Date): Promise<TokenPair> {
+  const claims = await verifyToken(env.config.jwtKey, refreshToken, "refresh", now).catch(() => {
     throw unauthorized(INVALID_REFRESH);
   });
   if (!claims.fam) throw unauthorized(INVALID_REFRESH);
@@ -313,7 +303,7 @@ export async function refreshSession(db: Database, env: AuthEnv, refreshToken: s
 /** A new refresh token (login, or the successor of a claimed one) and the last-seen time: one statement. */
 async function issueTokenPairAndSeen(
   db: Database,
-  env: AuthEnv,
+  env: ServiceEnv,
   user: { id: string; role: Role },
   familyId: string,
   now: Date,
@@ -362,8 +352,8 @@ async function revokeFamily(db: Executor, familyId: string, now: Date): Promise<
  * already revoked family answers the same). The token must be a valid refresh
  * token of the caller: another user's token is 403, garbage 401.
  */
-export async function logout(db: Database, env: AuthEnv, userId: string, refreshToken: string, now: Date): Promise<void> {
-  const claims = await verifyToken(signingKey(env), refreshToken, "refresh", now).catch(() => {
+export async function logout(db: Database, env: ServiceEnv, userId: string, refreshToken: string, now: Date): Promise<void> {
+  const claims = await verifyToken(env.config.jwtKey, refreshToken, "refresh", now).catch(() => {
     throw unauthorized(INVALID_REFRESH);
   });
   if (!claims.fam) throw unauthorized(INVALID_REFRESH);
@@ -392,7 +382,7 @@ export async function revokeAllRefreshTokens(db: Executor, userId: string, now: 
  */
 export async function requestPasswordReset(
   db: Database,
-  env: AuthEnv,
+  env: ServiceEnv,
   email: string,
   now: Date,
   linkBase: string,

@@ -15,7 +15,7 @@
 import { and, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { type Booking, bookings, payments } from "../../drizzle/schema.ts";
 import type { Database } from "../db/client.ts";
-import type { Bindings } from "../env.ts";
+import type { ServiceEnv } from "../env.ts";
 import { AppError, badRequest, notFound } from "../lib/errors.ts";
 import { type CancellingParty, refundDue } from "./booking-rules.ts";
 import { bookingEmails, loadParties } from "./bookings.ts";
@@ -49,7 +49,7 @@ export interface CancelBookingInput {
 const CANCELLABLE = ["pending", "confirmed"] as const;
 
 /** Cancels one booking under the policy. 404 unknown, 400 when it is not pending/confirmed. */
-export async function cancelBooking(db: Database, env: Bindings, input: CancelBookingInput): Promise<CancellationResult> {
+export async function cancelBooking(db: Database, env: ServiceEnv, input: CancelBookingInput): Promise<CancellationResult> {
   const { now } = input;
   let expireSessions: string[] = [];
   let outboxIds: string[] = [];
@@ -153,7 +153,7 @@ export async function cancelBooking(db: Database, env: Bindings, input: CancelBo
  */
 export async function cancelFutureBookingsOfUser(
   db: Database,
-  env: Bindings,
+  env: ServiceEnv,
   input: { userId: string; byAdmin: boolean; now: Date },
 ): Promise<number> {
   const { userId, byAdmin, now } = input;

@@ -10,7 +10,7 @@ import { alias } from "drizzle-orm/pg-core";
 import { type Booking, bookings, clientProfiles, coachProfiles, users } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { rowFromJson } from "../db/json-rows.ts";
-import type { AuthUser, Bindings } from "../env.ts";
+import type { AuthUser, ServiceEnv } from "../env.ts";
 import { badRequest, conflict, forbidden, notFound, pgErrorCode } from "../lib/errors.ts";
 import { type Pagination, pageTotal, windowTotal } from "../lib/pagination.ts";
 import { isoUtc, requireIso } from "../lib/time.ts";
@@ -535,7 +535,7 @@ export interface TransitionInput {
  * and confirmed -> completed (only once the session has ended; the coach's
  * total_sessions + 1 in the same transaction). Anything else is a 400.
  */
-export async function transitionBooking(db: Database, env: Bindings, input: TransitionInput): Promise<BookingView> {
+export async function transitionBooking(db: Database, env: ServiceEnv, input: TransitionInput): Promise<BookingView> {
   const { caller, now } = input;
   let outboxIds: string[] = [];
   const view = await db.transaction(async (tx) => {

@@ -26,9 +26,8 @@ const HISTORY_MS = 365 * DAY_MS;
 /** Suggested refresh interval for subscribers. */
 const REFRESH_SECONDS = 60 * 60;
 
-export function feedUrl(publicBaseUrl: string | undefined, token: string): string {
-  const base = (publicBaseUrl ?? "http://127.0.0.1:8787").replace(/\/$/, "");
-  return `${base}/calendar/feed/${token}.ics`;
+export function feedUrl(publicBaseUrl: string, token: string): string {
+  return `${publicBaseUrl}/calendar/feed/${token}.ics`;
 }
 
 /** Issues (or rotates) the caller's feed token; returns the plain token, never stored. */

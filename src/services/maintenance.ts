@@ -5,7 +5,7 @@
 import { and, eq, isNotNull, lt, lte, or } from "drizzle-orm";
 import { emailOutbox, emailTokens, matchCache, refreshTokens } from "../../drizzle/schema.ts";
 import type { Database } from "../db/client.ts";
-import type { Bindings } from "../env.ts";
+import type { ServiceEnv } from "../env.ts";
 import { dispatchEmails } from "./notifications.ts";
 import { releaseStalePendingBookings } from "./payments.ts";
 
@@ -13,7 +13,7 @@ export interface MaintenanceReport {
   [step: string]: number;
 }
 
-type Step = (db: Database, env: Bindings, now: Date) => Promise<number>;
+type Step = (db: Database, env: ServiceEnv, now: Date) => Promise<number>;
 
 const steps: Record<string, Step> = {
   // Pending bookings whose checkout expired without an event (or never started): cancelled, slot freed.
@@ -55,7 +55,7 @@ export function registerMaintenanceStep(name: string, step: Step): void {
   steps[name] = step;
 }
 
-export async function runMaintenance(db: Database, env: Bindings, now: Date): Promise<MaintenanceReport> {
+export async function runMaintenance(db: Database, env: ServiceEnv, now: Date): Promise<MaintenanceReport> {
   const report: MaintenanceReport = {};
   for (const [name, step] of Object.entries(steps)) {
     try {

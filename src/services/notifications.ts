@@ -11,6 +11,7 @@
 import { eq } from "drizzle-orm";
 import { emailOutbox } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
+import type { ServiceEnv } from "../env.ts";
 import type { EmailMessage } from "../platform/notifications-queue.ts";
 
 export type { EmailMessage };
@@ -19,14 +20,6 @@ export interface Email {
   to: string;
   subject: string;
   text: string;
-}
-
-export interface NotificationEnv {
-  ENVIRONMENT?: string;
-  NOTIFICATIONS?: Queue<EmailMessage>;
-  EMAIL_API_URL?: string;
-  EMAIL_API_KEY?: string;
-  EMAIL_FROM?: string;
 }
 
 export const MAX_DELIVERY_ATTEMPTS = 5;
@@ -46,40 +39,40 @@ export async function recordEmails(db: Executor, emails: Email[]): Promise<strin
  * that caused the email: it is logged, and the row stays `queued` for the
  * cron job to re-dispatch.
  */
-export async function dispatchEmails(env: NotificationEnv, outboxIds: string[]): Promise<void> {
-  if (outboxIds.length === 0 || !env.NOTIFICATIONS) return;
+export async function dispatchEmails(env: ServiceEnv, outboxIds: string[]): Promise<void> {
+  const queue = env.platform.queue;
+  if (outboxIds.length === 0 || !queue) return;
   try {
-    await env.NOTIFICATIONS.sendBatch(outboxIds.map((outboxId) => ({ body: { outboxId } })));
+    await queue.sendBatch(outboxIds.map((outboxId) => ({ body: { outboxId } })));
   } catch (error) {
-    console.error(
-      JSON.stringify({ level: "error", msg: "notification queue send failed", count: outboxIds.length, error: String(error) }),
-    );
+    env.log.error("notification queue send failed", { count: outboxIds.length, error: String(error) });
   }
 }
 
 /** Record and dispatch in one call, for callers outside a transaction. */
-export async function sendEmails(db: Executor, env: NotificationEnv, emails: Email[]): Promise<void> {
+export async function sendEmails(db: Executor, env: ServiceEnv, emails: Email[]): Promise<void> {
   await dispatchEmails(env, await recordEmails(db, emails));
 }
 
 /** Delivers one outbox message; throws to ask the queue for a retry. */
-export async function deliverEmail(db: Database, env: NotificationEnv, outboxId: string, attempt: number): Promise<void> {
+export async function deliverEmail(db: Database, env: ServiceEnv, outboxId: string, attempt: number): Promise<void> {
   const [message] = await db.select().from(emailOutbox).where(eq(emailOutbox.id, outboxId)).limit(1);
   if (!message || message.status === "sent" || message.status === "kept") return;
-  if (env.ENVIRONMENT === "development" || env.ENVIRONMENT === "test") {
+  if (env.config.isLocal) {
     await db.update(emailOutbox).set({ status: "kept", attempts: attempt }).where(eq(emailOutbox.id, outboxId));
     return;
   }
   try {
-    if (!env.EMAIL_API_URL) throw new Error("no email provider configured (EMAIL_API_URL)");
-    const response = await fetch(env.EMAIL_API_URL, {
+    const { apiUrl, apiKey, from } = env.config.email;
+    if (!apiUrl) throw new Error("no email provider configured (EMAIL_API_URL)");
+    const response = await fetch(apiUrl, {
       method: "POST",
       headers: {
         "content-type": "application/json",
-        ...(env.EMAIL_API_KEY ? { authorization: `Bearer ${env.EMAIL_API_KEY}` } : {}),
+        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
       },
       body: JSON.stringify({
-        from: env.EMAIL_FROM ?? "CultureBridge <no-reply@culturebridge.app>",
+        from,
         to: message.toAddress,
         subject: message.subject,
         text: message.body,
@@ -96,16 +89,7 @@ export async function deliverEmail(db: Database, env: NotificationEnv, outboxId:
       .update(emailOutbox)
       .set({ status: finalAttempt ? "failed" : "queued", attempts: attempt, lastError: String(error) })
       .where(eq(emailOutbox.id, outboxId));
-    console.error(
-      JSON.stringify({
-        level: "error",
-        msg: "email delivery failed",
-        outbox_id: outboxId,
-        attempt,
-        final: finalAttempt,
-        error: String(error),
-      }),
-    );
+    env.log.error("email delivery failed", { outbox_id: outboxId, attempt, final: finalAttempt, error: String(error) });
     if (!finalAttempt) throw error;
   }
 }

@@ -28,7 +28,7 @@ import { and, asc, desc, eq, gt, inArray, isNull, lte, notExists, or, sql } from
 import Stripe from "stripe";
 import { type Booking, bookings, coachProfiles, type Payment, payments, stripeEvents, users } from "../../drizzle/schema.ts";
 import type { Database, Transaction } from "../db/client.ts";
-import type { AuthUser, Bindings } from "../env.ts";
+import type { AuthUser, ServiceEnv } from "../env.ts";
 import { AppError, badRequest, conflict, forbidden, notFound } from "../lib/errors.ts";
 import { requireIso } from "../lib/time.ts";
 import { type BookingNotice, bookingEmails, displayName, loadParties } from "./bookings.ts";
@@ -112,10 +112,9 @@ export function sessionPriceMinor(hourlyRate: string | number, durationMinutes: 
   return Math.round((rateMinor * durationMinutes) / 60);
 }
 
-function checkoutUrls(env: Bindings, bookingId: string): { success: string; cancel: string } {
-  const base = (env.PUBLIC_BASE_URL ?? "http://127.0.0.1:8787").replace(/\/$/, "");
-  const success = env.CHECKOUT_SUCCESS_URL ?? `${base}/payment/success`;
-  const cancel = env.CHECKOUT_CANCEL_URL ?? `${base}/payment/cancelled`;
+function checkoutUrls(env: ServiceEnv, bookingId: string): { success: string; cancel: string } {
+  const success = env.config.checkoutSuccessUrl;
+  const cancel = env.config.checkoutCancelUrl;
   const join = (url: string, query: string) => `${url}${url.includes("?") ? "&" : "?"}${query}`;
   return {
     // {CHECKOUT_SESSION_ID} is filled in by Stripe.
@@ -132,7 +131,7 @@ function checkoutUrls(env: Bindings, bookingId: string): { success: string; canc
  */
 export async function createCheckout(
   db: Database,
-  env: Bindings,
+  env: ServiceEnv,
   input: { bookingId: string; caller: AuthUser; now: Date },
 ): Promise<CheckoutView> {
   const { caller, now } = input;
@@ -256,12 +255,12 @@ const WEBHOOK_TOLERANCE_SECONDS = 300;
 
 /** Verifies the signature of the raw body; any failure is a 400 (contract). */
 export async function verifyStripeEvent(
-  env: Bindings,
+  env: ServiceEnv,
   rawBody: string,
   signature: string | undefined,
   now: Date,
 ): Promise<Stripe.Event> {
-  const secret = env.STRIPE_WEBHOOK_SECRET;
+  const secret = env.config.stripe.webhookSecret;
   if (!secret) throw new AppError("SERVICE_UNAVAILABLE", "Webhooks are not configured (STRIPE_WEBHOOK_SECRET)");
   if (!signature) throw badRequest("Missing Stripe-Signature header", { header: "stripe-signature" });
   // The SDK rejects only timestamps that are too old; one too far in the
@@ -354,7 +353,7 @@ async function cancelBookingRow(tx: Transaction, booking: Booking, now: Date): P
 /** A successful payment (checkout.session.completed paid, or payment_intent.succeeded). */
 async function applyPaymentSucceeded(
   tx: Transaction,
-  env: Bindings,
+  env: ServiceEnv,
   effects: Effects,
   signal: PaymentSignal & { amountMinor: number | null; currency: string | null },
   now: Date,
@@ -525,7 +524,7 @@ async function applyCheckoutExpired(tx: Transaction, effects: Effects, signal: P
 }
 
 /** Applies one verified event exactly once. */
-export async function handleStripeEvent(db: Database, env: Bindings, event: Stripe.Event, now: Date): Promise<WebhookOutcome> {
+export async function handleStripeEvent(db: Database, env: ServiceEnv, event: Stripe.Event, now: Date): Promise<WebhookOutcome> {
   const effects: Effects = { emails: [] };
   const outcome = await db.transaction(async (tx) => {
     const inserted = await tx
@@ -641,7 +640,7 @@ export async function handleStripeEvent(db: Database, env: Bindings, event: Stri
  */
 export async function releaseStalePendingBookings(
   db: Database,
-  env: Bindings,
+  env: ServiceEnv,
   now: Date,
   /** narrows the sweep to one coach's bookings (tests and manual runs; the cron sweeps all) */
   scope: { coachId?: string } = {},

@@ -8,13 +8,8 @@
  * Stripe becomes a 503 instead of a hung request.
  */
 import Stripe from "stripe";
+import type { ServiceEnv } from "../env.ts";
 import { AppError } from "../lib/errors.ts";
-
-export interface StripeEnv {
-  STRIPE_SECRET_KEY?: string;
-  STRIPE_WEBHOOK_SECRET?: string;
-  STRIPE_API_BASE?: string;
-}
 
 /** Per-call timeout of the SDK (ms). Long enough for Stripe, short enough to answer a client. */
 export const STRIPE_TIMEOUT_MS = 10_000;
@@ -22,8 +17,8 @@ export const STRIPE_TIMEOUT_MS = 10_000;
 export type StripeClient = Stripe;
 
 /** The configured client, or undefined when no secret key is set (checkout then answers 503). */
-export function stripeClient(env: StripeEnv): Stripe | undefined {
-  const key = env.STRIPE_SECRET_KEY;
+export function stripeClient(env: ServiceEnv): Stripe | undefined {
+  const key = env.config.stripe.secretKey;
   if (!key) return undefined;
   const config: ConstructorParameters<typeof Stripe>[1] = {
     httpClient: Stripe.createFetchHttpClient(),
@@ -31,8 +26,8 @@ export function stripeClient(env: StripeEnv): Stripe | undefined {
     timeout: STRIPE_TIMEOUT_MS,
     telemetry: false,
   };
-  if (env.STRIPE_API_BASE) {
-    const base = new URL(env.STRIPE_API_BASE);
+  const base = env.config.stripe.apiBase;
+  if (base) {
     const protocol = base.protocol === "http:" ? "http" : "https";
     config.host = base.hostname;
     config.protocol = protocol;
@@ -42,7 +37,7 @@ export function stripeClient(env: StripeEnv): Stripe | undefined {
 }
 
 /** Like stripeClient, but a missing key is the contract's 503. */
-export function requireStripe(env: StripeEnv): Stripe {
+export function requireStripe(env: ServiceEnv): Stripe {
   const stripe = stripeClient(env);
   if (!stripe) throw new AppError("SERVICE_UNAVAILABLE", "Payments are not configured (STRIPE_SECRET_KEY)");
   return stripe;

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDatabase, type DatabaseSession } from "../../src/db/client.ts";
-import type { Bindings } from "../../src/env.ts";
+import { type Bindings, type ServiceEnv, serviceEnvOf } from "../../src/env.ts";
+import { createLog } from "../../src/lib/log.ts";
 import { cancelFutureBookingsOfUser } from "../../src/services/booking-cancellation.ts";
 import { releaseStalePendingBookings } from "../../src/services/payments.ts";
 import { get, post } from "../helpers/api.ts";
@@ -18,16 +19,20 @@ import { TEST_STRIPE_KEY } from "../helpers/stack.ts";
 
 let session: DatabaseSession;
 // The services need only these bindings here; no queue: emails stay recorded in the outbox.
-let env: Bindings;
+let env: ServiceEnv;
 
 beforeAll(() => {
   session = createDatabase({ DATABASE_URL: inject("databaseUrl"), WS_PROXY: inject("proxyUrl") });
-  env = {
-    ENVIRONMENT: "test",
-    DATABASE_URL: inject("databaseUrl"),
-    STRIPE_SECRET_KEY: TEST_STRIPE_KEY,
-    STRIPE_API_BASE: stripeUrl(),
-  } as Bindings;
+  env = serviceEnvOf(
+    {
+      ENVIRONMENT: "test",
+      DATABASE_URL: inject("databaseUrl"),
+      STRIPE_SECRET_KEY: TEST_STRIPE_KEY,
+      STRIPE_API_BASE: stripeUrl(),
+    } as Bindings,
+    () => {},
+    createLog(),
+  );
 });
 afterAll(async () => {
   await session.end();

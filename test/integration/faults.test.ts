@@ -28,6 +28,8 @@ import {
 import type { WranglerDev } from "../../scripts/lib/wrangler.ts";
 import { startWsProxy, type WsProxy } from "../../scripts/lib/ws-proxy.ts";
 import { createApp } from "../../src/app.ts";
+import { type Bindings, serviceEnvOf } from "../../src/env.ts";
+import { createLog } from "../../src/lib/log.ts";
 import { dispatchEmails } from "../../src/services/notifications.ts";
 import { type CallOptions, type CallResult, call, expectEnvelope, uniqueEmail } from "../helpers/api.ts";
 import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
@@ -456,7 +458,14 @@ describe("faults: the notification queue refuses messages", () => {
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
       await expect(
-        dispatchEmails({ NOTIFICATIONS: failingQueue }, ["00000000-0000-4000-8000-000000000000"]),
+        dispatchEmails(
+          serviceEnvOf(
+            { ENVIRONMENT: "test", DATABASE_URL: "postgresql://unused", NOTIFICATIONS: failingQueue } as unknown as Bindings,
+            () => {},
+            createLog(),
+          ),
+          ["00000000-0000-4000-8000-000000000000"],
+        ),
       ).resolves.toBeUndefined();
       expect(logged.mock.calls.some(([line]) => String(line).includes("notification queue send failed"))).toBe(true);
     } finally {

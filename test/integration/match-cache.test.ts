@@ -10,7 +10,8 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import * as schema from "../../drizzle/schema.ts";
 import { createDatabase, type DatabaseSession } from "../../src/db/client.ts";
-import type { Bindings } from "../../src/env.ts";
+import { type Bindings, serviceEnvOf } from "../../src/env.ts";
+import { createLog } from "../../src/lib/log.ts";
 import { quizSchema } from "../../src/lib/quiz.ts";
 import { coachListQuery } from "../../src/services/coaches.ts";
 import { runMaintenance } from "../../src/services/maintenance.ts";
@@ -155,7 +156,11 @@ describe("cron cleanup", () => {
       `INSERT INTO match_cache (client_id, match_results, expires_at, cache_key) VALUES ($1, '{}', '2001-06-01T00:00:00Z', 'live')`,
       [live.id],
     );
-    const report = await runMaintenance(session.db, { ENVIRONMENT: "test" } as Bindings, cronNow);
+    const report = await runMaintenance(
+      session.db,
+      serviceEnvOf({ ENVIRONMENT: "test", DATABASE_URL: "postgresql://unused" } as Bindings, () => {}, createLog()),
+      cronNow,
+    );
     expect(report.expired_match_cache).toBeGreaterThanOrEqual(1);
     expect(await query(`SELECT 1 FROM match_cache WHERE client_id = $1`, [expired.id])).toHaveLength(0);
     expect(await query(`SELECT 1 FROM match_cache WHERE client_id = $1`, [live.id])).toHaveLength(1);

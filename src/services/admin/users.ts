@@ -20,7 +20,7 @@ import {
 import type { ClientProfileBody, CoachProfileBody } from "../../contract/profiles.ts";
 import type { Database, Executor } from "../../db/client.ts";
 import { jsonRows, rowFromJson, rowsFromJson } from "../../db/json-rows.ts";
-import type { Bindings } from "../../env.ts";
+import type { ServiceEnv } from "../../env.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
 import { type Pagination, pageTotal, windowTotal } from "../../lib/pagination.ts";
 import { isoUtc, requireIso } from "../../lib/time.ts";
@@ -453,7 +453,13 @@ export async function updateUser(
  * state the account had, and not the email: the erased person's address must
  * not outlive the account in the trail.
  */
-export async function deleteUserAsAdmin(db: Database, env: Bindings, actorId: string, userId: string, now: Date): Promise<void> {
+export async function deleteUserAsAdmin(
+  db: Database,
+  env: ServiceEnv,
+  actorId: string,
+  userId: string,
+  now: Date,
+): Promise<void> {
   const [target] = await db.select().from(users).where(eq(users.id, userId)).limit(1);
   if (!target) throw notFound("User");
   await deleteAccount(db, env, {
