@@ -18,6 +18,7 @@ import { database } from "./middleware/database.ts";
 import { loginThrottle } from "./middleware/login-throttle.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { securityHeaders } from "./middleware/security.ts";
+import { textInput } from "./middleware/text-input.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { mountFeatureRoutes } from "./routes/index.ts";
 
@@ -87,6 +88,7 @@ export function createApp() {
       },
     })(c, next);
   });
+  app.use("*", textInput);
   app.use("*", database);
   app.use("/auth/login", loginThrottle);
 

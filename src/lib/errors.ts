@@ -73,6 +73,12 @@ const PG_ERROR_MAP: Record<string, { code: ErrorCode; message: string }> = {
   "57P01": { code: "SERVICE_UNAVAILABLE", message: "The database is unavailable" },
   "57P03": { code: "SERVICE_UNAVAILABLE", message: "The database is unavailable" },
   "53300": { code: "SERVICE_UNAVAILABLE", message: "The database is busy" },
+  // Safety net behind middleware/text-input.ts: text Postgres cannot store is the
+  // request's fault (NUL bytes, invalid encodings), never a 500.
+  "22021": { code: "VALIDATION_ERROR", message: "Text contains characters that cannot be stored (NUL or invalid encoding)" },
+  "22P05": { code: "VALIDATION_ERROR", message: "Text contains characters that cannot be stored (NUL or invalid encoding)" },
+  "22008": { code: "VALIDATION_ERROR", message: "A date or time is out of range" },
+  "22007": { code: "VALIDATION_ERROR", message: "A date or time is malformed" },
 };
 
 /** Reads a SQLSTATE from a driver error (drizzle wraps it in `cause`). */

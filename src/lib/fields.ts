@@ -44,8 +44,14 @@ export const phoneField = z
     return digits >= 7 && digits <= 15;
   }, "Must have 7 to 15 digits");
 
+/** Control characters (C0, DEL): CR/LF in a stored URL ends up in emails and headers (contract v2: 400). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
 export const httpUrlField = z
   .string()
+  // Checked before trim(): a URL padded with CR/LF is refused, not silently cleaned.
+  .refine((value) => !CONTROL_CHARACTERS.test(value), "Must not contain control characters (CR, LF, tab ...)")
   .trim()
   .max(500)
   .refine((value) => {

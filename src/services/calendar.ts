@@ -27,7 +27,7 @@ const HISTORY_MS = 365 * DAY_MS;
 const REFRESH_SECONDS = 60 * 60;
 
 export function feedUrl(publicBaseUrl: string, token: string): string {
-  return `${publicBaseUrl}/calendar/feed/${token}.ics`;
+  return `${publicBaseUrl.replace(/\/$/, "")}/calendar/feed/${token}.ics`;
 }
 
 /** Issues (or rotates) the caller's feed token; returns the plain token, never stored. */

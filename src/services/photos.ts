@@ -8,6 +8,7 @@
  */
 import type { Database } from "../db/client.ts";
 import { AppError, badRequest, forbidden } from "../lib/errors.ts";
+import { stripImageMetadata } from "../lib/image-metadata.ts";
 import { setProfilePhotoUrl } from "./profiles.ts";
 
 /** 5 MB as the old backend counted it (5 * 1024 * 1024). */
@@ -93,14 +94,16 @@ export async function uploadProfilePhoto(db: Database, bucket: R2Bucket, upload:
     });
   }
   if (file.size === 0) throw badRequest("The photo is empty", { field: "photo" });
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  const type = detectImageType(bytes);
+  const uploaded = new Uint8Array(await file.arrayBuffer());
+  const type = detectImageType(uploaded);
   if (!type)
     throw badRequest("The photo must be a JPEG, PNG or WebP image (judged by its content)", {
       field: "photo",
       allowed: ["image/jpeg", "image/png", "image/webp"],
     });
 
+  // Location, camera and author metadata never leave the upload (served photos are public).
+  const bytes = await stripImageMetadata(uploaded);
   const { contentType, extension } = PHOTO_TYPES[type];
   const key = `${crypto.randomUUID()}.${extension}`;
   await bucket.put(key, bytes, {

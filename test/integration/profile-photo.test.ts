@@ -128,6 +128,89 @@ describe("POST /profile/photo", () => {
   });
 
   describe("security", () => {
+    // Real container layouts carrying a GPS position: an EXIF APP1 segment in a
+    // JPEG, an eXIf + tEXt chunk in a PNG, an EXIF chunk in a VP8X WebP.
+    const GPS = Buffer.from("GPSLatitude=40.4168N;GPSLongitude=3.7038W");
+    const be16 = (n: number) => [(n >> 8) & 0xff, n & 0xff];
+    const be32 = (n: number) => [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+    const le32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
+    const exifPayload = Buffer.concat([Buffer.from("Exif\0\0MM\0*\0\0\0\x08", "binary"), GPS]);
+    const jpegWithExif = Uint8Array.from([
+      0xff,
+      0xd8, // SOI
+      0xff,
+      0xe1,
+      ...be16(exifPayload.length + 2),
+      ...exifPayload, // APP1 Exif
+      0xff,
+      0xdb,
+      ...be16(4),
+      0,
+      1, // DQT (stand-in)
+      0xff,
+      0xda,
+      ...be16(4),
+      1,
+      2,
+      0x11,
+      0x22,
+      0x33, // SOS + scan data
+      0xff,
+      0xd9, // EOI
+    ]);
+    const pngChunk = (type: string, data: Uint8Array) => [...be32(data.length), ...Buffer.from(type), ...data, 0, 0, 0, 0];
+    const pngWithExif = Uint8Array.from([
+      0x89,
+      0x50,
+      0x4e,
+      0x47,
+      0x0d,
+      0x0a,
+      0x1a,
+      0x0a,
+      ...pngChunk("IHDR", Uint8Array.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0])),
+      ...pngChunk("eXIf", Uint8Array.from(GPS)),
+      ...pngChunk("tEXt", Uint8Array.from(Buffer.from("Comment\0taken at home"))),
+      ...pngChunk("IDAT", Uint8Array.from([1, 2, 3])),
+      ...pngChunk("IEND", new Uint8Array()),
+    ]);
+    const riffChunk = (type: string, data: Uint8Array) => [
+      ...Buffer.from(type),
+      ...le32(data.length),
+      ...data,
+      ...(data.length % 2 ? [0] : []),
+    ];
+    const webpBody = [
+      ...riffChunk("VP8X", Uint8Array.from([0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
+      ...riffChunk("VP8 ", Uint8Array.from([1, 2, 3, 4])),
+      ...riffChunk("EXIF", Uint8Array.from(GPS)),
+    ];
+    const webpWithExif = Uint8Array.from([
+      ...Buffer.from("RIFF"),
+      ...le32(webpBody.length + 4),
+      ...Buffer.from("WEBP"),
+      ...webpBody,
+    ]);
+
+    it("strips EXIF/GPS metadata before storing: the served JPEG, PNG and WebP carry no location", async () => {
+      const coach = await createCoach();
+      for (const [bytes, type] of [
+        [jpegWithExif, "image/jpeg"],
+        [pngWithExif, "image/png"],
+        [webpWithExif, "image/webp"],
+      ] as const) {
+        expect(Buffer.from(bytes).includes(GPS)).toBe(true);
+        const result = await upload(coach.token, bytes);
+        expect(result.status, result.text).toBe(200);
+        const served = await fetchPhoto(result.body.photo_url);
+        expect(served.headers.get("content-type")).toBe(type);
+        const stored = Buffer.from(await served.arrayBuffer());
+        expect(stored.includes(GPS), type).toBe(false);
+        expect(stored.includes(Buffer.from("taken at home")), type).toBe(false);
+        expect(stored.length).toBeGreaterThan(0);
+      }
+    });
+
     it("needs a token (401); admins have no profile (403)", async () => {
       expectEnvelope(await upload(undefined, PNG), 401, "UNAUTHORIZED");
       const admin = await createUser("admin");

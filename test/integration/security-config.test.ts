@@ -7,7 +7,7 @@
  * authenticate without a proper JWT_SECRET instead of falling back to a
  * development key.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import type { WranglerDev } from "../../scripts/lib/wrangler.ts";
 import { createApp } from "../../src/app.ts";
 import { signToken } from "../../src/lib/tokens.ts";
@@ -210,10 +210,39 @@ describe("API8 production ignores test-only switches", () => {
         DATABASE_URL: inject("databaseUrl"),
         WS_PROXY: inject("proxyUrl"),
         JWT_SECRET: TEST_JWT_SECRET,
+        PUBLIC_BASE_URL: "https://api.culturebridge.test",
       },
       context,
     );
     expect(good.status).toBe(200);
+  });
+
+  it("production without (or with a malformed) PUBLIC_BASE_URL refuses to serve: 503 on every route, one log line, no localhost links", async () => {
+    const app = createApp();
+    const context = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      for (const publicBaseUrl of [undefined, "not a url", "ftp://files.example"]) {
+        const env = {
+          ENVIRONMENT: "production",
+          DATABASE_URL: inject("databaseUrl"),
+          WS_PROXY: inject("proxyUrl"),
+          JWT_SECRET: TEST_JWT_SECRET,
+          ...(publicBaseUrl !== undefined ? { PUBLIC_BASE_URL: publicBaseUrl } : {}),
+        };
+        for (const path of ["/health", "/coaches", "/openapi.json", "/calendar/feed-token"]) {
+          const response = await app.request(path, {}, env, context);
+          expect(response.status, `${path} with PUBLIC_BASE_URL ${JSON.stringify(publicBaseUrl)}`).toBe(503);
+          const body = (await response.json()) as { error: { code: string } };
+          expect(body.error.code).toBe("SERVICE_UNAVAILABLE");
+        }
+      }
+      const configLines = logged.mock.calls.map(([line]) => String(line)).filter((line) => line.includes("configuration"));
+      expect(configLines.length).toBeGreaterThanOrEqual(1);
+      expect(configLines.some((line) => line.includes("PUBLIC_BASE_URL"))).toBe(true);
+    } finally {
+      logged.mockRestore();
+    }
   });
 });
 

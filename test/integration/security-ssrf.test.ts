@@ -65,13 +65,20 @@ describe("API7 static: every outbound call in src/ has a configured destination"
     }
     // The one reviewed call: email delivery to the configured provider.
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatch(/^src\/services\/notifications\.ts:\d+: const response = await fetch\(env\.EMAIL_API_URL,/);
+    expect(found[0]).toMatch(/^src\/services\/notifications\.ts:\d+: const response = await fetch\(apiUrl,/);
+    const notifications = fs.readFileSync(path.join(projectRoot, "src/services/notifications.ts"), "utf8");
+    // ... and apiUrl is the configured EMAIL_API_URL (readConfig), nothing a request carries.
+    expect(notifications).toMatch(/const \{ apiUrl, apiKey, from \} = env\.config\.email;/);
   });
 
   it("the Stripe SDK's host comes from STRIPE_API_BASE only", () => {
     const stripe = fs.readFileSync(path.join(projectRoot, "src/services/stripe.ts"), "utf8");
-    expect(stripe).toMatch(/new URL\(env\.STRIPE_API_BASE\)/);
-    expect(stripe.match(/new URL\(/g)).toHaveLength(1);
+    expect(stripe).toMatch(/const base = env\.config\.stripe\.apiBase;/);
+    expect(stripe).not.toMatch(/new URL\(/);
+    // readConfig is the one place that turns the var into the URL.
+    const env = fs.readFileSync(path.join(projectRoot, "src/env.ts"), "utf8");
+    expect(env).toMatch(/apiBase: stripeApiBase \? new URL\(stripeApiBase\) : undefined/);
+    expect(env).toMatch(/const stripeApiBase = raw\.STRIPE_API_BASE \?/);
   });
 });
 

@@ -112,6 +112,20 @@ describe("fields", () => {
     }
   });
 
+  it("URLs with control characters are refused, not cleaned (CR/LF would reach emails)", () => {
+    for (const url of [
+      "https://meet.example/room\r\nBcc: victim@example.com",
+      "https://meet.example/room\n",
+      "\r\nhttps://meet.example/room",
+      "https://meet.example/ro\tom",
+      "https://meet.example/room\u0000",
+      "https://meet.example/room\u007f",
+    ]) {
+      expect(valid(httpUrlField, url), JSON.stringify(url)).toBe(false);
+    }
+    expect(valid(httpUrlField, "  https://meet.example/room  "), "surrounding spaces are trimmed").toBe(true);
+  });
+
   it("hourly rate: 25.00-500.00 with at most two decimals", () => {
     for (const rate of [25, 25.0, 99.99, 100.3, 500]) expect(valid(hourlyRateField, rate), String(rate)).toBe(true);
     for (const rate of [24.99, 500.01, 0, -50, 99.999, Number.NaN, Number.POSITIVE_INFINITY, "100"]) {
