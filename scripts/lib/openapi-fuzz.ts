@@ -575,6 +575,23 @@ function stringValue(schema: JsonSchema): fc.Arbitrary<Planned> {
   );
 }
 
+/** Characters that must be refused (400), never reach Postgres (500) or an email header. */
+const HOSTILE_CHARACTERS = ["\u0000", "\ud800", "\udfff", "\r\n", "\t", "\u0000\ud83d"];
+/** Dates that parse in JavaScript but lie outside 1900-9999 (or do not parse at all). */
+const EXTREME_DATES = [
+  "0001-01-01",
+  "1899-12-31",
+  "9999-12-31",
+  "9999-12-31T23:59:59Z",
+  "10000-01-01",
+  "+275760-09-13T00:00:00Z",
+  "-000001-01-01T00:00:00Z",
+  "0000-00-00",
+  "2026-02-30",
+];
+/** Numbers at the edges of JSON and of Postgres' numeric types. */
+const EXTREME_NUMBERS = [1e308, -1e308, 2 ** 53 + 2, -(2 ** 53) - 2, 2 ** 31, -(2 ** 31) - 1, 1e-320, 0.1 + 0.2];
+
 /** Values that break the schema: wrong type, out of range, too long, missing or unknown fields. */
 export function invalidValue(raw: JsonSchema, ctx: ArbitraryContext): fc.Arbitrary<Planned> {
   const schema = deref(ctx.doc, raw);
@@ -644,6 +661,18 @@ export function invalidValue(raw: JsonSchema, ctx: ArbitraryContext): fc.Arbitra
     if (schema.format || schema.pattern || schema.enum)
       options.push(fc.constantFrom("not-valid", "2026-13-45T99:99:99Z", "NaN", "\u0000", " "));
     options.push(fc.constant("z".repeat(20_000)));
+    // Text Postgres cannot store or that breaks headers (contract v2 "Text input"): NUL, unpaired
+    // surrogates, CR/LF and tabs, spliced into an otherwise valid value.
+    options.push(
+      fc.tuple(stringValue(schema), fc.constantFrom(...HOSTILE_CHARACTERS), fc.nat()).map(([value, hostile, at]) => {
+        const text = typeof value === "string" ? value : "";
+        const index = text.length === 0 ? 0 : at % (text.length + 1);
+        return `${text.slice(0, index)}${hostile}${text.slice(index)}`;
+      }),
+    );
+    // Dates outside 1900-9999, and unparsable ones, wherever a date goes.
+    if (schema.format === "date" || schema.format === "date-time" || /date|time/.test(String(schema.description ?? "")))
+      options.push(fc.constantFrom(...EXTREME_DATES));
   }
   if (types.includes("integer") || types.includes("number")) {
     const min = num(schema.minimum);
@@ -652,6 +681,7 @@ export function invalidValue(raw: JsonSchema, ctx: ArbitraryContext): fc.Arbitra
     if (max !== undefined) options.push(fc.constant(max + 1));
     if (types.includes("integer")) options.push(fc.constant(1.5));
     options.push(fc.constantFrom<Planned>("12", "abc", Number.MAX_SAFE_INTEGER * 4));
+    options.push(fc.constantFrom<Planned>(...EXTREME_NUMBERS));
   }
   if (Array.isArray(schema.enum)) options.push(fc.constantFrom("NOT_IN_ENUM", "Admin", ""));
   return fc.oneof(...options);
