@@ -1,6 +1,6 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { sql } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createDatabase } from "../../src/db/client.ts";
 import type { Bindings } from "../../src/env.ts";
 import worker from "../../src/index.ts";
@@ -34,7 +34,26 @@ describe("inside workerd", () => {
   it("runs the scheduled maintenance job", async () => {
     const controller = createScheduledController({ scheduledTime: new Date(), cron: "*/5 * * * *" });
     const ctx = createExecutionContext();
-    await worker.scheduled(controller, bindings, ctx);
-    await waitOnExecutionContext(ctx);
+    const logged = vi.spyOn(console, "log");
+    try {
+      await worker.scheduled(controller, bindings, ctx);
+      await waitOnExecutionContext(ctx);
+      const report = logged.mock.calls
+        .map(([line]) => {
+          try {
+            return JSON.parse(String(line)) as Record<string, unknown>;
+          } catch {
+            return undefined;
+          }
+        })
+        .find((line) => line?.msg === "maintenance");
+      // Every step ran and reported a count (the job reached the database for each).
+      expect(report).toMatchObject({ cron: "*/5 * * * *" });
+      for (const step of ["stale_pending_bookings", "expired_match_cache", "expired_refresh_tokens"]) {
+        expect(typeof report?.[step], step).toBe("number");
+      }
+    } finally {
+      logged.mockRestore();
+    }
   });
 });
