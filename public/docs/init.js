@@ -10,6 +10,10 @@ Scalar.createApiReference("#app", {
   showDeveloperTools: "never",
   hideClientButton: false,
   persistAuth: false,
+  // The operation list is the page: every tag opened in the sidebar.
+  defaultOpenAllTags: true,
+  // The hosted AI agent would call Scalar's servers with the document.
+  agent: { disabled: true },
   layout: "modern",
   theme: "default",
 });
