@@ -78,8 +78,8 @@ describe("OpenAPI document", () => {
   });
 
   it("types repeatable filters as arrays", () => {
-    const parameters = (build(false).paths["/coaches"]?.get as unknown as { parameters: { name: string; schema: unknown }[] })
-      .parameters;
+    const list = build(false).paths["/coaches"]?.get as unknown as { parameters: { name: string; schema: unknown }[] };
+    const parameters = list.parameters;
     for (const name of ["language", "country", "expertise"]) {
       expect(parameters.find((parameter) => parameter.name === name)?.schema, name).toMatchObject({
         type: "array",
