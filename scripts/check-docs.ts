@@ -108,6 +108,7 @@ try {
   let missingTags = tags;
   let missingSummaries = summaries;
   while (Date.now() < deadline) {
+    // biome-ignore lint/performance/useDomNodeTextContent: what is rendered, not hidden DOM text, is the point
     const text = await page.locator("body").innerText();
     missingTags = tags.filter((tag) => !text.includes(tag));
     missingSummaries = summaries.filter((summary) => !text.includes(summary));
