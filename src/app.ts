@@ -3,7 +3,6 @@
  * The one place where the app is assembled.
  */
 
-import { Scalar } from "@scalar/hono-api-reference";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -19,6 +18,7 @@ import { loginThrottle } from "./middleware/login-throttle.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { securityHeaders } from "./middleware/security.ts";
 import { textInput } from "./middleware/text-input.ts";
+import { mountDocs } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { mountFeatureRoutes } from "./routes/index.ts";
 
@@ -102,17 +102,8 @@ export function createApp() {
     description: "Access token from POST /auth/login or /auth/signup",
   });
   app.openAPIRegistry.register("Error", ErrorSchema);
-  app.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: {
-      title: "CultureBridge API",
-      version: c.var.config.appVersion,
-      description:
-        "Matches intercultural coaches with expats, diplomats and global nomads; books and bills sessions; hosts the community. Every error has the `Error` envelope.",
-    },
-    servers: [{ url: new URL(c.req.url).origin }],
-  }));
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "CultureBridge API" }));
+  // GET /openapi.json and the offline GET /docs page (routes/docs.ts).
+  mountDocs(app);
 
   app.notFound((c) => {
     const allowed = methodsForPath(app.routes, c.req.path);

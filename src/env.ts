@@ -36,6 +36,8 @@ export interface Bindings {
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** Optional Workers AI binding for the semantic part of matching. */
   AI?: Ai;
+  /** Static assets (public/: the /docs page's script); absent outside the Workers runtime. */
+  ASSETS?: Fetcher;
 }
 
 /** The authenticated caller, as established by the auth middleware. */

@@ -15,7 +15,7 @@ const repeatable = (description: string) =>
     .transform((value) => (Array.isArray(value) ? value : [value]).map((entry) => entry.trim()))
     .pipe(z.array(z.string().min(1, "Must not be empty").max(100)).max(20))
     .optional()
-    .openapi({ description, type: "string" });
+    .openapi({ description, type: "array", items: { type: "string" } });
 
 const CoachListQuery = paginationQuery
   .extend({

@@ -2,12 +2,11 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { RouterEnv } from "../lib/router.ts";
 import { adminRoutes } from "./admin.ts";
 import { authRoutes } from "./auth.ts";
-import { benchRoutes } from "./bench.ts";
 import { bookingRoutes } from "./booking.ts";
 import { calendarRoutes } from "./calendar.ts";
 import { coachesRoutes } from "./coaches.ts";
 import { communityRoutes } from "./community.ts";
-import { devRoutes } from "./dev.ts";
+import { devRoutes } from "./dev/index.ts";
 import { matchRoutes } from "./match.ts";
 import { paymentRoutes } from "./payment.ts";
 import { profileRoutes } from "./profile.ts";
@@ -23,6 +22,6 @@ export function mountFeatureRoutes(app: OpenAPIHono<RouterEnv>): void {
   app.route("/", calendarRoutes);
   app.route("/", communityRoutes);
   app.route("/", adminRoutes);
+  // Development-only (/dev/*), behind one guard.
   app.route("/", devRoutes);
-  app.route("/", benchRoutes);
 }

@@ -13,23 +13,15 @@
  *   `round_trips` and `parallel` price the two ways a handler can exceed that:
  *   more statements on the one connection, or concurrent statements, which a
  *   per-request Pool serves with one more connection each.
- *
- * Served only where ENVIRONMENT is development or test: elsewhere the paths
- * do not exist (404 NOT_FOUND, as /dev/emails).
  */
-import { createRoute, z } from "@hono/zod-openapi";
-import { sql } from "drizzle-orm";
-import type { Context } from "hono";
-import { notFound } from "../lib/errors.ts";
-import { errorResponses, jsonContent } from "../lib/openapi.ts";
-import { createRouter, type RouterEnv } from "../lib/router.ts";
+import { createRoute } from "@hono/zod-openapi";
+import { BenchConstantSchema, BenchDbQuery, BenchDbSchema, BenchKvSchema } from "../../contract/dev.ts";
+import { errorResponses, jsonContent } from "../../lib/openapi.ts";
+import { createRouter } from "../../lib/router.ts";
+import { probeDatabase } from "../../services/dev-tools.ts";
 
 /** The KV key the kv route reads; it never exists, a miss costs the same lookup as a hit of a small value. */
 export const BENCH_KV_KEY = "bench:probe";
-
-function developmentOnly(c: Context<RouterEnv>): void {
-  if (!c.var.config.isLocal) throw notFound("Route");
-}
 
 const TAGS = ["Development"];
 const ONLY_IN_DEVELOPMENT = "Served only when ENVIRONMENT is development or test (404 elsewhere). Used by `npm run bench`.";
@@ -41,7 +33,7 @@ const constantRoute = createRoute({
   summary: "Benchmark limit: a constant answer through the full middleware chain",
   description: ONLY_IN_DEVELOPMENT,
   responses: {
-    200: jsonContent(z.object({ status: z.literal("ok") }).openapi("BenchConstant"), "Always the same body"),
+    200: jsonContent(BenchConstantSchema, "Always the same body"),
     ...errorResponses(404),
   },
 });
@@ -53,26 +45,9 @@ const kvRoute = createRoute({
   summary: "Benchmark limit: one KV read of MATCH_CACHE",
   description: ONLY_IN_DEVELOPMENT,
   responses: {
-    200: jsonContent(z.object({ found: z.boolean() }).openapi("BenchKv"), "Whether the probe key exists"),
+    200: jsonContent(BenchKvSchema, "Whether the probe key exists"),
     ...errorResponses(404),
   },
-});
-
-const DbQuery = z.object({
-  round_trips: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(10)
-    .default(1)
-    .openapi({ description: "Sequential statements on the request's connection (default 1)", example: 1 }),
-  parallel: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(5)
-    .default(1)
-    .openapi({ description: "Concurrent statements per round (each one more pooled connection; default 1)", example: 1 }),
 });
 
 const dbRoute = createRoute({
@@ -81,35 +56,22 @@ const dbRoute = createRoute({
   tags: TAGS,
   summary: "Benchmark limit: one `SELECT 1` through the request's database handle",
   description: `${ONLY_IN_DEVELOPMENT} With the defaults this is the floor of every read endpoint: one connection, one statement.`,
-  request: { query: DbQuery },
+  request: { query: BenchDbQuery },
   responses: {
-    200: jsonContent(
-      z.object({ result: z.number().int(), round_trips: z.number().int(), parallel: z.number().int() }).openapi("BenchDb"),
-      "The statements ran",
-    ),
+    200: jsonContent(BenchDbSchema, "The statements ran"),
     ...errorResponses(404, 503),
   },
 });
 
 export const benchRoutes = createRouter()
-  .openapi(constantRoute, (c) => {
-    developmentOnly(c);
-    return c.json({ status: "ok" as const }, 200);
-  })
+  .openapi(constantRoute, (c) => c.json({ status: "ok" as const }, 200))
   .openapi(kvRoute, async (c) => {
-    developmentOnly(c);
+    // The raw binding on purpose: this is the floor a KV-backed answer is measured against.
     const value = await c.env.MATCH_CACHE.get(BENCH_KV_KEY, "text");
     return c.json({ found: value !== null }, 200);
   })
   .openapi(dbRoute, async (c) => {
-    developmentOnly(c);
     const { round_trips: roundTrips, parallel } = c.req.valid("query");
-    let result = 0;
-    for (let round = 0; round < roundTrips; round++) {
-      const answers = await Promise.all(
-        Array.from({ length: parallel }, () => c.var.db.execute<{ one: number }>(sql`select 1 as one`)),
-      );
-      result = Number(answers[0]?.rows[0]?.one ?? 0);
-    }
+    const result = await probeDatabase(c.var.db, roundTrips, parallel);
     return c.json({ result, round_trips: roundTrips, parallel }, 200);
   });
