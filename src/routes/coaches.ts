@@ -122,7 +122,7 @@ export const coachesRoutes = createRouter()
       },
       { skip: query.skip, limit: query.limit },
     );
-    return c.json(CoachPageSchema.parse(result), 200);
+    return c.json(result, 200);
   })
   .openapi(getRoute, async (c) => {
     const { id } = c.req.valid("param");

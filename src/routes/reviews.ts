@@ -81,12 +81,12 @@ export const reviewRoutes = createRouter()
       comment: body.comment ?? null,
       now: c.var.now,
     });
-    return c.json(ReviewSchema.parse(review), 201);
+    return c.json(review, 201);
   })
   .openapi(listReviewsRoute, async (c) => {
     const pagination = c.req.valid("query");
     const page = await listCoachReviews(c.var.db, c.req.valid("param").id.toLowerCase(), pagination);
-    return c.json(CoachReviewPageSchema.parse(page), 200);
+    return c.json(page, 200);
   })
   .openapi(deleteReviewRoute, async (c) => {
     const actor = requireUser(c, "admin");

@@ -81,6 +81,34 @@ describe("GET /coaches: verified and q", () => {
   });
 });
 
+describe("ids that are not RFC 4122 UUIDs (md5-derived, as imported or benchmark rows)", () => {
+  it("are listed, reviewed and verified like any other", async () => {
+    const country = tag("Md5land");
+    const coachId = crypto
+      .randomUUID()
+      .replace(/^(.{14})./, "$1f")
+      .replace(/^(.{19})./, "$1c");
+    await query(`insert into users (id, email, role, is_active, email_verified) values ($1, $2, 'coach', true, true)`, [
+      coachId,
+      `${country.toLowerCase()}@example.test`,
+    ]);
+    const [profile] = await query<{ id: string }>(
+      `insert into coach_profiles (user_id, first_name, countries, hourly_rate) values ($1, 'Md', array[$2], 90) returning id`,
+      [coachId, country],
+    );
+    const viewer = await createClient();
+    const listed = await get(`/coaches?country=${country}`, { token: viewer.token });
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.body.items.map((item: Json) => item.user_id)).toEqual([coachId]);
+    const admin = await createUser("admin");
+    const verified = await patch(`/admin/coaches/${coachId}/verification`, { is_verified: true }, { token: admin.token });
+    expect(verified.status, verified.text).toBe(200);
+    expect(verified.body).toMatchObject({ id: profile!.id, user_id: coachId, is_verified: true });
+    const reviews = await get(`/coaches/${coachId}/reviews`, { token: viewer.token });
+    expect(reviews.status, reviews.text).toBe(200);
+  });
+});
+
 describe("GET /coaches: totals above the exact-count threshold", () => {
   it("are exact, stored once per coaches version, and follow a coach change", async () => {
     const country = tag("Bigland");
