@@ -140,7 +140,7 @@ async function main(): Promise<void> {
       },
       { name: "GET /coaches language+country (total stored for this version)", next: () => routeStatement(pairFilters()) },
       {
-        name: "GET /coaches language+country (first after a coach change: full count + store)",
+        name: "GET /coaches language+country (first after a coach change: count + store)",
         // A key never seen: the statement takes the miss path every time.
         next: () => routeStatement(pairFilters(), crypto.randomUUID().replace(/-/g, "").padEnd(64, "0")),
       },

@@ -9,12 +9,12 @@
  * total_sessions desc, id) is the ix_coach_profiles_rank index, walked with the
  * index's own NULLS LAST so that a page stops after its rows (docs/SEARCH.md).
  *
- * The total is exact and costs little (docs/SEARCH.md has the figures):
- *  - a count capped at EXACT_COUNT_THRESHOLD + 1 rows: a narrow filter is counted exactly;
- *  - a broader filter's total is counted once per coaches version and kept in
- *    coach_list_counts; later requests (other pages, other users) read it.
- * Cache lookup, capped count, full count and the write of a new total are one statement
- * (each later step gated by a one-time filter on the earlier one), so a read stays one round trip.
+ * The total is exact and costs little (docs/SEARCH.md has the figures): a narrow filter
+ * (at most EXACT_COUNT_THRESHOLD matches) is counted on every request, which is cheap; a
+ * broader filter's total is counted once per coaches version and kept in coach_list_counts,
+ * where later requests (other pages, other users) read it. Lookup, count and the write of a
+ * new total are one statement (each step gated by a one-time filter on the one before), so
+ * a read stays one round trip.
  */
 import { and, arrayContains, eq, gte, isNotNull, lte, or, type SQL, sql } from "drizzle-orm";
 import { type CoachProfile, coachProfiles, users } from "../../drizzle/schema.ts";
@@ -25,7 +25,7 @@ import { notFound } from "../lib/errors.ts";
 import type { Pagination } from "../lib/pagination.ts";
 import { serializeCoachProfile } from "./profiles.ts";
 
-/** Up to this many matches the total is counted on every request; above it, once per coaches version. */
+/** Up to this many matches the total is counted on every request (cheap); above it, once per coaches version. */
 export const EXACT_COUNT_THRESHOLD = 1000;
 
 /** The columns a list item needs (no availability, no intro video: lists stay small). */
@@ -152,15 +152,14 @@ export async function filterKey(filters: CoachFilters): Promise<string> {
 /**
  * The list statement (exported so the EXPLAIN tests check the very SQL the route runs).
  *
- *   ver     the coaches version (one primary-key read)
- *   hit     a total stored for these filters at this version
- *   capped  without a hit: count(*) of at most THRESHOLD + 1 matches
- *   full    only when capped is over the threshold: the exact count
- *   saved   ... stored for the next request, stale versions pruned
- *   page    the page: the rank index walked in order, filtered, stopped after `limit`
+ *   ver      the coaches version (one primary-key read)
+ *   hit      a total stored for these filters at this version
+ *   counted  only without a hit: the exact count
+ *   saved    ... stored for the next request when over the threshold; stale versions pruned
+ *   page     the page: the rank index walked in order, filtered, stopped after `limit`
  *
- * `not exists (select 1 from hit)` and `(select n from capped) > THRESHOLD` are uncorrelated
- * subqueries: Postgres runs them once, before the scan they gate, and skips the scan when false.
+ * `not exists (select 1 from hit)` and `(select n from counted) > THRESHOLD` are uncorrelated
+ * subqueries: Postgres runs them once, before the scan or write they gate, and skips it when false.
  */
 export function coachListSql(filters: CoachFilters, pagination: Pagination, key: string): SQL {
   const where = and(...filterConditions(filters)) as SQL;
@@ -172,16 +171,14 @@ export function coachListSql(filters: CoachFilters, pagination: Pagination, key:
   return sql`
     with ver as (select coalesce((select value from app_counters where name = 'coaches_version'), 0) as v),
     hit as (select total from coach_list_counts where filter_key = ${key} and version = (select v from ver)),
-    capped as (
-      select count(*) as n from (select 1 ${matching} and not exists (select 1 from hit) limit ${threshold} + 1) c),
-    full_count as (select count(*) as n ${matching} and (select n from capped) > ${threshold}),
+    counted as (select count(*) as n ${matching} and not exists (select 1 from hit)),
     pruned as (
       delete from coach_list_counts
-       where version < (select v from ver) and filter_key <> ${key} and (select n from capped) > ${threshold}
+       where version < (select v from ver) and filter_key <> ${key} and (select n from counted) > ${threshold}
       returning 1),
     saved as (
       insert into coach_list_counts (filter_key, version, total)
-      select ${key}::varchar, (select v from ver), (select n from full_count)::int where (select n from capped) > ${threshold}
+      select ${key}::varchar, (select v from ver), (select n from counted)::int where (select n from counted) > ${threshold}
       on conflict (filter_key) do update set version = excluded.version, total = excluded.total
         where coach_list_counts.version < excluded.version
       returning 1),
@@ -193,9 +190,7 @@ export function coachListSql(filters: CoachFilters, pagination: Pagination, key:
       ${matching}
       order by ${order}
       limit ${pagination.limit} offset ${pagination.skip})
-    select coalesce((select total from hit),
-                    case when (select n from capped) > ${threshold} then (select n from full_count) else (select n from capped) end)
-             as total,
+    select coalesce((select total from hit), (select n from counted)) as total,
            (select count(*) from saved) + (select count(*) from pruned) as writes,
            p.*
       from (select 1) one left join page_rows p on true
