@@ -346,3 +346,18 @@ describe.runIf(isRealPostgres())("concurrency (real Postgres)", () => {
     expect(Number(row.rating)).toBeCloseTo(stored!.total / stored!.n, 2);
   });
 });
+
+describe("/openapi.json", () => {
+  it("documents every new operation with all its statuses", async () => {
+    const document = (await get("/openapi.json")).body;
+    const statuses = (path: string, method: string) => Object.keys(document.paths[path]?.[method]?.responses ?? {}).sort();
+    expect(statuses("/booking/{id}/review", "post")).toEqual(["201", "400", "401", "403", "404", "409", "429", "500"]);
+    expect(statuses("/coaches/{id}/reviews", "get")).toEqual(["200", "400", "401", "404", "429", "500"]);
+    expect(statuses("/admin/reviews/{id}", "delete")).toEqual(["204", "400", "401", "403", "404", "429", "500"]);
+    expect(statuses("/admin/coaches/{id}/verification", "patch")).toEqual(["200", "400", "401", "403", "404", "429", "500"]);
+    const listParameters = (document.paths["/coaches"].get.parameters as Json[]).map((parameter) => parameter.name);
+    expect(listParameters).toEqual(expect.arrayContaining(["verified", "q"]));
+    expect(document.components.schemas.CoachListItem.properties.review_count).toBeDefined();
+    expect(document.components.schemas.CoachProfile.properties.review_count).toBeDefined();
+  });
+});
