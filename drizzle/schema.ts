@@ -14,6 +14,7 @@ import {
   type AnyPgColumn,
   bigint,
   boolean,
+  check,
   index,
   integer,
   jsonb,
@@ -21,6 +22,7 @@ import {
   pgEnum,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   unique,
@@ -100,6 +102,14 @@ export const coachProfiles = pgTable(
     isVerified: boolean("is_verified").notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    // added (v2 reviews): maintained in the statement that writes or deletes a review, as
+    // increments, so that concurrent reviews of one coach add up exactly (an UPDATE waits for
+    // the row and re-reads it). rating = round(rating_sum / review_count, 2) while review_count > 0.
+    reviewCount: integer("review_count").notNull().default(0),
+    ratingSum: integer("rating_sum").notNull().default(0),
+    // added: the rating that stood before the first review (imported), restored when the last
+    // review is deleted; null while the coach has never had a review.
+    importedRating: numeric("imported_rating", { precision: 3, scale: 2 }),
   },
   (t) => [
     index("ix_coach_profiles_languages").using("gin", t.languages),
@@ -108,6 +118,12 @@ export const coachProfiles = pgTable(
     index("ix_coach_profiles_expertise").using("gin", t.expertise),
     // added: discovery's ordering.
     index("ix_coach_profiles_rank").on(t.rating.desc(), t.totalSessions.desc(), t.id),
+    // added (v2 `q`): words of name, bio and expertise; coach_search_vector() is an immutable
+    // SQL function from a hand-written migration (array_to_string alone is only stable).
+    index("ix_coach_profiles_search").using(
+      "gin",
+      sql`coach_search_vector(${t.firstName}, ${t.lastName}, ${t.bio}, ${t.expertise})`,
+    ),
   ],
 );
 
@@ -372,6 +388,50 @@ export const calendarFeeds = pgTable(
   (t) => [uniqueIndex("ix_calendar_feeds_token_hash").on(t.tokenHash)],
 );
 
+/**
+ * added (v2): reviews of completed sessions, one per booking. `coach_id` and `client_id` are
+ * user ids copied from the booking (no cascade from users, as bookings: a reviewed booking keeps
+ * both accounts as tombstones at worst).
+ */
+export const reviews = pgTable(
+  "reviews",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    bookingId: uuid("booking_id")
+      .notNull()
+      .references(() => bookings.id),
+    coachId: uuid("coach_id")
+      .notNull()
+      .references(() => users.id),
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => users.id),
+    rating: smallint("rating").notNull(),
+    comment: text("comment"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("ix_reviews_booking_id").on(t.bookingId),
+    // GET /coaches/{id}/reviews: newest first, stable ties.
+    index("ix_reviews_coach_created").on(t.coachId, t.createdAt.desc(), t.id.desc()),
+    check("ck_reviews_rating", sql`${t.rating} between 1 and 5`),
+    check("ck_reviews_comment_length", sql`${t.comment} is null or char_length(${t.comment}) between 1 and 2000`),
+  ],
+);
+
+/**
+ * added (issue 14, GET /coaches at scale): the exact total of a broad coach filter, computed
+ * once per coaches version (the counter every coach change bumps) and read instead of a count
+ * over thousands of coaches. `filter_key` is a SHA-256 of the canonical filters. Only filters
+ * with more matches than the list's exact-count threshold are stored; rows of older versions
+ * are pruned by the statement that stores a new one.
+ */
+export const coachListCounts = pgTable("coach_list_counts", {
+  filterKey: varchar("filter_key", { length: 64 }).primaryKey(),
+  version: bigint("version", { mode: "number" }).notNull(),
+  total: integer("total").notNull(),
+});
+
 /** Small global counters, e.g. the coaches version that keys the match cache. */
 export const appCounters = pgTable("app_counters", {
   name: varchar("name", { length: 64 }).primaryKey(),
@@ -385,3 +445,4 @@ export type Booking = typeof bookings.$inferSelect;
 export type Payment = typeof payments.$inferSelect;
 export type Post = typeof posts.$inferSelect;
 export type Resource = typeof resources.$inferSelect;
+export type Review = typeof reviews.$inferSelect;

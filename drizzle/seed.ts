@@ -3,6 +3,7 @@
  * (seeded PRNG), so every fresh `.data/` looks the same.
  */
 import bcrypt from "bcryptjs";
+import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import * as schema from "./schema.ts";
 
@@ -387,5 +388,64 @@ export async function seedDemoData(db: AnyDatabase, options: { coaches?: number;
       createdBy: i % 2 === 0 ? (admin as { id: string }).id : (coachUsers[i] as { id: string }).id,
     })),
   );
+  await seedDemoReviews(
+    db,
+    rand,
+    coachUsers.map((user) => user.id),
+    clientUsers.map((user) => user.id),
+  );
   return { coaches: coachCount, clients: clientCount, posts: postRows.length + 1, resources: resourceRows.length };
+}
+
+const REVIEW_COMMENTS = [
+  "Practical, warm and very well prepared. I left with a plan for my first month.",
+  "Helped me understand why my emails kept landing badly with my new team.",
+  "Great listener. The session on school choices saved us weeks of research.",
+  null,
+  "Good session, although I would have liked more concrete examples.",
+  "Exactly what I needed before my posting: protocol, small talk, and what not to say.",
+];
+
+/**
+ * v2 reviews for the demo: a few completed sessions in the past between demo clients and the
+ * first coaches, each reviewed by its client, and the coaches' counters set as the API keeps them
+ * (review_count, rating_sum, rating = their mean, the imported rating kept). The completed
+ * bookings are the minimal set reviews need (no payments: the demo's paid flow is the payments
+ * seed's); they never overlap a bookable future slot.
+ */
+export async function seedDemoReviews(
+  db: AnyDatabase,
+  rand: ReturnType<typeof prng>,
+  coachIds: readonly string[],
+  clientIds: readonly string[],
+): Promise<number> {
+  const pairs = clientIds.slice(0, 8).map((clientId, i) => ({ clientId, coachId: coachIds[i % 4] as string, i }));
+  if (pairs.length === 0 || coachIds.length === 0) return 0;
+  const now = Date.now();
+  const completed = await db
+    .insert(schema.bookings)
+    .values(
+      pairs.map(({ clientId, coachId, i }) => {
+        const start = new Date(now - (3 + i * 4) * 86_400_000);
+        start.setUTCHours(9 + (i % 6), 0, 0, 0);
+        return { clientId, coachId, sessionDatetime: start, durationMinutes: 60, status: "completed" as const, notes: null };
+      }),
+    )
+    .returning({ id: schema.bookings.id, clientId: schema.bookings.clientId, coachId: schema.bookings.coachId });
+  await db.insert(schema.reviews).values(
+    completed.map((booking, i) => ({
+      bookingId: booking.id,
+      coachId: booking.coachId,
+      clientId: booking.clientId,
+      rating: rand.next() < 0.75 ? 5 : 4 - (i % 2),
+      comment: REVIEW_COMMENTS[i % REVIEW_COMMENTS.length] ?? null,
+      createdAt: new Date(now - (2 + i * 4) * 86_400_000),
+    })),
+  );
+  await db.execute(sql`
+    update coach_profiles cp
+       set imported_rating = cp.rating, review_count = r.n, rating_sum = r.s, rating = round(r.s::numeric / r.n, 2)
+      from (select coach_id, count(*)::int as n, sum(rating)::int as s from reviews group by coach_id) r
+     where cp.user_id = r.coach_id and cp.review_count = 0`);
+  return completed.length;
 }

@@ -546,6 +546,9 @@ async function main() {
       name: "GET /coaches language+country",
       limit: "db",
       method: "GET",
+      // Issue 14: the rank index walked in order, exact totals stored per coaches version (docs/SEARCH.md).
+      baseline: true,
+      pooled: true,
       request: () => {
         const combo = pick(combos);
         return {
@@ -553,6 +556,15 @@ async function main() {
           token: anyToken(),
         };
       },
+    },
+    {
+      name: "GET /coaches q+language",
+      limit: "db",
+      method: "GET",
+      request: () => ({
+        path: `/coaches?language=English&q=${encodeURIComponent(pick(["relocation", "career", "leadership abroad", "Garcia", "resilience"]))}`,
+        token: anyToken(),
+      }),
     },
     {
       name: "GET /coaches/{id}",

@@ -1,5 +1,6 @@
-/** Contract section "Coach discovery": the coach list item. */
+/** Contract section "Coach discovery": the coach list item, the list page and the coach id parameter. */
 import { z } from "@hono/zod-openapi";
+import { UUID_PATTERN } from "../lib/openapi.ts";
 
 export const CoachListItemSchema = z
   .object({
@@ -14,10 +15,29 @@ export const CoachListItemSchema = z
     countries: z.array(z.string()),
     hourly_rate: z.number().nullable().openapi({ example: 120 }),
     currency: z.string().openapi({ example: "USD" }),
-    rating: z.number().openapi({ example: 4.75 }),
+    rating: z.number().openapi({ example: 4.75, description: "The mean of the coach's reviews once it has one" }),
     total_sessions: z.number().int(),
     is_verified: z.boolean(),
+    review_count: z.number().int().openapi({ description: "v2: number of reviews" }),
   })
   .openapi("CoachListItem");
 
+export const CoachPageSchema = z
+  .object({
+    items: z.array(CoachListItemSchema),
+    total: z.number().int().openapi({ description: "Every coach matching the filters (exact)" }),
+    skip: z.number().int(),
+    limit: z.number().int(),
+  })
+  .openapi("CoachPage");
+
+/** `{id}` of the coach routes: the coach profile id, or the coach's user id. */
+export const CoachIdParam = z.object({
+  id: z
+    .string()
+    .regex(UUID_PATTERN, "Must be a UUID (coach profile id or user id)")
+    .openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
+});
+
 export type CoachListItem = z.infer<typeof CoachListItemSchema>;
+export type CoachPage = z.infer<typeof CoachPageSchema>;

@@ -39,6 +39,10 @@ export const CoachProfileSchema = z
     rating: z.number().openapi({ example: 4.75 }),
     total_sessions: z.number().int(),
     is_verified: z.boolean(),
+    review_count: z
+      .number()
+      .int()
+      .openapi({ description: "v2: number of reviews; `rating` is their mean (2 decimals) once there is one" }),
     created_at: z.string(),
     updated_at: z.string(),
   })

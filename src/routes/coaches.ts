@@ -1,12 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { CoachListItemSchema } from "../contract/coaches.ts";
+import { CoachIdParam, CoachPageSchema } from "../contract/coaches.ts";
 import { CoachProfileSchema } from "../contract/profiles.ts";
+import { cleanText } from "../contract/reviews.ts";
 import { canonicalLanguage } from "../lib/languages.ts";
-import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
-import { pageSchema, paginationQuery } from "../lib/pagination.ts";
+import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
+import { paginationQuery } from "../lib/pagination.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireRole } from "../middleware/auth.ts";
-import { getCoach, listCoaches } from "../services/coaches.ts";
+import { getCoach, listCoaches, searchWords } from "../services/coaches.ts";
 
 /** A filter given once (`?language=Spanish`) or repeated (`?language=Spanish&language=English`); all must match. */
 const repeatable = (description: string) =>
@@ -44,19 +45,36 @@ const CoachListQuery = paginationQuery
     min_rate: z.coerce.number().min(0).max(1_000_000).optional().openapi({ example: 50 }),
     max_rate: z.coerce.number().min(0).max(1_000_000).optional().openapi({ example: 150 }),
     min_rating: z.coerce.number().min(0).max(5).optional().openapi({ example: 4 }),
+    verified: z
+      .enum(["true", "false"])
+      .transform((value) => value === "true")
+      .optional()
+      .openapi({ description: "v2: only verified (true) or only unverified (false) coaches", example: "true" }),
+    q: z
+      .string()
+      .max(200)
+      .refine(cleanText, "Must not contain NUL characters or unpaired surrogates")
+      .transform((value, ctx) => {
+        const words = searchWords(value);
+        if (words.length === 0) {
+          ctx.addIssue({ code: "custom", message: "Must contain at least one word (letters or digits)" });
+          return z.NEVER;
+        }
+        return words;
+      })
+      .optional()
+      .openapi({
+        description:
+          "v2: words that must all occur in the coach's name, bio or expertise (each as a word prefix, any case; at most 10 words are used)",
+        example: "relocation madrid",
+        type: "string",
+      }),
   })
   .superRefine((query, ctx) => {
     if (query.min_rate !== undefined && query.max_rate !== undefined && query.min_rate > query.max_rate) {
       ctx.addIssue({ code: "custom", path: ["min_rate"], message: "min_rate must not exceed max_rate" });
     }
   });
-
-const CoachIdParam = z.object({
-  id: z
-    .string()
-    .regex(UUID_PATTERN, "Must be a UUID (coach profile id or user id)")
-    .openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
-});
 
 const listRoute = createRoute({
   method: "get",
@@ -68,7 +86,7 @@ const listRoute = createRoute({
   middleware: [requireRole()] as const,
   request: { query: CoachListQuery },
   responses: {
-    200: jsonContent(pageSchema(CoachListItemSchema, "CoachPage"), "A page of coaches"),
+    200: jsonContent(CoachPageSchema, "A page of coaches"),
     ...errorResponses(401),
   },
 });
@@ -99,6 +117,8 @@ export const coachesRoutes = createRouter()
         minRate: query.min_rate,
         maxRate: query.max_rate,
         minRating: query.min_rating,
+        verified: query.verified,
+        words: query.q,
       },
       { skip: query.skip, limit: query.limit },
     );

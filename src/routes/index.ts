@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { RouterEnv } from "../lib/router.ts";
+import { adminVerificationRoutes } from "./admin/verification.ts";
 import { adminRoutes } from "./admin.ts";
 import { authRoutes } from "./auth.ts";
 import { bookingRoutes } from "./booking.ts";
@@ -10,6 +11,7 @@ import { devRoutes } from "./dev/index.ts";
 import { matchRoutes } from "./match.ts";
 import { paymentRoutes } from "./payment.ts";
 import { profileRoutes } from "./profile.ts";
+import { reviewRoutes } from "./reviews.ts";
 
 /** Every feature module, mounted at the root (each declares its full paths). */
 export function mountFeatureRoutes(app: OpenAPIHono<RouterEnv>): void {
@@ -22,6 +24,8 @@ export function mountFeatureRoutes(app: OpenAPIHono<RouterEnv>): void {
   app.route("/", calendarRoutes);
   app.route("/", communityRoutes);
   app.route("/", adminRoutes);
+  app.route("/", reviewRoutes);
+  app.route("/", adminVerificationRoutes);
   // Development-only (/dev/*), behind one guard.
   app.route("/", devRoutes);
 }

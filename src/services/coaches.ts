@@ -4,18 +4,29 @@
  * also requires an hourly rate (a coach without one cannot be booked).
  *
  * Array filters are written as containment (`@>`) so that the GIN indexes
- * ix_coach_profiles_languages / _countries / _expertise serve them; the order
- * (rating desc, total_sessions desc, id) is the ix_coach_profiles_rank index;
- * `total` comes from a count subquery in the same statement (one round trip).
+ * ix_coach_profiles_languages / _countries / _expertise serve them; `q` is a
+ * prefix full-text match over ix_coach_profiles_search; the order (rating desc,
+ * total_sessions desc, id) is the ix_coach_profiles_rank index, walked with the
+ * index's own NULLS LAST so that a page stops after its rows (docs/SEARCH.md).
+ *
+ * The total is exact and costs little (docs/SEARCH.md has the figures): a narrow filter
+ * (at most EXACT_COUNT_THRESHOLD matches) is counted on every request, which is cheap; a
+ * broader filter's total is counted once per coaches version and kept in coach_list_counts,
+ * where later requests (other pages, other users) read it. Lookup, count and the write of a
+ * new total are one statement (each step gated by a one-time filter on the one before), so
+ * a read stays one round trip.
  */
-import { and, arrayContains, asc, desc, eq, gte, isNotNull, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, arrayContains, eq, gte, isNotNull, lte, or, type SQL, sql } from "drizzle-orm";
 import { type CoachProfile, coachProfiles, users } from "../../drizzle/schema.ts";
-import type { CoachListItem } from "../contract/coaches.ts";
+import type { CoachListItem, CoachPage } from "../contract/coaches.ts";
 import type { CoachProfileBody } from "../contract/profiles.ts";
 import type { Executor } from "../db/client.ts";
 import { notFound } from "../lib/errors.ts";
-import type { Page, Pagination } from "../lib/pagination.ts";
+import type { Pagination } from "../lib/pagination.ts";
 import { serializeCoachProfile } from "./profiles.ts";
+
+/** Up to this many matches the total is counted on every request (cheap); above it, once per coaches version. */
+export const EXACT_COUNT_THRESHOLD = 1000;
 
 /** The columns a list item needs (no availability, no intro video: lists stay small). */
 export const listItemColumns = {
@@ -33,6 +44,7 @@ export const listItemColumns = {
   rating: coachProfiles.rating,
   totalSessions: coachProfiles.totalSessions,
   isVerified: coachProfiles.isVerified,
+  reviewCount: coachProfiles.reviewCount,
 };
 
 /** A list item's source: a drizzle row (numerics as strings) or a matching candidate (numbers). */
@@ -64,6 +76,7 @@ export function toCoachListItem(row: CoachListRow): CoachListItem {
     rating: Number(row.rating),
     total_sessions: row.totalSessions,
     is_verified: row.isVerified,
+    review_count: Number(row.reviewCount),
   };
 }
 
@@ -77,10 +90,25 @@ export interface CoachFilters {
   minRate?: number;
   maxRate?: number;
   minRating?: number;
+  /** v2: only verified (true) or only unverified (false) coaches */
+  verified?: boolean;
+  /** v2: words that must all occur (as word prefixes) in the name, bio or expertise */
+  words?: string[];
 }
 
 /** Visible in discovery: an active coach account. */
 const activeCoach = and(eq(users.isActive, true), eq(users.role, "coach"));
+
+/**
+ * Words of a `q` search: runs of letters and digits (any script), at most 10. They are the only
+ * characters that reach to_tsquery, so no query syntax can be injected and none can fail.
+ */
+export function searchWords(q: string): string[] {
+  return [...new Set(q.match(/[\p{L}\p{N}]+/gu) ?? [])].slice(0, 10);
+}
+
+/** The tsquery text of the words: every word, as a prefix (`coach` finds "coaching"). */
+const tsqueryText = (words: readonly string[]) => words.map((word) => `${word}:*`).join(" & ");
 
 function filterConditions(filters: CoachFilters): SQL[] {
   const conditions: SQL[] = [activeCoach as SQL, isNotNull(coachProfiles.hourlyRate)];
@@ -90,45 +118,92 @@ function filterConditions(filters: CoachFilters): SQL[] {
   if (filters.minRate !== undefined) conditions.push(gte(coachProfiles.hourlyRate, filters.minRate.toFixed(2)));
   if (filters.maxRate !== undefined) conditions.push(lte(coachProfiles.hourlyRate, filters.maxRate.toFixed(2)));
   if (filters.minRating !== undefined) conditions.push(gte(coachProfiles.rating, filters.minRating.toFixed(2)));
+  if (filters.verified !== undefined) conditions.push(eq(coachProfiles.isVerified, filters.verified));
+  if (filters.words?.length) {
+    // The very expression of ix_coach_profiles_search (migration coach_search_vector), so the index serves it.
+    conditions.push(
+      sql`coach_search_vector(${coachProfiles.firstName}, ${coachProfiles.lastName}, ${coachProfiles.bio}, ${coachProfiles.expertise}) @@ to_tsquery('simple', ${tsqueryText(filters.words)})`,
+    );
+  }
   return conditions;
 }
 
+/** The filters in one canonical form (sorted sets, fixed decimals): equal filters, equal key. */
+export function canonicalFilters(filters: CoachFilters): string {
+  const set = (values: readonly string[] | undefined) => [...new Set(values ?? [])].sort();
+  return JSON.stringify({
+    l: set(filters.languages),
+    c: set(filters.countries),
+    e: set(filters.expertise),
+    min: filters.minRate?.toFixed(2) ?? null,
+    max: filters.maxRate?.toFixed(2) ?? null,
+    r: filters.minRating?.toFixed(2) ?? null,
+    v: filters.verified ?? null,
+    w: set(filters.words?.map((word) => word.toLowerCase())),
+  });
+}
+
+/** SHA-256 hex of the canonical filters: the coach_list_counts key. */
+export async function filterKey(filters: CoachFilters): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalFilters(filters)));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 /**
- * The page statement (exported so the EXPLAIN test checks the very SQL the route runs):
- *   select ... from (select count(*) ...) counted left join (select ... limit/offset) page_rows on true
- * One round trip that always returns a row, so the total is known even for a page past the
- * end; and the page part keeps its LIMIT (a `count(*) over()` window would make Postgres
- * produce and count every matching row before it can stop, ~1.5x slower on broad filters).
+ * The list statement (exported so the EXPLAIN tests check the very SQL the route runs).
+ *
+ *   ver      the coaches version (one primary-key read)
+ *   hit      a total stored for these filters at this version
+ *   counted  only without a hit: the exact count
+ *   saved    ... stored for the next request when over the threshold; stale versions pruned
+ *   page     the page: the rank index walked in order, filtered, stopped after `limit`
+ *
+ * `not exists (select 1 from hit)` and `(select n from counted) > THRESHOLD` are uncorrelated
+ * subqueries: Postgres runs them once, before the scan or write they gate, and skips it when false.
  */
-export function coachListQuery(db: Executor, filters: CoachFilters, pagination: Pagination) {
-  const where = and(...filterConditions(filters));
-  const counted = db
-    .select({ total: sql<string>`count(*)`.as("total") })
-    .from(coachProfiles)
-    .innerJoin(users, eq(users.id, coachProfiles.userId))
-    .where(where)
-    .as("counted");
-  const pageRows = db
-    .select(listItemColumns)
-    .from(coachProfiles)
-    .innerJoin(users, eq(users.id, coachProfiles.userId))
-    .where(where)
-    .orderBy(desc(coachProfiles.rating), desc(coachProfiles.totalSessions), asc(coachProfiles.id))
-    .limit(pagination.limit)
-    .offset(pagination.skip)
-    .as("page_rows");
-  return db
-    .select()
-    .from(counted)
-    .leftJoin(pageRows, sql`true`)
-    .orderBy(desc(pageRows.rating), desc(pageRows.totalSessions), asc(pageRows.id));
+export function coachListSql(filters: CoachFilters, pagination: Pagination, key: string): SQL {
+  const where = and(...filterConditions(filters)) as SQL;
+  const threshold = sql.raw(String(EXACT_COUNT_THRESHOLD));
+  const matching = sql`from ${coachProfiles} inner join ${users} on ${users.id} = ${coachProfiles.userId} where ${where}`;
+  // NULLS LAST as in ix_coach_profiles_rank: a plain `desc` (NULLS FIRST) would not match the index,
+  // and Postgres would sort every matching coach to return 20 (both columns are NOT NULL anyway).
+  const order = sql`${coachProfiles.rating} desc nulls last, ${coachProfiles.totalSessions} desc nulls last, ${coachProfiles.id}`;
+  return sql`
+    with ver as (select coalesce((select value from app_counters where name = 'coaches_version'), 0) as v),
+    hit as (select total from coach_list_counts where filter_key = ${key} and version = (select v from ver)),
+    counted as (select count(*) as n ${matching} and not exists (select 1 from hit)),
+    pruned as (
+      delete from coach_list_counts
+       where version < (select v from ver) and filter_key <> ${key} and (select n from counted) > ${threshold}
+      returning 1),
+    saved as (
+      insert into coach_list_counts (filter_key, version, total)
+      select ${key}::varchar, (select v from ver), (select n from counted)::int where (select n from counted) > ${threshold}
+      on conflict (filter_key) do update set version = excluded.version, total = excluded.total
+        where coach_list_counts.version < excluded.version
+      returning 1),
+    page_rows as (
+      select ${sql.join(
+        Object.entries(listItemColumns).map(([alias, column]) => sql`${column} as ${sql.identifier(alias)}`),
+        sql`, `,
+      )}
+      ${matching}
+      order by ${order}
+      limit ${pagination.limit} offset ${pagination.skip})
+    select coalesce((select total from hit), (select n from counted)) as total,
+           (select count(*) from saved) + (select count(*) from pruned) as writes,
+           p.*
+      from (select 1) one left join page_rows p on true
+     order by p."rating" desc nulls last, p."totalSessions" desc nulls last, p."id"`;
 }
 
 /** GET /coaches: one round trip, whatever the page. */
-export async function listCoaches(db: Executor, filters: CoachFilters, pagination: Pagination): Promise<Page<CoachListItem>> {
-  const rows = await coachListQuery(db, filters, pagination);
-  const total = Number(rows[0]?.counted.total ?? 0);
-  const items = rows.flatMap((row) => (row.page_rows ? [toCoachListItem(row.page_rows)] : []));
+export async function listCoaches(db: Executor, filters: CoachFilters, pagination: Pagination): Promise<CoachPage> {
+  const key = await filterKey(filters);
+  const result = await db.execute<Record<string, unknown>>(coachListSql(filters, pagination, key));
+  const rows = result.rows as Array<CoachListRow & { total: string | number }>;
+  const total = Number(rows[0]?.total ?? 0);
+  const items = rows.flatMap((row) => (row.id ? [toCoachListItem(row)] : []));
   return { items, total, skip: pagination.skip, limit: pagination.limit };
 }
 

@@ -75,6 +75,7 @@ export function serializeCoachProfile(row: CoachProfile): CoachProfileBody {
     rating: Number(row.rating),
     total_sessions: row.totalSessions,
     is_verified: row.isVerified,
+    review_count: row.reviewCount,
     created_at: requireIso(row.createdAt),
     updated_at: requireIso(row.updatedAt),
   };

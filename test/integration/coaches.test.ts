@@ -23,6 +23,7 @@ const LIST_ITEM_KEYS = [
   "last_name",
   "photo_url",
   "rating",
+  "review_count",
   "total_sessions",
   "user_id",
 ].sort();

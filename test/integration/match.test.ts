@@ -27,6 +27,7 @@ const COACH_ITEM_KEYS = [
   "last_name",
   "photo_url",
   "rating",
+  "review_count",
   "total_sessions",
   "user_id",
 ].sort();

@@ -37,6 +37,7 @@ const COACH_KEYS = [
   "last_name",
   "photo_url",
   "rating",
+  "review_count",
   "total_sessions",
   "updated_at",
   "user_id",

@@ -159,6 +159,20 @@ const reads: Case[] = [
     run: () => get(`/coaches?language=English&country=${encodeURIComponent(world.country)}`, { token: world.client.token }),
   },
   {
+    operation: "GET /coaches",
+    variant: "q + verified",
+    expected: 1,
+    status: 200,
+    run: () =>
+      get(`/coaches?q=intercultural&verified=false&country=${encodeURIComponent(world.country)}`, { token: world.client.token }),
+  },
+  {
+    operation: "GET /coaches/{id}/reviews",
+    expected: 1,
+    status: 200,
+    run: () => get(`/coaches/${world.coach.id}/reviews`, { token: world.client.token }),
+  },
+  {
     operation: "GET /coaches/{id}",
     variant: "profile id",
     expected: 1,
@@ -719,6 +733,44 @@ const writes: WriteCase[] = [
       );
       return counted(() => del(`/admin/posts/${created.body.id}`, { token: world.admin.token }), 204);
     },
+  },
+  {
+    operation: "POST /booking/{id}/review",
+    expected: 1,
+    measure: async () => {
+      const [booking] = await query<{ id: string }>(
+        `insert into bookings (client_id, coach_id, session_datetime, duration_minutes, status)
+         values ($1, $2, now() - interval '3 days', 60, 'completed') returning id`,
+        [world.client.id, world.coach.id],
+      );
+      return counted(() => post(`/booking/${booking!.id}/review`, { rating: 5 }, { token: world.client.token }), 201);
+    },
+  },
+  {
+    operation: "DELETE /admin/reviews/{id}",
+    expected: 1,
+    measure: async () => {
+      const [booking] = await query<{ id: string }>(
+        `insert into bookings (client_id, coach_id, session_datetime, duration_minutes, status)
+         values ($1, $2, now() - interval '4 days', 60, 'completed') returning id`,
+        [world.client.id, world.coach.id],
+      );
+      const created = await post(`/booking/${booking!.id}/review`, { rating: 4 }, { token: world.client.token });
+      return counted(() => del(`/admin/reviews/${created.body.id}`, { token: world.admin.token }), 204);
+    },
+  },
+  {
+    operation: "PATCH /admin/coaches/{id}/verification",
+    expected: 1,
+    measure: () =>
+      counted(
+        () =>
+          call("PATCH", `/admin/coaches/${world.coach.id}/verification`, {
+            token: world.admin.token,
+            body: { is_verified: true },
+          }),
+        200,
+      ),
   },
   {
     operation: "POST /admin/import",

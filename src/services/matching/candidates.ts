@@ -31,6 +31,8 @@ export interface CandidateRow extends MatchCoach {
   lastName: string | null;
   photoUrl: string | null;
   updatedAt: Date;
+  /** v2: shown on the match's coach list item */
+  reviewCount: number;
 }
 
 /** Escapes LIKE's wildcards and its escape character. */
@@ -107,7 +109,8 @@ export function candidateSql(quiz: Quiz): SQL {
         + ${constant(WEIGHTS.rating)} * cp.rating / 5`;
 
   const columns = sql`cp.id, cp.user_id, cp.first_name, cp.last_name, cp.photo_url, cp.bio, cp.expertise, cp.languages,
-    cp.countries, cp.hourly_rate, cp.currency, cp.availability, cp.rating, cp.total_sessions, cp.is_verified, cp.updated_at`;
+    cp.countries, cp.hourly_rate, cp.currency, cp.availability, cp.rating, cp.total_sessions, cp.is_verified, cp.updated_at,
+    cp.review_count`;
   const priced = sql`cp.hourly_rate is not null and cp.hourly_rate <= ${bound}::numeric`;
 
   // Part 1 ranks coach_profiles alone (GIN bitmap scan or, for a language most coaches speak,
@@ -153,6 +156,7 @@ interface RawCandidate {
   total_sessions: number;
   is_verified: boolean;
   updated_at: string | Date;
+  review_count: number;
 }
 
 /** One round trip: the bounded candidate set for a quiz. */
@@ -175,6 +179,7 @@ export async function loadCandidates(db: Executor, quiz: Quiz): Promise<Candidat
     totalSessions: Number(row.total_sessions),
     isVerified: Boolean(row.is_verified),
     updatedAt: row.updated_at instanceof Date ? row.updated_at : new Date(row.updated_at),
+    reviewCount: Number(row.review_count ?? 0),
   }));
 }
 
