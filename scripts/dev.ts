@@ -134,7 +134,7 @@ async function main() {
     await node.close();
   }
 
-  proxy = await startWsProxy(0);
+  proxy = await startWsProxy({ target: database.url });
   vars.WS_PROXY = proxy.url;
 
   const wrangler = startWranglerDev({ port, vars, persistTo: path.join(dataDir, "wrangler") });
