@@ -257,7 +257,7 @@ async function main() {
   const url = benchUrl();
   console.log(`database: ${url.replace(/\/\/[^@]*@/, "//")}`);
   await ensureDatabase(url);
-  const proxy = await startWsProxy(0);
+  const proxy = await startWsProxy({ target: url });
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   const rows: string[] = [];

@@ -147,8 +147,8 @@ async function prepareDatabase(): Promise<string> {
 // processes
 // ---------------------------------------------------------------------------
 
-async function startProxy(): Promise<string> {
-  const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, "scripts/bench/proxy.ts")], {
+async function startProxy(databaseUrl: string): Promise<string> {
+  const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, "scripts/bench/proxy.ts"), databaseUrl], {
     cwd: projectRoot,
     stdio: ["pipe", "pipe", "inherit"],
   });
@@ -472,7 +472,7 @@ async function main() {
     active.map(async (id) => (await signToken(key, { sub: id, role: "client", type: "access" }, now)).token),
   );
 
-  const proxyUrl = await startProxy();
+  const proxyUrl = await startProxy(databaseUrl);
   const vars = {
     ENVIRONMENT: "development",
     DATABASE_URL: databaseUrl,

@@ -9,7 +9,15 @@
  *  4. the WebSocket-to-TCP proxy the Neon driver goes through;
  *  5. `wrangler dev` (real workerd) on PORT (8787), with .dev.vars overridden
  *     by the environment;
- * and on Ctrl-C / SIGTERM it stops every child.
+ *  6. the cron: the Worker's scheduled handler every CRON_INTERVAL_SECONDS (60;
+ *     0 turns it off), through wrangler dev's /cdn-cgi/local/scheduled (the
+ *     trigger endpoint of this wrangler version; /cdn-cgi/handler/scheduled is
+ *     gone and /__scheduled needs --test-scheduled), so unpaid holds expire and
+ *     reminders go out locally as in production (every 5 min there);
+ * and on Ctrl-C / SIGTERM it stops every child. Killed outright (SIGKILL), its
+ * children follow by themselves (scripts/lib/wrangler.ts); a port still held by
+ * something else is refused at start-up instead of mistaken for our server.
+ * DATA_DIR (default .data) holds the embedded database and wrangler's state.
  */
 
 import { randomBytes } from "node:crypto";
@@ -21,7 +29,7 @@ import { DEMO_LOGINS, DEMO_PASSWORD, seedDemoData } from "../drizzle/seed.ts";
 import { ensureAdmin } from "../src/services/admins.ts";
 import { type DatabaseHandle, projectRoot, startEmbeddedDatabase, useExternalDatabase } from "./lib/database.ts";
 import { connectNode } from "./lib/node-db.ts";
-import { startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
+import { portInUse, startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
 import { startWsProxy, type WsProxy } from "./lib/ws-proxy.ts";
 
 const OVERRIDABLE = [
@@ -61,12 +69,14 @@ function readDevVars(file: string): Record<string, string> {
 const children: WranglerDev[] = [];
 let database: DatabaseHandle | undefined;
 let proxy: WsProxy | undefined;
+let cron: NodeJS.Timeout | undefined;
 let stopping = false;
 
 async function stop(code: number): Promise<never> {
   if (stopping) process.exit(code);
   stopping = true;
   log("stopping...");
+  clearInterval(cron);
   await Promise.all(children.map((child) => child.stop()));
   await proxy?.close().catch(() => {});
   await database?.close().catch(() => {});
@@ -76,9 +86,56 @@ async function stop(code: number): Promise<never> {
 process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
 
+/** The cron expression of wrangler.toml's first trigger (what production passes as controller.cron). */
+function configuredCron(): string {
+  const toml = fs.readFileSync(path.join(projectRoot, "wrangler.toml"), "utf8");
+  return /^\s*crons\s*=\s*\[\s*"([^"]+)"/m.exec(toml)?.[1] ?? "*/5 * * * *";
+}
+
+/**
+ * Runs the Worker's scheduled handler every `seconds` through wrangler dev's
+ * trigger endpoint. Quiet when it works (the handler logs its own report);
+ * a failure is printed once, and again only after it recovered.
+ */
+function startCron(url: string, seconds: number): NodeJS.Timeout {
+  const cronExpression = configuredCron();
+  const trigger = `${url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(cronExpression)}&format=json`;
+  let failing = false;
+  let running = false;
+  const timer = setInterval(async () => {
+    if (running || stopping) return; // never overlap runs from here
+    running = true;
+    try {
+      const response = await fetch(trigger, { signal: AbortSignal.timeout(Math.max(seconds, 30) * 1000) });
+      const body = await response.text();
+      if (!response.ok) throw new Error(`${response.status} ${body.slice(0, 200)}`);
+      if (failing) log("cron: scheduled handler runs again");
+      failing = false;
+    } catch (error) {
+      if (!failing && !stopping) log(`cron: scheduled handler failed: ${error instanceof Error ? error.message : String(error)}`);
+      failing = true;
+    } finally {
+      running = false;
+    }
+  }, seconds * 1000);
+  timer.unref();
+  return timer;
+}
+
 async function main() {
   const started = Date.now();
-  const dataDir = path.join(projectRoot, ".data");
+  const port = Number(process.env.PORT ?? 8787);
+  const host = "127.0.0.1";
+  // First, before anything else starts: a listener left on the port (an orphaned wrangler of a
+  // killed launcher, another project) would answer our health check and pass for us.
+  if (await portInUse(port, host)) {
+    log(
+      `refusing to start: port ${port} on ${host} is already in use by another process ` +
+        `(an earlier npm start that is still running? see \`lsof -i :${port}\` or \`fuser ${port}/tcp\`); stop it or set PORT`,
+    );
+    process.exit(1);
+  }
+  const dataDir = path.resolve(projectRoot, process.env.DATA_DIR ?? ".data");
   fs.mkdirSync(dataDir, { recursive: true });
   const fileVars = readDevVars(path.join(projectRoot, ".dev.vars"));
   const vars: Record<string, string> = { ENVIRONMENT: "development", PUBLIC_BASE_URL: "", ...fileVars };
@@ -86,8 +143,6 @@ async function main() {
     const value = process.env[name];
     if (value !== undefined) vars[name] = value;
   }
-  const port = Number(process.env.PORT ?? 8787);
-  const host = "127.0.0.1";
   if (!vars.PUBLIC_BASE_URL) vars.PUBLIC_BASE_URL = `http://${host}:${port}`;
 
   const externalUrl = process.env.DATABASE_URL;
@@ -95,7 +150,7 @@ async function main() {
     log(`using DATABASE_URL (${externalUrl.replace(/:[^:@/]*@/, ":***@")})`);
     database = await useExternalDatabase(externalUrl);
   } else {
-    log("starting the embedded database (PGlite, .data/pglite)");
+    log(`starting the embedded database (PGlite, ${path.relative(projectRoot, path.join(dataDir, "pglite"))})`);
     database = await startEmbeddedDatabase({ dataDir: path.join(dataDir, "pglite") });
   }
   log("migrations applied");
@@ -134,7 +189,7 @@ async function main() {
     await node.close();
   }
 
-  proxy = await startWsProxy(0);
+  proxy = await startWsProxy({ target: database.url });
   vars.WS_PROXY = proxy.url;
 
   const wrangler = startWranglerDev({ port, vars, persistTo: path.join(dataDir, "wrangler") });
@@ -150,6 +205,16 @@ async function main() {
   const status = await wrangler.ready(120_000);
   if (status !== 200) log(`warning: /health answered ${status}`);
   log(`CultureBridge API ready on ${url} in ${((Date.now() - started) / 1000).toFixed(1)} s (docs: ${url}/docs)`);
+  const cronSeconds = Number(process.env.CRON_INTERVAL_SECONDS ?? 60);
+  if (Number.isFinite(cronSeconds) && cronSeconds > 0) {
+    cron = startCron(url, cronSeconds);
+    log(
+      `cron: the scheduled handler (expired holds, reminders, token clean-up) runs every ${cronSeconds} s ` +
+        `(production: ${configuredCron()}); CRON_INTERVAL_SECONDS=0 turns it off`,
+    );
+  } else {
+    log("cron: off (CRON_INTERVAL_SECONDS=0): unpaid holds do not expire and reminders are not sent");
+  }
   if (!externalUrl || process.env.SEED_DEMO === "1") {
     log(
       `demo logins (password ${DEMO_PASSWORD}): admin ${DEMO_LOGINS.admin}, client ${DEMO_LOGINS.client}, coach ${DEMO_LOGINS.coach}`,

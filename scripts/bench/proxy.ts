@@ -7,7 +7,10 @@
  */
 import { startWsProxy } from "../lib/ws-proxy.ts";
 
-const proxy = await startWsProxy(0);
+// The database it may dial comes as the only argument (the proxy refuses any other address).
+const target = process.argv[2];
+if (!target) throw new Error("usage: proxy.ts <database url>");
+const proxy = await startWsProxy({ target });
 process.stdout.write(`${JSON.stringify({ url: proxy.url })}\n`);
 const stop = async () => {
   await proxy.close().catch(() => {});

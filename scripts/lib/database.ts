@@ -40,13 +40,23 @@ export async function migrateUrl(url: string): Promise<void> {
  * btree_gist loaded, applies migrations on that instance, and serves it on
  * loopback (scripts/lib/pglite-server.ts). One process per data directory, ever.
  */
-export async function startEmbeddedDatabase(options: { dataDir?: string; port?: number }): Promise<DatabaseHandle> {
+export async function startEmbeddedDatabase(options: {
+  dataDir?: string;
+  port?: number;
+  /** See PgliteServerOptions: an idle open transaction blocks every other connection. */
+  idleInTransactionTimeoutMs?: number;
+}): Promise<DatabaseHandle> {
   const db = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     extensions: { btree_gist },
   });
   await migratePglite(drizzlePglite({ client: db }), { migrationsFolder });
-  const server = await servePglite(db, options.port ?? 0);
+  const server = await servePglite(db, {
+    port: options.port ?? 0,
+    ...(options.idleInTransactionTimeoutMs === undefined
+      ? {}
+      : { idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs }),
+  });
   return {
     url: `postgresql://postgres:postgres@127.0.0.1:${server.port}/postgres?sslmode=disable`,
     kind: "pglite",

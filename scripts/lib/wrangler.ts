@@ -1,4 +1,18 @@
-/** Runs `wrangler dev` (real workerd) as a child process group, for `npm start`, tests and benchmarks. */
+/**
+ * Runs `wrangler dev` (real workerd) as a child process group, for `npm start`,
+ * tests and benchmarks.
+ *
+ * The group dies with its parent, however the parent dies. A SIGKILL of the
+ * launcher runs no handler, so it cannot stop its children; before this the
+ * wrangler group (its own group, so that stop() can end wrangler and workerd
+ * together) lived on, kept the port and answered 503, and the next start
+ * took the orphan's /health for its own "ready". Now wrangler's process
+ * inherits a pipe from the parent (fd 3) and a preload (PARENT_WATCH, a data:
+ * URL given to node's --import) watches it: the kernel closes the parent's end
+ * when the parent dies for any reason, and the preload then ends the whole
+ * group (SIGTERM, SIGKILL 3 s later). Linux's PR_SET_PDEATHSIG would do the
+ * same but is not reachable from Node; this works on every POSIX system.
+ */
 
 import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
@@ -16,6 +30,54 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** True when something already accepts connections on host:port. */
+export async function portInUse(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.setTimeout(1000);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(true); // something holds the port but does not answer: not ours to use either
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** The environment variable naming the parent-watch pipe's fd; the preload removes it so grandchildren don't act on it. */
+const PARENT_FD_VARIABLE = "CULTUREBRIDGE_PARENT_FD";
+const PARENT_FD = 3;
+
+/**
+ * Preloaded into wrangler's node process: when the pipe from the parent ends
+ * (the parent died or closed it), end this process group. wrangler's bin
+ * re-spawns node with the same execArgv, so the preload also runs there; the
+ * variable is gone by then and it does nothing.
+ */
+const PARENT_WATCH = `
+const fd = Number(process.env.${PARENT_FD_VARIABLE});
+delete process.env.${PARENT_FD_VARIABLE};
+if (fd > 2) {
+  const { Socket } = await import("node:net");
+  const pipe = new Socket({ fd, readable: true, writable: false });
+  let dying = false;
+  const die = () => {
+    if (dying) return;
+    dying = true;
+    process.on("SIGTERM", () => {});
+    try { process.kill(-process.pid, "SIGTERM"); } catch {}
+    setTimeout(() => { try { process.kill(-process.pid, "SIGKILL"); } catch {} }, 3000);
+  };
+  pipe.on("end", die);
+  pipe.on("error", die);
+  pipe.resume();
+  pipe.unref();
+}
+`;
 
 export interface WranglerDev {
   url: string;
@@ -38,6 +100,8 @@ export function startWranglerDev(options: WranglerDevOptions): WranglerDev {
   const host = "127.0.0.1";
   const wranglerBin = path.join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
   const args = [
+    "--import",
+    `data:text/javascript,${encodeURIComponent(PARENT_WATCH)}`,
     wranglerBin,
     "dev",
     "--ip",
@@ -57,10 +121,14 @@ export function startWranglerDev(options: WranglerDevOptions): WranglerDev {
   const output = options.output ?? "inherit";
   const child = spawn(process.execPath, args, {
     cwd: projectRoot,
-    stdio: ["ignore", output === "inherit" ? "inherit" : "pipe", output === "inherit" ? "inherit" : "pipe"],
+    stdio: ["ignore", output === "inherit" ? "inherit" : "pipe", output === "inherit" ? "inherit" : "pipe", "pipe"],
     detached: true, // own process group: stop() ends wrangler and workerd together
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", [PARENT_FD_VARIABLE]: String(PARENT_FD) },
   });
+  // Our end of the parent-watch pipe: never written, closed by the kernel when this process dies.
+  const parentPipe = child.stdio[PARENT_FD] as import("node:stream").Writable | null;
+  parentPipe?.on("error", () => {});
+  (parentPipe as unknown as { unref?: () => void } | null)?.unref?.();
   if (typeof output === "function") {
     child.stdout?.on("data", (chunk: Buffer) => output(chunk.toString()));
     child.stderr?.on("data", (chunk: Buffer) => output(chunk.toString()));

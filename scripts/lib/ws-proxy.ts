@@ -7,6 +7,15 @@
  * up both sides itself: the driver never closes its socket inside workerd after
  * `pool.end()`, and pglite-socket (unlike a real server) does not hang up on
  * Terminate, so without this every request would leak a connection.
+ *
+ * It is reachable by anything on the machine, a web page in the developer's
+ * browser included (a page may open a WebSocket to 127.0.0.1), and the database
+ * behind it trusts everyone. So (issue 19):
+ *  - a handshake carrying an `Origin` header is refused (403): browsers always
+ *    send one on a WebSocket handshake, the Neon driver in workerd and in Node
+ *    (the `ws` package) send none;
+ *  - the only address it dials is the configured database's host:port; any
+ *    other `address=` is refused (403), so it is no gateway to other local ports.
  */
 
 import { createRequire } from "node:module";
@@ -56,6 +65,20 @@ function toBuffer(data: RawData): Buffer {
   return data;
 }
 
+export interface WsProxyOptions {
+  /** The database it may dial: a postgres:// URL or "host:port" (several for tests that relay). */
+  target: string | string[];
+  port?: number;
+  host?: string;
+}
+
+/** "host:port" of a postgres URL or of a "host:port" string (port 5432 by default). */
+export function targetAddress(target: string): string {
+  const url = new URL(target.includes("://") ? target : `postgresql://${target}`);
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return `${host}:${url.port || "5432"}`;
+}
+
 export interface WsProxy {
   url: string;
   port: number;
@@ -63,24 +86,43 @@ export interface WsProxy {
   close(): Promise<void>;
 }
 
-/** Hosts the proxy may dial: loopback only, it is a development tool. */
-const ALLOWED_HOSTS = new Set(["127.0.0.1", "localhost", "::1"]);
+/** The requested `address=` if it is one of `allowed`, else undefined. */
+function allowedTarget(requestUrl: string | undefined, allowed: Set<string>): { host: string; port: number } | undefined {
+  const address = new URL(requestUrl ?? "/", "http://proxy").searchParams.get("address") ?? "";
+  let normalised: string;
+  try {
+    normalised = targetAddress(address);
+  } catch {
+    return undefined;
+  }
+  if (!allowed.has(normalised)) return undefined;
+  const separator = normalised.lastIndexOf(":");
+  return { host: normalised.slice(0, separator), port: Number(normalised.slice(separator + 1)) };
+}
 
-export async function startWsProxy(port = 0, host = "127.0.0.1"): Promise<WsProxy> {
-  const wss = new WebSocketServer({ host, port });
+export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
+  const { port = 0, host = "127.0.0.1" } = options;
+  const allowed = new Set((Array.isArray(options.target) ? options.target : [options.target]).map(targetAddress));
+  const wss = new WebSocketServer({
+    host,
+    port,
+    // Refused before the upgrade, with a status a browser's console shows.
+    verifyClient: ({ req }, done) => {
+      if (req.headers.origin !== undefined) return done(false, 403, "browser origins are not allowed");
+      if (!allowedTarget(req.url, allowed)) return done(false, 403, "only the configured database may be dialled");
+      done(true);
+    },
+  });
   const sockets = new Set<net.Socket>();
 
   wss.on("connection", (ws: WebSocket, request) => {
-    const url = new URL(request.url ?? "/", "http://proxy");
-    if (process.env.PROXY_DEBUG) console.log("proxy connection", request.url);
-    const address = url.searchParams.get("address") ?? "";
-    const separator = address.lastIndexOf(":");
-    const targetHost = address.slice(0, separator);
-    const targetPort = Number(address.slice(separator + 1));
-    if (separator < 0 || !ALLOWED_HOSTS.has(targetHost) || !Number.isInteger(targetPort)) {
+    if (process.env.PROXY_DEBUG) console.log("proxy connection", request.url, request.headers);
+    const target = allowedTarget(request.url, allowed);
+    if (!target) {
       ws.close(1008, "address not allowed");
       return;
     }
+    const { host: targetHost, port: targetPort } = target;
     const socket = net.connect({ host: targetHost, port: targetPort });
     socket.setNoDelay(true);
     sockets.add(socket);

@@ -25,7 +25,7 @@ export interface DatabaseStack {
 export async function startDatabaseStack(): Promise<DatabaseStack> {
   const url = process.env.TEST_DATABASE_URL;
   const database = url ? await useExternalDatabase(url) : await startEmbeddedDatabase({});
-  const proxy = await startWsProxy(0);
+  const proxy = await startWsProxy({ target: database.url });
   return {
     database,
     proxy,

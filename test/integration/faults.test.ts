@@ -101,6 +101,7 @@ async function startRelay(target: { host: string; port: number }): Promise<Relay
 let relay: Relay;
 let proxy: WsProxy;
 let proxyPort: number;
+let proxyTarget: string;
 let stripe: FakeStripe;
 let worker: WranglerDev;
 
@@ -110,7 +111,8 @@ beforeAll(async () => {
   const relayed = new URL(database.toString());
   relayed.hostname = "127.0.0.1";
   relayed.port = String(relay.port);
-  proxy = await startWsProxy(0);
+  proxyTarget = relayed.toString();
+  proxy = await startWsProxy({ target: relayed.toString() });
   proxyPort = proxy.port;
   stripe = await startFakeStripe();
   worker = await startTestWorker({ databaseUrl: relayed.toString(), proxyUrl: proxy.url, stripeUrl: stripe.url });
@@ -336,7 +338,7 @@ describe("faults: the WebSocket proxy in front of the database is gone", () => {
         "SERVICE_UNAVAILABLE",
       );
     } finally {
-      proxy = await startWsProxy(proxyPort);
+      proxy = await startWsProxy({ target: proxyTarget, port: proxyPort });
     }
     await expectHealthy();
     expect((await api("GET", "/profile", { token: client.token })).status).toBe(200);
