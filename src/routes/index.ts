@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { RouterEnv } from "../lib/router.ts";
 import { adminRoutes } from "./admin.ts";
 import { authRoutes } from "./auth.ts";
+import { authPageRoutes } from "./auth-pages.ts";
 import { benchRoutes } from "./bench.ts";
 import { bookingRoutes } from "./booking.ts";
 import { calendarRoutes } from "./calendar.ts";
@@ -15,6 +16,7 @@ import { profileRoutes } from "./profile.ts";
 /** Every feature module, mounted at the root (each declares its full paths). */
 export function mountFeatureRoutes(app: OpenAPIHono<RouterEnv>): void {
   app.route("/", authRoutes);
+  app.route("/", authPageRoutes);
   app.route("/", profileRoutes);
   app.route("/", coachesRoutes);
   app.route("/", matchRoutes);
