@@ -7,7 +7,7 @@ import { benchRoutes } from "./bench.ts";
 import { bookingRoutes } from "./booking.ts";
 import { calendarRoutes } from "./calendar.ts";
 import { coachesRoutes } from "./coaches.ts";
-import { communityRoutes } from "./community.ts";
+import { communityRoutes } from "./community/index.ts";
 import { devRoutes } from "./dev.ts";
 import { matchRoutes } from "./match.ts";
 import { paymentRoutes } from "./payment.ts";
