@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { RouterEnv } from "../lib/router.ts";
-import { adminRoutes } from "./admin.ts";
+import { adminRoutes } from "./admin/index.ts";
 import { authRoutes } from "./auth.ts";
 import { authPageRoutes } from "./auth-pages.ts";
 import { benchRoutes } from "./bench.ts";
