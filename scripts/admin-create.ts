@@ -8,8 +8,8 @@
  */
 import { parseArgs } from "node:util";
 import { emailField } from "../src/lib/fields.ts";
+import { passwordProblems } from "../src/lib/passwords.ts";
 import { ensureAdmin } from "../src/services/admins.ts";
-import { passwordProblems } from "../src/services/auth.ts";
 import { connectNode } from "./lib/node-db.ts";
 
 const USAGE =

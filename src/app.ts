@@ -14,7 +14,6 @@ import { identify } from "./middleware/auth.ts";
 import { config } from "./middleware/config.ts";
 import { requestContext } from "./middleware/context.ts";
 import { database } from "./middleware/database.ts";
-import { loginThrottle } from "./middleware/login-throttle.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { securityHeaders } from "./middleware/security.ts";
 import { textInput } from "./middleware/text-input.ts";
@@ -61,9 +60,8 @@ export function createApp() {
   app.use("*", securityHeaders);
   app.use("*", config);
   app.use("*", async (c, next) => {
-    const origins = c.var.config.corsOrigins;
     return cors({
-      origin: (origin) => (origins.includes("*") ? origin : origins.includes(origin) ? origin : null),
+      origin: (origin) => (c.var.config.allowsOrigin(origin) ? origin : null),
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       allowHeaders: ["Authorization", "Content-Type", "X-Request-Id"],
       exposeHeaders: ["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
@@ -90,7 +88,6 @@ export function createApp() {
   });
   app.use("*", textInput);
   app.use("*", database);
-  app.use("/auth/login", loginThrottle);
 
   app.route("/", healthRoutes);
   mountFeatureRoutes(app);

@@ -106,6 +106,8 @@ const rawConfigSchema = z.object({
   EMAIL_API_KEY: optionalText,
   EMAIL_FROM: optionalText,
   ALLOW_TEST_CLOCK: optionalText,
+  // accounts (issue 15): links in emails, development CORS default
+  APP_BASE_URL: optionalText,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -128,6 +130,19 @@ export interface Config {
   email: { apiUrl: string | undefined; apiKey: string | undefined; from: string };
   /** Tests move the clock with X-Test-Now only when ENVIRONMENT=test and ALLOW_TEST_CLOCK=1. */
   allowTestClock: boolean;
+  // accounts (issue 15)
+  /**
+   * Where the links of verification and reset emails point (the web app's
+   * `/auth/verify-email?token=` and `/auth/reset-password/confirm?token=`);
+   * default PUBLIC_BASE_URL, whose own HTML pages at those paths do the action.
+   */
+  appBaseUrl: string;
+  /**
+   * The CORS rule: an origin listed in CORS_ORIGINS (`*` any); in development
+   * with CORS_ORIGINS unset, also any `http://localhost:<port>` and
+   * `http://127.0.0.1:<port>` (a frontend dev server); never otherwise.
+   */
+  allowsOrigin: (origin: string) => boolean;
 }
 
 export class ConfigError extends Error {
@@ -183,7 +198,12 @@ export function readConfig(env: RawEnv): Config {
   const successUrl = raw.CHECKOUT_SUCCESS_URL ? url("CHECKOUT_SUCCESS_URL", raw.CHECKOUT_SUCCESS_URL, undefined) : undefined;
   const cancelUrl = raw.CHECKOUT_CANCEL_URL ? url("CHECKOUT_CANCEL_URL", raw.CHECKOUT_CANCEL_URL, undefined) : undefined;
   const emailApiUrl = raw.EMAIL_API_URL ? url("EMAIL_API_URL", raw.EMAIL_API_URL, undefined) : undefined;
+  const appBaseUrl = raw.APP_BASE_URL ? url("APP_BASE_URL", raw.APP_BASE_URL, undefined) : undefined;
   if (problems.length > 0) throw new ConfigError(problems);
+  const corsOrigins = (raw.CORS_ORIGINS ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter((origin) => origin.length > 0);
 
   const base = publicBaseUrl ?? DEFAULT_DEV_BASE_URL;
   return {
@@ -193,10 +213,7 @@ export function readConfig(env: RawEnv): Config {
     database: { url: raw.DATABASE_URL ?? "", wsProxy: raw.WS_PROXY },
     jwtKey: secretBytes ?? new TextEncoder().encode(DEVELOPMENT_JWT_SECRET),
     publicBaseUrl: base,
-    corsOrigins: (raw.CORS_ORIGINS ?? "")
-      .split(",")
-      .map((origin) => origin.trim())
-      .filter((origin) => origin.length > 0),
+    corsOrigins,
     rateLimitPerMinute: rateLimitPerMinute(raw.RATE_LIMIT_PER_MINUTE),
     stripe: {
       secretKey: raw.STRIPE_SECRET_KEY,
@@ -211,7 +228,18 @@ export function readConfig(env: RawEnv): Config {
       from: raw.EMAIL_FROM ?? "CultureBridge <no-reply@culturebridge.app>",
     },
     allowTestClock: raw.ENVIRONMENT === "test" && raw.ALLOW_TEST_CLOCK === "1",
+    appBaseUrl: appBaseUrl ?? base,
+    allowsOrigin: originRule(corsOrigins, raw.ENVIRONMENT === "development" && raw.CORS_ORIGINS === undefined),
   };
+}
+
+/** `http://localhost:<port>` / `http://127.0.0.1:<port>` (port optional): a local dev server's origin. */
+const LOCAL_DEV_ORIGIN = /^http:\/\/(localhost|127\.0\.0\.1)(:\d{1,5})?$/;
+
+function originRule(origins: string[], localDefault: boolean): (origin: string) => boolean {
+  if (origins.includes("*")) return () => true;
+  const listed = new Set(origins);
+  return (origin) => listed.has(origin) || (localDefault && LOCAL_DEV_ORIGIN.test(origin));
 }
 
 /** readConfig once per env object (wrangler hands the same object to every request of an isolate). */

@@ -11,6 +11,14 @@
  *   "10 failed attempts in any 15 minutes", where a fixed window would let an
  *   attacker place 2 x 10 guesses around a window boundary).
  *
+ * - `take`: a sliding-log quota that only records what it allows (reset emails
+ *   per address, verification resends per user: "at most N an hour").
+ *
+ * Throttle and quota logs expire: every write schedules an alarm one window
+ * ahead, and the alarm drops what has left the window (and the keys when
+ * nothing is left), so an object per (email, IP) pair does not keep storage
+ * forever after a burst of failed logins.
+ *
  * The same object for `user:<id>` also holds that user's token revocation
  * time: a deactivated, deleted or re-roled user's access tokens issued before
  * it stop working on their next request, without a database read per request
@@ -42,9 +50,23 @@ interface Window {
   count: number;
 }
 
+export interface QuotaResult {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Unix seconds at which the oldest counted use leaves the window (now when allowed). */
+  resetAt: number;
+}
+
+/** Timestamps inside (now - window, now + window]: older ones have expired, far-future ones are bogus. */
+function inWindow(log: number[], nowMs: number, windowMs: number): number[] {
+  return log.filter((at) => at > nowMs - windowMs && at <= nowMs + windowMs);
+}
+
 export class RateLimiter extends DurableObject {
   private window: Window | undefined;
   private failureLog: number[] | undefined;
+  private quotaLog: number[] | undefined;
   private revokedBefore: number | undefined;
 
   private async loadRevokedBefore(): Promise<number> {
@@ -102,13 +124,37 @@ export class RateLimiter extends DurableObject {
   async failures(limit: number, windowSeconds: number, nowMs: number, cost: 0 | 1): Promise<FailureResult> {
     const windowMs = windowSeconds * 1000;
     const stored = await this.loadFailures();
-    let log = stored.filter((at) => at > nowMs - windowMs && at <= nowMs + windowMs);
+    let log = inWindow(stored, nowMs, windowMs);
     if (cost === 1) log = [...log, nowMs].sort((a, b) => a - b).slice(-limit);
     if (log.length !== stored.length || cost === 1) {
       this.failureLog = log;
-      await this.ctx.storage.put("failures", log);
+      await this.ctx.storage.put({ failures: log, failuresWindowMs: windowMs });
+      await this.expireLater(windowMs);
     }
     const allowed = log.length < limit;
+    const oldest = log[0];
+    return {
+      allowed,
+      limit,
+      remaining: Math.max(0, limit - log.length),
+      resetAt: Math.ceil((allowed || oldest === undefined ? nowMs : oldest + windowMs) / 1000),
+    };
+  }
+
+  /**
+   * A quota of `limit` uses per sliding `windowSeconds`: records a use at
+   * `nowMs` only when allowed (a refused attempt does not push the window on).
+   * Serial per object, so concurrent callers cannot both take the last use.
+   */
+  async take(limit: number, windowSeconds: number, nowMs: number): Promise<QuotaResult> {
+    const windowMs = windowSeconds * 1000;
+    if (this.quotaLog === undefined) this.quotaLog = (await this.ctx.storage.get<number[]>("quota")) ?? [];
+    let log = inWindow(this.quotaLog, nowMs, windowMs).sort((a, b) => a - b);
+    const allowed = log.length < limit;
+    if (allowed) log = [...log, nowMs].sort((a, b) => a - b);
+    this.quotaLog = log;
+    await this.ctx.storage.put({ quota: log, quotaWindowMs: windowMs });
+    await this.expireLater(windowMs);
     const oldest = log[0];
     return {
       allowed,
@@ -122,7 +168,42 @@ export class RateLimiter extends DurableObject {
   async reset(): Promise<void> {
     this.window = undefined;
     this.failureLog = [];
-    await this.ctx.storage.delete(["window", "failures"]);
+    await this.ctx.storage.delete(["window", "failures", "failuresWindowMs"]);
+  }
+
+  /** One alarm a window ahead (real time: the alarm clock is the runtime's, not a test clock). */
+  private async expireLater(windowMs: number): Promise<void> {
+    const at = Date.now() + windowMs;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current < at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Expiry of the throttle and quota logs: drops timestamps that left their
+   * window, deletes the keys when nothing is left, and comes back later while
+   * something is (timestamps from a test clock ahead of real time).
+   */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    let again = 0;
+    for (const [key, windowKey] of [
+      ["failures", "failuresWindowMs"],
+      ["quota", "quotaWindowMs"],
+    ] as const) {
+      const stored = await this.ctx.storage.get<number[]>(key);
+      if (stored === undefined) continue;
+      const windowMs = (await this.ctx.storage.get<number>(windowKey)) ?? 0;
+      const left = stored.filter((at) => at > now - windowMs);
+      if (left.length === 0) {
+        await this.ctx.storage.delete([key, windowKey]);
+      } else {
+        if (left.length !== stored.length) await this.ctx.storage.put(key, left);
+        again = Math.max(again, Math.min(...left) + windowMs);
+      }
+      if (key === "failures") this.failureLog = left;
+      else this.quotaLog = left;
+    }
+    if (again > 0) await this.ctx.storage.setAlarm(Math.max(again, now + 1000));
   }
 
   async revokeTokensBefore(unixSeconds: number): Promise<void> {

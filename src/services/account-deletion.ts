@@ -9,7 +9,9 @@
  *  2. One transaction: profile, posts (their comments and votes cascade),
  *     comments, bookmarks, votes (the post_votes trigger keeps the voted
  *     posts' counts right), refresh and email tokens, calendar feed, match
- *     cache. Then the user row: if any booking names the user (as client or
+ *     cache, and the mail kept for the user's address in email_outbox (names,
+ *     links: personal data that would otherwise outlive the account, and that
+ *     /dev/emails would show to the next account with that address). Then the user row: if any booking names the user (as client or
  *     coach) -- and so possibly a payment -- the row stays as an anonymised
  *     tombstone (email `deleted-<id>@invalid`, no password, inactive,
  *     unverified), so that the other party's history and the revenue figures
@@ -25,6 +27,7 @@ import {
   clientProfiles,
   coachProfiles,
   comments,
+  emailOutbox,
   emailTokens,
   matchCache,
   posts,
@@ -109,6 +112,8 @@ export async function deleteAccount(db: Database, env: ServiceEnv, input: Delete
     await tx.delete(emailTokens).where(eq(emailTokens.userId, userId));
     await tx.delete(calendarFeeds).where(eq(calendarFeeds.userId, userId));
     await tx.delete(matchCache).where(eq(matchCache.clientId, userId));
+    // Outbox addresses are stored lower-cased (services write lower(email)).
+    await tx.delete(emailOutbox).where(eq(emailOutbox.toAddress, user.email.toLowerCase()));
 
     const [financial] = await tx
       .select({ found: sql<number>`1` })

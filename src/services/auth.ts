@@ -16,9 +16,22 @@
  * client bug): the whole family is revoked. Logout revokes the family; a
  * password reset revokes every family of the user.
  *
+ * Password reset and change also revoke the access tokens issued before them
+ * (contract v2), with the same mark as deactivation (below). The mark covers
+ * the whole second of the change (`iat` has one-second resolution), so a
+ * session started in that very second after the change is issued with the
+ * next second as its `iat` (`issuedAfterChange`), never revoked by mistake.
+ *
+ * Login throttle (platform/throttle.ts): the judgement "this attempt failed"
+ * is made here, where the password is checked -- a wrong password at login or
+ * at change-password counts, a malformed request does not.
+ *
+ * Old hashes: a successful login re-hashes a password stored below cost 12
+ * (imported cost-4 hashes) at cost 12, in the login's own write statement.
+ *
  * Deactivated and deleted users -- why a Durable Object mark and not a
- * per-request database read: `revokeUserTokens(env, userId, now)`
- * (src/middleware/rate-limit.ts) writes "access tokens issued before now are
+ * per-request database read: `revokeUserTokens(namespace, userId, now)`
+ * (src/platform/rate-limiter.ts) writes "access tokens issued before now are
  * revoked" into the user's RateLimiter Durable Object, which the rate-limit
  * middleware calls on every authenticated request anyway. So revocation costs
  * zero extra database round trips per request, and it is strongly consistent
@@ -37,16 +50,28 @@ import type { Database, Executor } from "../db/client.ts";
 import { rowFromJson } from "../db/json-rows.ts";
 import type { ServiceEnv } from "../env.ts";
 import { normalizeEmail } from "../lib/email-address.ts";
-import { badRequest, conflict, forbidden, pgErrorCode, unauthorized } from "../lib/errors.ts";
+import { AppError, badRequest, conflict, forbidden, notFound, pgErrorCode, unauthorized } from "../lib/errors.ts";
 import { HOUR_MS } from "../lib/time.ts";
 import { ACCESS_TOKEN_TTL_SECONDS, type Role, randomToken, sha256Hex, signToken, verifyToken } from "../lib/tokens.ts";
+import { revokeUserTokens } from "../platform/rate-limiter.ts";
+import {
+  assertLoginAllowed,
+  type LoginAttempt,
+  recordLoginFailure,
+  recordLoginSuccess,
+  takeQuota,
+} from "../platform/throttle.ts";
 import { BCRYPT_COST } from "./admins.ts";
 import { dispatchEmails } from "./notifications.ts";
 
 export const RESET_TOKEN_TTL_MS = 1 * HOUR_MS;
 export const VERIFY_TOKEN_TTL_MS = 24 * HOUR_MS;
-export const PASSWORD_MIN_LENGTH = 8;
-export const PASSWORD_MAX_LENGTH = 128;
+export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblems } from "../lib/passwords.ts";
+/** Reset emails per address and hour (contract v2); the endpoint answers 200 either way. */
+export const RESET_EMAILS_PER_HOUR = 5;
+/** Verification resends per user and hour (contract v2); then 429. */
+export const VERIFY_RESENDS_PER_HOUR = 3;
+const HOUR_SECONDS = 3600;
 
 /** Same answer for an unknown email and a wrong password: no account enumeration. */
 export const INVALID_CREDENTIALS = "Invalid email or password";
@@ -64,21 +89,29 @@ const DUMMY_HASH = "$2b$12$SjYp6.cSuJ32ti1h2pgDquMEI166z/9EcbAFiNNPrKN8em9Qly.8u
 // passwords
 // ---------------------------------------------------------------------------
 
-/** Every rule the password breaks (empty when strong enough). Shared by signup, reset and admin:create. */
-export function passwordProblems(password: string): string[] {
-  const problems: string[] = [];
-  const length = [...password].length;
-  if (length < PASSWORD_MIN_LENGTH) problems.push(`Must be at least ${PASSWORD_MIN_LENGTH} characters long`);
-  if (length > PASSWORD_MAX_LENGTH) problems.push(`Must be at most ${PASSWORD_MAX_LENGTH} characters long`);
-  if (!/\p{Lu}/u.test(password)) problems.push("Must contain an uppercase letter");
-  if (!/\p{Ll}/u.test(password)) problems.push("Must contain a lowercase letter");
-  if (!/\p{Nd}/u.test(password)) problems.push("Must contain a digit");
-  if (!/[^\p{L}\p{N}]/u.test(password)) problems.push("Must contain a special character");
-  return problems;
-}
-
 export function hashPassword(password: string): Promise<string> {
   return bcrypt.hash(password, BCRYPT_COST);
+}
+
+/** True when the stored hash is a bcrypt hash below today's cost (re-hashed on the next successful login). */
+export function needsRehash(hash: string): boolean {
+  try {
+    return bcrypt.getRounds(hash) < BCRYPT_COST;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The issue time of a session started at `now` for an account last changed
+ * at `changedAt`: the next whole second when both fall in the same second,
+ * because a revocation mark (password reset/change, role change) covers the
+ * whole second it was set in.
+ */
+export function issuedAfterChange(now: Date, changedAt: Date | null | undefined): Date {
+  const second = Math.floor(now.getTime() / 1000);
+  if (changedAt && Math.floor(changedAt.getTime() / 1000) === second) return new Date((second + 1) * 1000);
+  return now;
 }
 
 /** bcrypt compare; a malformed stored hash counts as a mismatch, never a 500. */
@@ -134,6 +167,10 @@ function outboxIds(value: unknown): string[] {
   return Array.isArray(value) ? value.map(String) : [];
 }
 
+/**
+ * Links point at APP_BASE_URL (the web app; by default this API, whose HTML
+ * pages at the same paths do the action): routes/auth-pages.ts.
+ */
 function verificationEmail(to: string, linkBase: string, token: string) {
   return {
     to,
@@ -181,7 +218,6 @@ export async function signup(
   env: ServiceEnv,
   input: SignupInput,
   now: Date,
-  linkBase: string,
 ): Promise<{ user: User; tokens: TokenPair }> {
   const email = normalizeEmail(input.email);
   const [taken] = await db.select({ id: users.id }).from(users).where(eq(users.email, email)).limit(1);
@@ -191,7 +227,7 @@ export async function signup(
   const familyId = crypto.randomUUID();
   const { tokens, refresh } = await signTokenPair(env, { id: userId, role: input.role }, familyId, now);
   const verify = randomToken();
-  const mail = verificationEmail(email, linkBase, verify);
+  const mail = verificationEmail(email, env.config.appBaseUrl, verify);
   try {
     const result = await db.execute<{ user: Record<string, unknown>; outbox: unknown }>(sql`
       with account as (
@@ -221,23 +257,92 @@ export async function signup(
 
 /**
  * Email + password -> a new session. Unknown email and wrong password give the
- * same 401 (and cost the same bcrypt time); a correct password of an inactive
- * account gives 403 (only after the password proved who is asking).
+ * same 401 (and cost the same bcrypt time) and both count for the login
+ * throttle; a correct password of an inactive account gives 403 (only after
+ * the password proved who is asking). A hash below cost 12 is upgraded.
  */
 export async function login(
   db: Database,
   env: ServiceEnv,
-  input: { email: string; password: string },
+  input: { email: string; password: string; ip: string },
   now: Date,
 ): Promise<{ user: User; tokens: TokenPair }> {
   const email = normalizeEmail(input.email);
+  const attempt: LoginAttempt = { email, ip: input.ip };
+  // Before any bcrypt work: a throttled attempt costs the attacker's target nothing.
+  await assertLoginAllowed(env.platform.rateLimiter, attempt, now);
   const [user] = await db.select().from(users).where(eq(users.email, email)).limit(1);
   const matches = await verifyPassword(input.password, user?.passwordHash ?? null);
-  if (!user?.passwordHash || !matches) throw unauthorized(INVALID_CREDENTIALS);
+  if (!user?.passwordHash || !matches) {
+    await recordLoginFailure(env.platform.rateLimiter, attempt, now);
+    throw unauthorized(INVALID_CREDENTIALS);
+  }
+  await recordLoginSuccess(env.platform.rateLimiter, attempt);
   if (!user.isActive) throw forbidden("This account is deactivated");
+  const rehash = needsRehash(user.passwordHash) ? await hashPassword(input.password) : undefined;
   // One statement for both writes (two statements "in parallel" would open a second pooled connection).
-  const tokens = await issueTokenPairAndSeen(db, env, user, crypto.randomUUID(), now);
+  const tokens = await issueTokenPairAndSeen(db, env, user, crypto.randomUUID(), now, {
+    issuedAt: issuedAfterChange(now, user.updatedAt),
+    rehash,
+  });
   return { user, tokens };
+}
+
+/**
+ * Changes the password of the signed-in user after checking the current one
+ * (a wrong one is a 401 counted by the login throttle, which also answers 429
+ * once exhausted). One statement sets the hash, revokes every refresh family
+ * and starts a new one for the caller; after the commit every access token
+ * issued before is revoked, and the caller gets a fresh pair issued after
+ * the mark. The hash read is compared in the UPDATE: of two concurrent
+ * changes only one applies, the other answers 409.
+ */
+export async function changePassword(
+  db: Database,
+  env: ServiceEnv,
+  input: { userId: string; currentPassword: string; newPassword: string; ip: string },
+  now: Date,
+): Promise<{ user: User; tokens: TokenPair }> {
+  const [user] = await db.select().from(users).where(eq(users.id, input.userId)).limit(1);
+  if (!user?.isActive) throw unauthorized("Token revoked");
+  const attempt: LoginAttempt = { email: user.email, ip: input.ip };
+  await assertLoginAllowed(env.platform.rateLimiter, attempt, now);
+  if (!user.passwordHash || !(await verifyPassword(input.currentPassword, user.passwordHash))) {
+    await recordLoginFailure(env.platform.rateLimiter, attempt, now);
+    throw unauthorized("The current password is not correct");
+  }
+  await recordLoginSuccess(env.platform.rateLimiter, attempt);
+  const passwordHash = await hashPassword(input.newPassword);
+  const familyId = crypto.randomUUID();
+  // The revocation mark below covers this whole second: the new pair starts at the next one.
+  const { tokens, refresh } = await signTokenPair(env, user, familyId, issuedAfterChange(now, now));
+  const result = await db.execute<{ changed: boolean }>(sql`
+    with changed as (
+      update users set password_hash = ${passwordHash}, updated_at = ${now}::timestamptz, last_seen_at = ${now}::timestamptz
+       where id = ${user.id}::uuid and password_hash = ${user.passwordHash} and is_active
+      returning id),
+    revoked as (
+      update refresh_tokens set revoked_at = ${now}::timestamptz
+       where user_id in (select id from changed) and revoked_at is null),
+    fresh as (
+      insert into refresh_tokens (id, user_id, family_id, token_hash, expires_at)
+      select ${refresh.id}::uuid, changed.id, ${familyId}::uuid, ${refresh.tokenHash}, ${refresh.expiresAt}::timestamptz from changed)
+    select exists (select 1 from changed) as changed`);
+  if (!result.rows[0]?.changed)
+    throw conflict("The password was changed concurrently; sign in again", { reason: "concurrent_change" });
+  await revokeAccessTokens(env, user.id, now);
+  return { user, tokens };
+}
+
+/** After a password reset or change: access tokens issued until now stop working (contract v2). */
+async function revokeAccessTokens(env: ServiceEnv, userId: string, now: Date): Promise<void> {
+  try {
+    await revokeUserTokens(env.platform.rateLimiter, userId, now);
+  } catch (error) {
+    // The password did change; the caller must learn that other sessions may still be signed in.
+    env.log.error("token revocation failed after a password change", { user_id: userId, error: String(error) });
+    throw new AppError("SERVICE_UNAVAILABLE", "The password was changed, but signing out other sessions failed; please retry");
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -307,13 +412,16 @@ async function issueTokenPairAndSeen(
   user: { id: string; role: Role },
   familyId: string,
   now: Date,
+  options: { issuedAt?: Date; rehash?: string | undefined } = {},
 ): Promise<TokenPair> {
-  const { tokens, refresh } = await signTokenPair(env, user, familyId, now);
+  const { tokens, refresh } = await signTokenPair(env, user, familyId, options.issuedAt ?? now);
+  // The upgraded hash (if any) does not touch updated_at: it is the same password.
+  const hashUpdate = options.rehash ? sql`, password_hash = ${options.rehash}` : sql``;
   await db.execute(sql`
     with refresh as (
       insert into refresh_tokens (id, user_id, family_id, token_hash, expires_at)
       values (${refresh.id}::uuid, ${user.id}::uuid, ${familyId}::uuid, ${refresh.tokenHash}, ${refresh.expiresAt}::timestamptz))
-    update users set last_seen_at = ${now}::timestamptz where id = ${user.id}::uuid`);
+    update users set last_seen_at = ${now}::timestamptz${hashUpdate} where id = ${user.id}::uuid`);
   return tokens;
 }
 
@@ -379,18 +487,22 @@ export async function revokeAllRefreshTokens(db: Executor, userId: string, now: 
  * the newest one is valid. One statement: the account lookup, retiring the
  * old links, the new link and its email are CTEs of one (atomic) statement;
  * for an unknown email they all act on no row.
+ *
+ * At most 5 reset emails an hour per address (contract v2), counted exactly
+ * in the address's quota object before the statement -- for unknown
+ * addresses too, so the answer and its timing reveal nothing; over the quota
+ * nothing is sent and the caller still gets the same 200.
  */
-export async function requestPasswordReset(
-  db: Database,
-  env: ServiceEnv,
-  email: string,
-  now: Date,
-  linkBase: string,
-): Promise<void> {
+export async function requestPasswordReset(db: Database, env: ServiceEnv, email: string, now: Date): Promise<void> {
   const address = normalizeEmail(email);
+  const quota = await takeQuota(env.platform.rateLimiter, `reset-email:${address}`, RESET_EMAILS_PER_HOUR, HOUR_SECONDS, now);
+  if (!quota.allowed) {
+    env.log.info("reset email quota reached; nothing sent", { retry_after_seconds: quota.retryAfterSeconds });
+    return;
+  }
   const token = randomToken();
   // The account's stored email equals the normalised address (that is how it is found).
-  const mail = resetEmail(address, linkBase, token);
+  const mail = resetEmail(address, env.config.appBaseUrl, token);
   const result = await db.execute<{ outbox: unknown }>(sql`
     with account as (
       select id, email from users where email = ${address} and is_active limit 1),
@@ -409,12 +521,14 @@ export async function requestPasswordReset(
 
 /**
  * Sets a new password with a reset token (single use, 1 h) and revokes every
- * refresh token of the user. The token is looked up before the bcrypt hash so
- * that garbage tokens cost no hashing; it is consumed in the transaction that
- * sets the password, so a token can only ever be used once.
+ * refresh token of the user, then (after the commit) every access token issued
+ * before. The token is looked up before the bcrypt hash so that garbage tokens
+ * cost no hashing; it is consumed in the statement that sets the password, so
+ * a token can only ever be used once.
  */
 export async function confirmPasswordReset(
   db: Database,
+  env: ServiceEnv,
   input: { token: string; newPassword: string },
   now: Date,
 ): Promise<void> {
@@ -435,7 +549,7 @@ export async function confirmPasswordReset(
   const passwordHash = await hashPassword(input.newPassword);
   // One statement: consuming the token (conditional UPDATE: a token is used once), the new
   // password (following the emailed link proves the address too) and revoking every refresh token.
-  const result = await db.execute<{ consumed: boolean }>(sql`
+  const result = await db.execute<{ user_id: string }>(sql`
     with consumed as (
       update email_tokens set used_at = ${now}::timestamptz
        where token_hash = ${tokenHash} and purpose = 'reset' and used_at is null and expires_at > ${now}::timestamptz
@@ -446,8 +560,53 @@ export async function confirmPasswordReset(
     revoked as (
       update refresh_tokens set revoked_at = ${now}::timestamptz
        where user_id in (select user_id from consumed) and revoked_at is null)
-    select exists (select 1 from consumed) as consumed`);
-  if (!result.rows[0]?.consumed) throw badRequest(INVALID_EMAIL_TOKEN, { field: "token" });
+    select user_id from consumed`);
+  const userId = result.rows[0]?.user_id;
+  if (!userId) throw badRequest(INVALID_EMAIL_TOKEN, { field: "token" });
+  await revokeAccessTokens(env, userId, now);
+}
+
+/**
+ * A new verification email for the signed-in user (contract v2): 409 when
+ * already verified, 429 after 3 in an hour; the earlier links stop working
+ * (only the newest token is valid). A read, the quota, then one statement
+ * (retire old tokens, new token, outbox row) that again requires "not yet
+ * verified", so a verification racing the resend sends nothing stale.
+ */
+export async function resendVerification(db: Database, env: ServiceEnv, userId: string, now: Date): Promise<void> {
+  const [user] = await db
+    .select({ id: users.id, email: users.email, emailVerified: users.emailVerified, isActive: users.isActive })
+    .from(users)
+    .where(eq(users.id, userId))
+    .limit(1);
+  if (!user?.isActive) throw notFound("User");
+  if (user.emailVerified) throw conflict("The email address is already verified", { reason: "already_verified" });
+  const quota = await takeQuota(env.platform.rateLimiter, `verify-resend:${userId}`, VERIFY_RESENDS_PER_HOUR, HOUR_SECONDS, now);
+  if (!quota.allowed) {
+    throw new AppError(
+      "RATE_LIMIT_EXCEEDED",
+      `At most ${VERIFY_RESENDS_PER_HOUR} verification emails an hour; try again later`,
+      { limit: VERIFY_RESENDS_PER_HOUR, window_seconds: HOUR_SECONDS, retry_after_seconds: quota.retryAfterSeconds },
+      { "Retry-After": String(quota.retryAfterSeconds) },
+    );
+  }
+  const token = randomToken();
+  const mail = verificationEmail(user.email, env.config.appBaseUrl, token);
+  const result = await db.execute<{ verified: boolean; outbox: unknown }>(sql`
+    with account as (
+      select id, email from users where id = ${userId}::uuid and not email_verified and is_active),
+    retired as (
+      update email_tokens set used_at = ${now}::timestamptz
+       where user_id in (select id from account) and purpose = 'verify' and used_at is null),
+    issued as (
+      insert into email_tokens (user_id, purpose, token_hash, expires_at)
+      select account.id, 'verify', ${await sha256Hex(token)}, ${new Date(now.getTime() + VERIFY_TOKEN_TTL_MS)}::timestamptz from account),
+    outbox as (
+      insert into email_outbox (to_address, subject, body)
+      select lower(account.email), ${mail.subject}, ${mail.text} from account returning id)
+    select not exists (select 1 from account) as verified, (select array_agg(outbox.id) from outbox) as outbox`);
+  if (result.rows[0]?.verified) throw conflict("The email address is already verified", { reason: "already_verified" });
+  await dispatchEmails(env, outboxIds(result.rows[0]?.outbox));
 }
 
 /** When the reset token is usable (unused, unexpired): its expiry; else 400. Consumes nothing. */

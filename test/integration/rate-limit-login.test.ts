@@ -6,7 +6,12 @@
  * address cannot lock the victim out from theirs.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_SECONDS, loginThrottleKey } from "../../src/middleware/login-throttle.ts";
+import {
+  LOGIN_ACCOUNT_FAILURE_LIMIT,
+  LOGIN_FAILURE_LIMIT,
+  LOGIN_FAILURE_WINDOW_SECONDS,
+  loginThrottleKey,
+} from "../../src/platform/throttle.ts";
 import { type CallResult, call, expectEnvelope } from "../helpers/api.ts";
 import { closeTestPool } from "../helpers/db.ts";
 import { createUser, FIXTURE_PASSWORD } from "../helpers/fixtures.ts";
@@ -149,5 +154,56 @@ describe("login throttle: security", () => {
     }
     expectEnvelope(await login(user.email.toUpperCase(), FIXTURE_PASSWORD, ip), 429, "RATE_LIMIT_EXCEEDED");
     expect(loginThrottleKey(` ${user.email.toUpperCase()} `, ip)).toBe(loginThrottleKey(user.email, ip));
+  });
+});
+
+describe("login throttle: issue 19", () => {
+  function freshPrefix(): string {
+    const group = () => Math.floor(Math.random() * 0xffff).toString(16);
+    return `2001:db8:${group()}:${group()}`;
+  }
+
+  it("keys IPv6 by /64: other addresses of the same /64 get no fresh tries; another /64 is another client", async () => {
+    const user = await createUser("client");
+    const prefix = freshPrefix();
+    for (let i = 0; i < LOGIN_FAILURE_LIMIT; i++) {
+      // Every attempt from a different address of one /64 (privacy addresses, SLAAC).
+      expectEnvelope(await login(user.email, WRONG_PASSWORD, `${prefix}:${(i + 1).toString(16)}::1`), 401, "UNAUTHORIZED");
+    }
+    expectEnvelope(await login(user.email, FIXTURE_PASSWORD, `${prefix}:ffff:ffff:ffff:ffff`), 429, "RATE_LIMIT_EXCEEDED");
+    expectEnvelope(await login(user.email, FIXTURE_PASSWORD, `${prefix.toUpperCase()}::abcd`), 429, "RATE_LIMIT_EXCEEDED");
+    expect((await login(user.email, FIXTURE_PASSWORD, `${freshPrefix()}::1`)).status).toBe(200);
+    expect(loginThrottleKey(user.email, `${prefix}::1`)).toBe(loginThrottleKey(user.email, `${prefix}:0:1:2:3`));
+  });
+
+  it("IPv4-mapped IPv6 counts as its IPv4 address", async () => {
+    const user = await createUser("client");
+    const ip = freshIp();
+    await failTimes(LOGIN_FAILURE_LIMIT, user.email, `::ffff:${ip}`);
+    expectEnvelope(await login(user.email, FIXTURE_PASSWORD, ip), 429, "RATE_LIMIT_EXCEEDED");
+  });
+
+  it(`caps failures per account across addresses (${LOGIN_ACCOUNT_FAILURE_LIMIT} in 15 minutes), then 429 from anywhere`, async () => {
+    const user = await createUser("client");
+    const start = new Date(Math.floor(Date.now() / 1000) * 1000 + 3 * 3_600_000);
+    const perIp = LOGIN_FAILURE_LIMIT - 1; // below the pair limit: only the account cap can stop it
+    let failures = 0;
+    while (failures < LOGIN_ACCOUNT_FAILURE_LIMIT) {
+      const ip = freshIp();
+      const batch = Math.min(perIp, LOGIN_ACCOUNT_FAILURE_LIMIT - failures);
+      await Promise.all(
+        Array.from({ length: batch }, () =>
+          login(user.email, WRONG_PASSWORD, ip, start).then((r) => expectEnvelope(r, 401, "UNAUTHORIZED")),
+        ),
+      );
+      failures += batch;
+    }
+    const blocked = await login(user.email, FIXTURE_PASSWORD, freshIp(), new Date(start.getTime() + 1_000));
+    const error = expectEnvelope(blocked, 429, "RATE_LIMIT_EXCEEDED");
+    expect(error.details).toMatchObject({ limit: LOGIN_ACCOUNT_FAILURE_LIMIT, scope: "account" });
+    // Another account is not affected; the cap slides away after the window.
+    expect((await login((await createUser("client")).email, FIXTURE_PASSWORD, freshIp(), start)).status).toBe(200);
+    const after = new Date(start.getTime() + LOGIN_FAILURE_WINDOW_SECONDS * 1000 + 1_000);
+    expect((await login(user.email, FIXTURE_PASSWORD, freshIp(), after)).status).toBe(200);
   });
 });

@@ -18,13 +18,20 @@ import { requireIso } from "../../lib/time.ts";
 export type AnyDatabase = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 /** Verbs are `<target>.<change>`; the list is closed so that filters by action are predictable. */
-export type AuditAction = "user.update" | "user.delete" | "post.delete" | "import.phase1";
+export type AuditAction =
+  | "user.update"
+  | "user.delete"
+  | "post.update"
+  | "post.delete"
+  | "comment.update"
+  | "comment.delete"
+  | "import.phase1";
 
 export interface AuditEntryInput {
   /** The admin who acted; null for the CLI import, which has no signed-in actor. */
   actorId: string | null;
   action: AuditAction;
-  targetType: "user" | "post" | "import";
+  targetType: "user" | "post" | "comment" | "import";
   targetId: string | null;
   details: Record<string, unknown>;
 }

@@ -10,9 +10,37 @@
  * unless asked otherwise).
  */
 
-import { stringify } from "csv-stringify/sync";
 import { sql } from "drizzle-orm";
+import { revenuePeriodProblem } from "../../contract/admin.ts";
 import type { Executor } from "../../db/client.ts";
+import { csvText } from "../../lib/csv.ts";
+import { badRequest } from "../../lib/errors.ts";
+import { DAY_MS } from "../../lib/time.ts";
+
+const DEFAULT_REVENUE_DAYS = 30;
+const dayOf = (date: Date) => date.toISOString().slice(0, 10);
+const addDays = (day: string, days: number) => dayOf(new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS));
+
+/**
+ * The period of a report: both dates as given; a missing end is today (or
+ * the start, when that lies in the future); a missing start is 30 days
+ * before the end. The same limits as the query's refinement (at most 10
+ * years, start not after end) then hold for the defaulted period too.
+ */
+export function resolveRevenuePeriod(
+  startDate: string | undefined,
+  endDate: string | undefined,
+  now: Date,
+): { start: string; end: string } {
+  const today = dayOf(now);
+  const end = endDate ?? (startDate && startDate > today ? startDate : today);
+  const start = startDate ?? addDays(end, -(DEFAULT_REVENUE_DAYS - 1));
+  const problem = revenuePeriodProblem(start, end);
+  if (problem) {
+    throw badRequest(problem.message, { errors: [{ field: problem.path[0], location: "query", message: problem.message }] });
+  }
+  return { start, end };
+}
 
 export interface RevenueReport {
   period: { start_date: string; end_date: string; days: number };
@@ -64,20 +92,18 @@ export async function getRevenueReport(db: Executor, start: string, end: string,
                  'coach_id', coach_id, 'coach_name', coach_name, 'bookings', bookings, 'revenue', revenue)
                ORDER BY revenue DESC, coach_id), '[]'::json)
          FROM per_coach) AS by_coach,
-      (SELECT json_agg(json_build_object(
-                 'date', to_char(d.day, 'YYYY-MM-DD'),
-                 'bookings', coalesce(per_day.bookings, 0),
-                 'revenue', coalesce(per_day.revenue, 0))
-               ORDER BY d.day)
-         FROM generate_series(${start}::date, ${end}::date, interval '1 day') AS d(day)
-         LEFT JOIN per_day ON per_day.day = d.day::date) AS daily
+      -- Only days with activity (contract v2): a 10-year period is not 3,653 mostly empty rows.
+      (SELECT coalesce(json_agg(json_build_object(
+                 'date', to_char(per_day.day, 'YYYY-MM-DD'), 'bookings', per_day.bookings, 'revenue', per_day.revenue)
+               ORDER BY per_day.day), '[]'::json)
+         FROM per_day) AS daily
   `);
   const row = result.rows[0] as RevenueRow;
   const totalRevenue = Number(row.total_revenue);
   const totalBookings = Number(row.total_bookings);
   const daily = row.daily ?? [];
   return {
-    period: { start_date: start, end_date: end, days: daily.length },
+    period: { start_date: start, end_date: end, days: Math.round((Date.parse(end) - Date.parse(start)) / DAY_MS) + 1 },
     currency,
     total_revenue: totalRevenue,
     total_bookings: totalBookings,
@@ -95,30 +121,15 @@ export async function getRevenueReport(db: Executor, start: string, end: string,
 export const REVENUE_CSV_COLUMNS = ["coach_id", "coach_name", "bookings", "revenue", "currency"] as const;
 
 /**
- * A cell that starts like a formula (`=`, `+`, `-`, `@`, tab, carriage
- * return) would be run by a spreadsheet opening the file (CSV injection,
- * OWASP): such free text gets a leading apostrophe, which spreadsheets show
- * as text. The JSON report keeps names untouched.
- */
-export function neutralizeFormula(text: string): string {
-  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-}
-
-/**
  * The CSV form: one row per coach (the table an accountant pays out from),
- * with a header row. csv-stringify quotes every field that holds the
- * delimiter, a quote or a line break (and doubles inner quotes), so names
- * such as `Smith, "Jo"` survive a spreadsheet round trip.
+ * with a header row, through lib/csv.ts like every CSV the API writes:
+ * RFC 4180 quoting (names such as `Smith, "Jo"` survive a spreadsheet round
+ * trip) and the formula-injection rule (a name starting with `=`, `+`, `-`,
+ * `@`, tab or CR gets a leading `'`). The JSON report keeps names untouched.
  */
 export function revenueCsv(report: RevenueReport): string {
-  return stringify(
-    report.by_coach.map((coach) => [
-      coach.coach_id,
-      neutralizeFormula(coach.coach_name),
-      coach.bookings,
-      coach.revenue.toFixed(2),
-      report.currency,
-    ]),
-    { header: true, columns: [...REVENUE_CSV_COLUMNS], record_delimiter: "\r\n" },
+  return csvText(
+    REVENUE_CSV_COLUMNS,
+    report.by_coach.map((coach) => [coach.coach_id, coach.coach_name, coach.bookings, coach.revenue.toFixed(2), report.currency]),
   );
 }

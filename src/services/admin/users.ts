@@ -22,6 +22,7 @@ import type { Database, Executor } from "../../db/client.ts";
 import { jsonRows, rowFromJson, rowsFromJson } from "../../db/json-rows.ts";
 import type { ServiceEnv } from "../../env.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
+import { type ExportCursor, exactInstant } from "../../lib/keyset.ts";
 import { type Pagination, pageTotal, windowTotal } from "../../lib/pagination.ts";
 import { isoUtc, requireIso } from "../../lib/time.ts";
 import { deleteAccount } from "../account-deletion.ts";
@@ -120,11 +121,7 @@ function usersWithProfiles(db: Executor) {
     .leftJoin(coachProfile, eq(coachProfile.userId, users.id));
 }
 
-export async function listUsers(
-  db: Executor,
-  filters: UserFilters,
-  pagination: Pagination,
-): Promise<{ items: AdminUser[]; total: number }> {
+function userWhere(filters: UserFilters): SQL | undefined {
   const conditions: SQL[] = [];
   if (filters.role) conditions.push(eq(users.role, filters.role));
   if (filters.isActive !== undefined) conditions.push(eq(users.isActive, filters.isActive));
@@ -139,7 +136,15 @@ export async function listUsers(
       ) as SQL,
     );
   }
-  const where = conditions.length > 0 ? and(...conditions) : undefined;
+  return conditions.length > 0 ? and(...conditions) : undefined;
+}
+
+export async function listUsers(
+  db: Executor,
+  filters: UserFilters,
+  pagination: Pagination,
+): Promise<{ items: AdminUser[]; total: number }> {
+  const where = userWhere(filters);
   const rows = await db
     .select({ ...userColumns, total: windowTotal })
     .from(users)
@@ -159,6 +164,32 @@ export async function listUsers(
     return row?.total ?? 0;
   });
   return { items: rows.map(serializeUser), total };
+}
+
+/**
+ * One chunk of the CSV export of GET /admin/users: the list's filters and
+ * order, read by keyset (created_at desc, id) from `cursor` on, so a chunk
+ * costs the same wherever it is in a 100,000-row export (no OFFSET scan).
+ */
+export async function usersExportChunk(
+  db: Executor,
+  filters: UserFilters,
+  cursor: ExportCursor | undefined,
+  size: number,
+): Promise<{ items: AdminUser[]; next: ExportCursor | undefined }> {
+  const after = cursor
+    ? sql`(${users.createdAt} < ${cursor.at}::timestamptz or (${users.createdAt} = ${cursor.at}::timestamptz and ${users.id} > ${cursor.id}::uuid))`
+    : undefined;
+  const rows = await db
+    .select({ ...userColumns, cursorAt: exactInstant(users.createdAt) })
+    .from(users)
+    .leftJoin(clientProfile, eq(clientProfile.userId, users.id))
+    .leftJoin(coachProfile, eq(coachProfile.userId, users.id))
+    .where(and(userWhere(filters), after))
+    .orderBy(desc(users.createdAt), asc(users.id))
+    .limit(size);
+  const last = rows.at(-1);
+  return { items: rows.map(serializeUser), next: rows.length === size && last ? { at: last.cursorAt, id: last.id } : undefined };
 }
 
 export async function getAdminUser(db: Executor, userId: string): Promise<AdminUser | undefined> {

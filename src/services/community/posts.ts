@@ -1,19 +1,24 @@
 /**
- * Forum posts, their comments and their votes.
+ * Forum posts, their comments (read side; writes in comments.ts) and their votes.
  *
  * Every statement that reads or changes a post filters with `postVisibleTo`
  * (visibility.ts), so a private post that the caller may not see behaves
  * exactly like a post that does not exist: absent from lists, NOT_FOUND by id.
  *
  * Round trips are budgeted: the list is one statement (page, total, author
- * names and comment counts together), the detail too (comments as JSON).
+ * names and comment counts together), the detail too (comments as JSON), and
+ * every write is one statement: the insert/update/delete, the visibility and
+ * ownership decision, an admin's audit entry and the answer's author names
+ * are CTEs of one atomic statement (a create is never "insert, then a
+ * separate select": a connection lost in between must not leave a post the
+ * client was told failed, whose retry would duplicate it).
  */
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import { comments, posts, postVotes } from "../../../drizzle/schema.ts";
-import type { Database, Executor } from "../../db/client.ts";
+import type { Executor } from "../../db/client.ts";
 import { forbidden, notFound } from "../../lib/errors.ts";
 import type { Pagination } from "../../lib/pagination.ts";
-import { deletePostAsAdmin } from "../admin/moderation.ts";
+import type { CommentRecord } from "./comments.ts";
 import { rethrowMissingParent } from "./errors.ts";
 import { type Person, personClient, personCoach, personFirstName, personJoins, personLastName } from "./people.ts";
 import { postVisibleTo, privateAuthorVisibleTo, type Viewer } from "./visibility.ts";
@@ -29,14 +34,6 @@ export interface PostRecord {
   isPrivate: boolean;
   upvotes: number;
   commentCount: number;
-  createdAt: Date;
-}
-
-export interface CommentRecord {
-  id: string;
-  postId: string;
-  author: Person;
-  content: string;
   createdAt: Date;
 }
 
@@ -117,24 +114,6 @@ function selectPostsWith<Extra extends Record<string, SQL.Aliased>>(db: Executor
     .from(posts)
     .leftJoin(personCoach, postAuthor.coach)
     .leftJoin(personClient, postAuthor.client);
-}
-
-const commentAuthor = personJoins(comments.authorId);
-
-function selectComments(db: Executor) {
-  return db
-    .select({
-      id: comments.id,
-      postId: comments.postId,
-      authorId: comments.authorId,
-      content: comments.content,
-      createdAt: comments.createdAt,
-      authorFirstName: personFirstName(),
-      authorLastName: personLastName(),
-    })
-    .from(comments)
-    .leftJoin(personCoach, commentAuthor.coach)
-    .leftJoin(personClient, commentAuthor.client);
 }
 
 function toCommentRecord(row: {
@@ -271,41 +250,88 @@ export async function getPostWithComments(db: Executor, viewer: Viewer, postId: 
   };
 }
 
+interface PostRow extends Record<string, unknown> {
+  target_author?: string | null;
+  id: string | null;
+  author_id: string;
+  title: string;
+  content: string;
+  post_type: PostType;
+  is_private: boolean;
+  upvotes: number;
+  created_at: string | Date;
+  first_name: string | null;
+  last_name: string | null;
+  comment_count: number | string;
+}
+
+function fromPostRow(row: PostRow): PostRecord {
+  return {
+    id: row.id as string,
+    author: { id: row.author_id, firstName: row.first_name, lastName: row.last_name },
+    title: row.title,
+    content: row.content,
+    postType: row.post_type,
+    isPrivate: row.is_private,
+    upvotes: Number(row.upvotes),
+    commentCount: Number(row.comment_count),
+    createdAt: new Date(row.created_at),
+  };
+}
+
+/** The author's names from one profile (coach first), as people.ts picks them; `alias` is the post CTE. */
+function withNames(alias: string) {
+  return sql.raw(`
+    case when kp.id is not null then kp.first_name else cp.first_name end as first_name,
+    case when kp.id is not null then kp.last_name else cp.last_name end as last_name
+    from ${alias}
+    left join coach_profiles kp on kp.user_id = ${alias}.author_id
+    left join client_profiles cp on cp.user_id = ${alias}.author_id`);
+}
+
+const POST_RETURNING = sql.raw(
+  "returning posts.id, posts.author_id, posts.title, posts.content, posts.post_type, posts.is_private, posts.upvotes, posts.created_at",
+);
+
+/** One statement: the insert and the answer (author names; no comments yet). */
 export async function createPost(db: Executor, viewer: Viewer, input: NewPost, now: Date): Promise<PostRecord> {
   if (input.postType === "announcement" && viewer.role !== "admin") throw forbidden("Only admins can post announcements");
-  const [created] = await db
-    .insert(posts)
-    .values({
-      authorId: viewer.id,
-      title: input.title,
-      content: input.content,
-      postType: input.postType,
-      isPrivate: input.isPrivate,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning({ id: posts.id });
-  const post = created && (await findVisiblePost(db, viewer, created.id));
-  // Just written by the viewer, so visible to them; absent only if deleted in between.
-  if (!post) throw notFound("Post");
-  return post;
+  const result = await db.execute<PostRow>(sql`
+    with created as (
+      insert into posts (author_id, title, content, post_type, is_private, created_at, updated_at)
+      values (${viewer.id}::uuid, ${input.title}, ${input.content}, ${input.postType}::post_type, ${input.isPrivate},
+              ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz)
+      ${POST_RETURNING})
+    select created.*, 0 as comment_count, ${withNames("created")}`);
+  const row = result.rows[0];
+  if (!row) throw new Error("post insert returned no row");
+  return fromPostRow(row);
 }
 
 /**
- * Who may change a post once they can see it: its author and admins. A post
- * the viewer cannot see is NOT_FOUND (its existence stays secret), one they
- * can see but do not own is FORBIDDEN.
+ * The post the viewer may see (locked) and whether they may change it: its
+ * author and admins. A post the viewer cannot see is NOT_FOUND (its existence
+ * stays secret), one they can see but do not own is FORBIDDEN.
  */
-async function requireEditablePost(db: Executor, viewer: Viewer, postId: string): Promise<string> {
-  const [row] = await db
-    .select({ authorId: posts.authorId })
-    .from(posts)
-    .where(and(eq(posts.id, postId), postVisibleTo(viewer)));
-  if (!row) throw notFound("Post");
-  if (row.authorId !== viewer.id && viewer.role !== "admin") throw forbidden("Only the author or an admin can change this post");
-  return row.authorId;
+function editable(viewer: Viewer, postId: string) {
+  return sql`
+    target as (
+      select posts.id, posts.author_id, posts.title, posts.content, posts.post_type, posts.is_private, posts.upvotes, posts.created_at
+        from posts where posts.id = ${postId}::uuid and ${postVisibleTo(viewer)}
+       for update of posts),
+    allowed as (
+      select * from target where target.author_id = ${viewer.id}::uuid or ${viewer.role === "admin"}::boolean)`;
 }
 
+/** An admin acting on someone else's post is moderation: audited ("every admin mutation writes one"). */
+const byAdminOnOthers = (viewer: Viewer) => sql`${viewer.role === "admin"}::boolean and allowed.author_id <> ${viewer.id}::uuid`;
+
+function requireChanged(row: { target_author?: string | null; id: string | null } | undefined, action: string): void {
+  if (!row?.target_author) throw notFound("Post");
+  if (!row.id) throw forbidden(`Only the author or an admin can ${action} this post`);
+}
+
+/** Absent fields stay unchanged. One statement (see the module comment). */
 export async function updatePost(
   db: Executor,
   viewer: Viewer,
@@ -313,66 +339,58 @@ export async function updatePost(
   changes: PostChanges,
   now: Date,
 ): Promise<PostRecord> {
-  await requireEditablePost(db, viewer, postId);
   if (changes.postType === "announcement" && viewer.role !== "admin") throw forbidden("Only admins can post announcements");
-  const updated = await db
-    .update(posts)
-    .set({
-      ...(changes.title !== undefined ? { title: changes.title } : {}),
-      ...(changes.content !== undefined ? { content: changes.content } : {}),
-      ...(changes.postType !== undefined ? { postType: changes.postType } : {}),
-      ...(changes.isPrivate !== undefined ? { isPrivate: changes.isPrivate } : {}),
-      updatedAt: now,
-    })
-    .where(eq(posts.id, postId))
-    .returning({ id: posts.id });
-  if (updated.length === 0) throw notFound("Post");
-  const post = await findVisiblePost(db, viewer, postId);
-  if (!post) throw notFound("Post");
-  return post;
+  const result = await db.execute<PostRow>(sql`
+    with ${editable(viewer, postId)},
+    updated as (
+      update posts set
+        title = coalesce(${changes.title ?? null}::varchar, posts.title),
+        content = coalesce(${changes.content ?? null}::text, posts.content),
+        post_type = coalesce(${changes.postType ?? null}::post_type, posts.post_type),
+        is_private = coalesce(${changes.isPrivate ?? null}::boolean, posts.is_private),
+        updated_at = ${now.toISOString()}::timestamptz
+       where posts.id in (select id from allowed)
+      ${POST_RETURNING}),
+    audit as (
+      insert into audit_log (actor_id, action, target_type, target_id, details)
+      select ${viewer.id}::uuid, 'post.update', 'post', updated.id::text,
+             jsonb_build_object(
+               'author_id', allowed.author_id,
+               'before', jsonb_build_object('title', allowed.title, 'content', allowed.content,
+                                            'post_type', allowed.post_type, 'is_private', allowed.is_private),
+               'after', jsonb_build_object('title', updated.title, 'content', updated.content,
+                                           'post_type', updated.post_type, 'is_private', updated.is_private))
+        from updated join allowed on allowed.id = updated.id
+       where ${byAdminOnOthers(viewer)}),
+    answer as (
+      select updated.*, target.author_id as target_author,
+             (select count(*)::int from comments where comments.post_id = updated.id) as comment_count
+        from target left join updated on true)
+    select answer.*, ${withNames("answer")}`);
+  const row = result.rows[0];
+  requireChanged(row, "change");
+  return fromPostRow(row as PostRow);
 }
 
-/** Deletes the post; comments and votes go with it (FK cascades). */
-export async function deletePost(db: Database, viewer: Viewer, postId: string): Promise<void> {
-  const authorId = await requireEditablePost(db, viewer, postId);
-  // An admin removing someone else's post is moderation: the same audited
-  // path as DELETE /admin/posts/{id} ("every admin mutation writes one").
-  if (viewer.role === "admin" && authorId !== viewer.id) {
-    await deletePostAsAdmin(db, viewer.id, postId);
-    return;
-  }
-  await db.delete(posts).where(eq(posts.id, postId));
-}
-
-/** Adds a comment to a post the viewer may see; visibility and insert are one statement. */
-export async function addComment(
-  db: Executor,
-  viewer: Viewer,
-  postId: string,
-  content: string,
-  now: Date,
-): Promise<CommentRecord> {
-  const inserted = await db
-    .insert(comments)
-    .select(
-      db
-        .select({
-          id: sql<string>`gen_random_uuid()`.as("id"),
-          postId: posts.id,
-          authorId: sql<string>`${viewer.id}::uuid`.as("author_id"),
-          content: sql<string>`${content}::text`.as("content"),
-          createdAt: sql<Date>`${now.toISOString()}::timestamptz`.as("created_at"),
-        })
-        .from(posts)
-        .where(and(eq(posts.id, postId), postVisibleTo(viewer))),
-    )
-    .returning({ id: comments.id })
-    .catch(rethrowMissingParent("Post"));
-  const comment = inserted[0];
-  if (!comment) throw notFound("Post");
-  const [withAuthor] = await selectComments(db).where(eq(comments.id, comment.id));
-  if (!withAuthor) throw notFound("Post");
-  return toCommentRecord(withAuthor);
+/** Deletes the post; comments and votes go with it (FK cascades). One statement, audited when an admin removes another's. */
+export async function deletePost(db: Executor, viewer: Viewer, postId: string): Promise<void> {
+  const result = await db.execute<{ target_author: string | null; id: string | null }>(sql`
+    with ${editable(viewer, postId)},
+    deleted as (
+      delete from posts where posts.id in (select id from allowed) returning posts.id),
+    audit as (
+      insert into audit_log (actor_id, action, target_type, target_id, details)
+      select ${viewer.id}::uuid, 'post.delete', 'post', deleted.id::text,
+             jsonb_build_object(
+               'before', jsonb_build_object(
+                 'author_id', allowed.author_id, 'title', allowed.title, 'post_type', allowed.post_type,
+                 'is_private', allowed.is_private, 'upvotes', allowed.upvotes,
+                 'created_at', to_char(allowed.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+               'after', null)
+        from deleted join allowed on allowed.id = deleted.id
+       where ${byAdminOnOthers(viewer)})
+    select target.author_id as target_author, deleted.id from target left join deleted on true`);
+  requireChanged(result.rows[0], "delete");
 }
 
 /**

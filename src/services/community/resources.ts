@@ -48,8 +48,9 @@ export interface NewResource {
   tags: string[];
 }
 
-export const MAX_TAGS = 20;
-export const MAX_TAG_LENGTH = 50;
+import { MAX_TAG_LENGTH, MAX_TAGS } from "../../contract/community.ts";
+
+export { MAX_TAG_LENGTH, MAX_TAGS };
 
 /** The stored form of a tag. */
 export function normalizeTag(tag: string): string {
