@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Database } from "./db/client.ts";
 import type { RateLimiter } from "./durable/rate-limiter.ts";
 import type { EmailMessage } from "./platform/notifications-queue.ts";
+import type { RateLimitBinding } from "./platform/rate-limiter.ts";
 
 /** Everything the Worker receives from wrangler.toml, .dev.vars and secrets. */
 export interface Bindings {
@@ -36,6 +37,13 @@ export interface Bindings {
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** Optional Workers AI binding for the semantic part of matching. */
   AI?: Ai;
+  // --- edge data path (issue 13) ---
+  /** Optional Hyperdrive binding: when bound, the database is reached through it (src/db/client.ts). */
+  HYPERDRIVE?: Hyperdrive;
+  /** Optional Rate Limiting binding (`[[ratelimits]]`): per-location limit shared by the isolates of a location. */
+  RATE_LIMITS?: RateLimitBinding;
+  /** "location" (default) or "exact" (Durable Object counter per user/IP). */
+  RATE_LIMIT_MODE?: string;
 }
 
 /** The authenticated caller, as established by the auth middleware. */
@@ -104,6 +112,8 @@ const rawConfigSchema = z.object({
   EMAIL_API_KEY: optionalText,
   EMAIL_FROM: optionalText,
   ALLOW_TEST_CLOCK: optionalText,
+  // --- edge data path (issue 13) ---
+  RATE_LIMIT_MODE: z.preprocess((value) => value || "location", z.enum(["location", "exact"])),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -126,6 +136,9 @@ export interface Config {
   email: { apiUrl: string | undefined; apiKey: string | undefined; from: string };
   /** Tests move the clock with X-Test-Now only when ENVIRONMENT=test and ALLOW_TEST_CLOCK=1. */
   allowTestClock: boolean;
+  // --- edge data path (issue 13) ---
+  /** Where the general rate limit is counted (platform/rate-limiter.ts). */
+  rateLimitMode: "location" | "exact";
 }
 
 export class ConfigError extends Error {
@@ -209,6 +222,8 @@ export function readConfig(env: RawEnv): Config {
       from: raw.EMAIL_FROM ?? "CultureBridge <no-reply@culturebridge.app>",
     },
     allowTestClock: raw.ENVIRONMENT === "test" && raw.ALLOW_TEST_CLOCK === "1",
+    // --- edge data path (issue 13) ---
+    rateLimitMode: raw.RATE_LIMIT_MODE,
   };
 }
 

@@ -466,7 +466,7 @@ adminRoutes
     const result = await updateUser(c.var.db, actor.id, id, patch, c.var.now);
     // After commit: tokens minted before now stop working on the next request
     // (the role claim in them is stale, or the account is inactive).
-    if (result.revokeTokens) await revokeUserTokens(c.env.RATE_LIMITER, id, c.var.now);
+    if (result.revokeTokens) await revokeUserTokens(c.var.deps.platform, id, c.var.now);
     return c.json(result.user, 200);
   })
   .openapi(deleteUserRoute, async (c) => {
