@@ -186,7 +186,9 @@ export function readConfig(env: RawEnv): Config {
     return result.data;
   };
 
-  if (!raw.DATABASE_URL) problems.push("DATABASE_URL is required");
+  // A Hyperdrive binding carries its own connection string (src/db/client.ts); DATABASE_URL is then optional.
+  const hyperdrive = (env as { HYPERDRIVE?: { connectionString?: unknown } }).HYPERDRIVE;
+  if (!raw.DATABASE_URL && typeof hyperdrive?.connectionString !== "string") problems.push("DATABASE_URL is required");
   const secretBytes = raw.JWT_SECRET ? new TextEncoder().encode(raw.JWT_SECRET) : undefined;
   if (!isLocal && (!secretBytes || secretBytes.length < 32)) problems.push("JWT_SECRET must be at least 32 bytes");
   const publicBaseUrl = url("PUBLIC_BASE_URL", raw.PUBLIC_BASE_URL, isLocal ? DEFAULT_DEV_BASE_URL : undefined);

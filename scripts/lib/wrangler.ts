@@ -1,6 +1,7 @@
 /** Runs `wrangler dev` (real workerd) as a child process group, for `npm start`, tests and benchmarks. */
 
 import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { projectRoot } from "./database.ts";
@@ -108,4 +109,26 @@ export function startWranglerDev(options: WranglerDevOptions): WranglerDev {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * A copy of `configPath` (written beside it, so its relative paths still hold) with a
+ * `[[hyperdrive]]` binding HYPERDRIVE whose local connection string is `databaseUrl`:
+ * `wrangler dev` then emulates Hyperdrive (workerd connects over TCP straight to that
+ * database), the path the deployed Worker takes through a real Hyperdrive. The id is a
+ * placeholder wrangler dev never resolves. Remove the file when done.
+ */
+export function configWithHyperdrive(databaseUrl: string, configPath = path.join(projectRoot, "wrangler.toml")): string {
+  const derived = path.join(path.dirname(configPath), `.wrangler-hyperdrive-${process.pid}-${Date.now().toString(36)}.toml`);
+  const block = [
+    "",
+    "# Added by scripts/lib/wrangler.ts: local Hyperdrive emulation.",
+    "[[hyperdrive]]",
+    'binding = "HYPERDRIVE"',
+    'id = "00000000000000000000000000000000"',
+    `localConnectionString = ${JSON.stringify(databaseUrl)}`,
+    "",
+  ].join("\n");
+  fs.writeFileSync(derived, fs.readFileSync(configPath, "utf8") + block);
+  return derived;
 }

@@ -21,8 +21,10 @@ export interface PointerKv {
 export interface MatchPointer<T> {
   /** coaches data version (edge-versions.ts) the payload was computed or checked under */
   v: string;
-  /** ms since epoch, when it was stored */
+  /** ms since epoch (wall clock), when the state it reflects was read */
   at: number;
+  /** ms since epoch (request clock), when the durable row expires: not served after it */
+  exp: number;
   payload: T;
 }
 
@@ -39,7 +41,8 @@ export async function readMatchPointer<T>(kv: PointerKv, clientId: string): Prom
   const text = await kv.get(pointerKey(clientId), "text");
   if (!text) return undefined;
   const pointer = JSON.parse(text) as MatchPointer<T>;
-  if (typeof pointer.v !== "string" || typeof pointer.at !== "number" || !pointer.payload) return undefined;
+  if (typeof pointer.v !== "string" || typeof pointer.at !== "number" || typeof pointer.exp !== "number" || !pointer.payload)
+    return undefined;
   const forgotten = invalidatedAt.get(clientId);
   if (forgotten !== undefined && pointer.at <= forgotten) return undefined;
   return pointer;

@@ -202,7 +202,8 @@ async function edgeLookup(
       deps.edge.coachesVersion(),
       useEntry ? readMatchPointer<MatchPayload>(deps.kv, clientId) : undefined,
     ]);
-    return { version, payload: pointer && pointer.v === version ? pointer.payload : undefined };
+    const valid = pointer && pointer.v === version && pointer.exp > deps.now.getTime();
+    return { version, payload: valid ? pointer.payload : undefined };
   } catch (error) {
     // A KV outage is a cache miss, not a failed request.
     deps.log?.("match edge cache read failed", error);
@@ -220,7 +221,7 @@ function storeEdge(
 ) {
   if (!deps.edge || version === undefined) return undefined;
   const ttl = (expiresAt.getTime() - deps.now.getTime()) / 1000;
-  return writeMatchPointer(deps.kv, clientId, { v: version, at, payload }, ttl);
+  return writeMatchPointer(deps.kv, clientId, { v: version, at, exp: expiresAt.getTime(), payload }, ttl);
 }
 
 /** POST /match. */
