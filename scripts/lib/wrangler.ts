@@ -119,6 +119,9 @@ export function startWranglerDev(options: WranglerDevOptions): WranglerDev {
  * placeholder wrangler dev never resolves. Remove the file when done.
  */
 export function configWithHyperdrive(databaseUrl: string, configPath = path.join(projectRoot, "wrangler.toml")): string {
+  // wrangler refuses a Hyperdrive origin without a password; a trust-auth local server ignores this one.
+  const origin = new URL(databaseUrl);
+  if (!origin.password) origin.password = "hyperdrive-local";
   const derived = path.join(path.dirname(configPath), `.wrangler-hyperdrive-${process.pid}-${Date.now().toString(36)}.toml`);
   const block = [
     "",
@@ -126,7 +129,7 @@ export function configWithHyperdrive(databaseUrl: string, configPath = path.join
     "[[hyperdrive]]",
     'binding = "HYPERDRIVE"',
     'id = "00000000000000000000000000000000"',
-    `localConnectionString = ${JSON.stringify(databaseUrl)}`,
+    `localConnectionString = ${JSON.stringify(origin.toString())}`,
     "",
   ].join("\n");
   fs.writeFileSync(derived, fs.readFileSync(configPath, "utf8") + block);
