@@ -204,9 +204,13 @@ function buildWorker(label: string, configPath: string): string {
       env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
     },
   );
+  // The bundle is named after the entry module (index.js for the API, worker.js for the floors).
+  const entry = fs.existsSync(path.join(outdir, "index.js"))
+    ? "index.js"
+    : (fs.readdirSync(outdir).find((name) => name.endsWith(".js")) ?? "index.js");
   const config = fs
     .readFileSync(configPath, "utf8")
-    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(path.join(outdir, "index.js"))}`);
+    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(path.join(outdir, entry))}`);
   const builtConfig = path.join(outdir, "wrangler.toml");
   fs.writeFileSync(builtConfig, config);
   return builtConfig;

@@ -15,7 +15,8 @@ interface Env {
   HYPERDRIVE?: Hyperdrive;
 }
 
-export const FLOOR_KV_KEY = "floor:probe";
+// Not exported: every named export of a Worker module must be a handler.
+const FLOOR_KV_KEY = "floor:probe";
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
