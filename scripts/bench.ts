@@ -37,7 +37,7 @@ import { pgbouncerBinary, startPooler } from "./bench/pooler.ts";
 import { isSeeded, MARKET, seedMarket } from "./bench/seed.ts";
 import { type Availability, randomSlot } from "./bench/slots.ts";
 import { migrateUrl, projectRoot } from "./lib/database.ts";
-import { freePort, startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
+import { configWithHyperdrive, freePort, startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
 
 /** The commit before the round-trip work of issue 9: the "before" of the before/after rows. */
 const DEFAULT_BASELINE = "e7824d98f4f8b3471e8974db86636697b2e7408b";
@@ -46,6 +46,11 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "50,100").split(",").map(Number);
 const BASELINE = process.env.BENCH_BASELINE ?? DEFAULT_BASELINE;
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",")) : undefined;
+/** "edge" (bare floors vs cache hits, the chain), "far" (database 50 ms away), "main" (the scenarios below). */
+const SUITES = new Set((process.env.BENCH_SUITES ?? "edge,far,main").split(","));
+/** The revision before the edge hot path work: the "before" of the chain rows. */
+const EDGE_BASELINE = process.env.BENCH_EDGE_BASELINE ?? "41e8973";
+const FAR_RTT_MS = 50;
 const WARMUP_SECONDS = 1;
 /** Clients of the run (tokens, rate-limit objects); the first MATCH_HIT_CLIENTS have cached matches. */
 const ACTIVE_CLIENTS = 600;
@@ -147,8 +152,8 @@ async function prepareDatabase(): Promise<string> {
 // processes
 // ---------------------------------------------------------------------------
 
-async function startProxy(databaseUrl: string): Promise<string> {
-  const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, "scripts/bench/proxy.ts"), databaseUrl], {
+async function startProxy(): Promise<string> {
+  const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, "scripts/bench/proxy.ts")], {
     cwd: projectRoot,
     stdio: ["pipe", "pipe", "inherit"],
   });
@@ -199,9 +204,13 @@ function buildWorker(label: string, configPath: string): string {
       env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
     },
   );
+  // The bundle is named after the entry module (index.js for the API, worker.js for the floors).
+  const entry = fs.existsSync(path.join(outdir, "index.js"))
+    ? "index.js"
+    : (fs.readdirSync(outdir).find((name) => name.endsWith(".js")) ?? "index.js");
   const config = fs
     .readFileSync(configPath, "utf8")
-    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(path.join(outdir, "index.js"))}`);
+    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(path.join(outdir, entry))}`);
   const builtConfig = path.join(outdir, "wrangler.toml");
   fs.writeFileSync(builtConfig, config);
   return builtConfig;
@@ -282,7 +291,7 @@ interface Scenario {
 interface Measurement {
   scenario: string;
   /** current code; baseline = the revision before this work; pooled = current code through PgBouncer */
-  worker: "current" | "baseline" | "pooled";
+  worker: string;
   connections: number;
   requestsPerSecond: number;
   p50: number;
@@ -291,7 +300,8 @@ interface Measurement {
   errors: number;
   statuses: Record<string, number>;
   roundTrips: number | null;
-  limit?: Limit;
+  /** the limit (or floor scenario name, or "far round trips") the ratio refers to */
+  limit?: string;
   /** req/s of the limit measured right before this row */
   limitRequestsPerSecond?: number;
   ratio?: number;
@@ -414,6 +424,275 @@ async function measure(
 }
 
 // ---------------------------------------------------------------------------
+// edge and far-database suites (issue 13 / 14)
+// ---------------------------------------------------------------------------
+
+/** A child process that prints one JSON line when ready (the delay proxy), stopped at cleanup. */
+async function startJsonChild<T>(script: string, args: string[]): Promise<T> {
+  const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, script), ...args], {
+    cwd: projectRoot,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  let exited = false;
+  const gone = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  cleanups.push(async () => {
+    if (exited) return;
+    child.kill("SIGTERM");
+    await gone;
+  });
+  for await (const line of createInterface({ input: child.stdout! })) return JSON.parse(line) as T;
+  throw new Error(`${script} exited before it was ready`);
+}
+
+/** The bare floor Worker (scripts/bench/floors/worker.ts) with a KV namespace and a Hyperdrive binding to `databaseUrl`. */
+async function startFloors(label: string, databaseUrl: string): Promise<WranglerDev> {
+  const dir = path.join(projectRoot, ".bench", `floors-${label}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const config = path.join(dir, "wrangler.toml");
+  fs.writeFileSync(
+    config,
+    [
+      `name = "culturebridge-bench-floors"`,
+      `main = ${JSON.stringify(path.join(projectRoot, "scripts/bench/floors/worker.ts"))}`,
+      `compatibility_date = "2026-11-01"`,
+      `compatibility_flags = ["nodejs_compat"]`,
+      `[[kv_namespaces]]`,
+      `binding = "KV"`,
+      `id = "floors"`,
+      "",
+    ].join("\n"),
+  );
+  const worker = await startWorker(label, {}, configWithHyperdrive(databaseUrl, config));
+  await (await fetch(`${worker.url}/seed`, { method: "POST" })).arrayBuffer();
+  return worker;
+}
+
+interface EdgeContext {
+  databaseUrl: string;
+  jwtSecret: string;
+  clientTokens: string[];
+  active: string[];
+  coachRows: Array<{ user_id: string; id: string }>;
+  postIds: string[];
+  combos: Array<{ language: string; country: string }>;
+  results: Measurement[];
+  db: pg.Client;
+}
+
+async function edgeSuites(ctx: EdgeContext): Promise<void> {
+  const { clientTokens, results } = ctx;
+  const random = Math.random;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const hitClients = Math.min(50, clientTokens.length);
+  const hitToken = () => clientTokens[Math.floor(random() * hitClients)]!;
+  const anyToken = () => pick(clientTokens);
+  const hotCoaches = ctx.coachRows.slice(0, 40);
+  const appVars = {
+    ENVIRONMENT: "development",
+    DATABASE_URL: ctx.databaseUrl,
+    JWT_SECRET: ctx.jwtSecret,
+    RATE_LIMIT_PER_MINUTE: "1000000000",
+    CORS_ORIGINS: "",
+  };
+  const connections = 50;
+  const row = async (base: string, worker: string, scenario: Scenario, conns = connections, floor?: Measurement) => {
+    const measured = await measure(base, worker, scenario, conns);
+    if (floor) {
+      measured.limitRequestsPerSecond = floor.requestsPerSecond;
+      measured.ratio = measured.requestsPerSecond / floor.requestsPerSecond;
+      measured.limit = floor.scenario;
+    }
+    results.push(measured);
+    return measured;
+  };
+  const warmEdge = async (base: string) => {
+    // Cache hits are what is measured: every URL the load draws from is answered once first.
+    const urls = [
+      ...hotCoaches.map((coach) => `/coaches/${coach.id}`),
+      ...ctx.combos.map(
+        (combo) => `/coaches?language=${encodeURIComponent(combo.language)}&country=${encodeURIComponent(combo.country)}`,
+      ),
+    ];
+    await inBatches(urls, 4, async (url) => {
+      await (await fetch(`${base}${url}`, { headers: { authorization: `Bearer ${anyToken()}` } })).arrayBuffer();
+    });
+  };
+  const scenarios = {
+    floorConstant: { name: "floor: constant (bare Worker)", method: "GET", request: () => ({ path: "/constant" }) },
+    floorKv: { name: "floor: one KV read (bare Worker)", method: "GET", request: () => ({ path: "/kv" }) },
+    floorDb: { name: "floor: one query (bare Worker, Hyperdrive)", method: "GET", request: () => ({ path: "/db" }) },
+    chainAnonymous: {
+      name: "chain: GET /dev/bench/constant, no token",
+      method: "GET",
+      request: () => ({ path: "/dev/bench/constant" }),
+    },
+    chain: {
+      name: "chain: GET /dev/bench/constant, bearer token",
+      method: "GET",
+      request: () => ({ path: "/dev/bench/constant", token: anyToken() }),
+    },
+    chainDb: {
+      name: "chain + 1 query: GET /dev/bench/db",
+      method: "GET",
+      request: () => ({ path: "/dev/bench/db", token: anyToken() }),
+    },
+    matchHit: { name: "POST /match cache hit", method: "POST", request: () => ({ path: "/match", token: hitToken(), body: {} }) },
+    coachHit: {
+      name: "GET /coaches/{id} edge hit",
+      method: "GET",
+      request: () => ({ path: `/coaches/${pick(hotCoaches).id}`, token: anyToken() }),
+    },
+    listHit: {
+      name: "GET /coaches?language&country edge hit",
+      method: "GET",
+      request: () => {
+        const combo = pick(ctx.combos);
+        return {
+          path: `/coaches?language=${encodeURIComponent(combo.language)}&country=${encodeURIComponent(combo.country)}`,
+          token: anyToken(),
+        };
+      },
+    },
+  } satisfies Record<string, Scenario>;
+
+  if (SUITES.has("edge")) {
+    log("edge suite: bare floors vs cache hits, and the chain (this run's machine load is in the results)");
+    const floors = await startFloors("floors", ctx.databaseUrl);
+    const app = await startWorker("edge", appVars, configWithHyperdrive(ctx.databaseUrl));
+    await warmUsers(app.url, clientTokens);
+    await warmMatches(app.url, clientTokens.slice(0, hitClients));
+    await warmEdge(app.url);
+    const floorConstant = await row(floors.url, "floor", scenarios.floorConstant);
+    const floorKv = await row(floors.url, "floor", scenarios.floorKv);
+    const floorDb = await row(floors.url, "floor", scenarios.floorDb);
+    await row(app.url, "current", scenarios.chainAnonymous, connections, floorConstant);
+    await row(app.url, "current", scenarios.chain, connections, floorConstant);
+    await row(app.url, "current", scenarios.matchHit, connections, floorKv);
+    await row(app.url, "current", scenarios.coachHit, connections, floorKv);
+    await row(app.url, "current", scenarios.listHit, connections, floorKv);
+    await row(app.url, "current", scenarios.chainDb, connections, floorDb);
+    // the floor again after the app rows: the machine's load drifts, both ends of the window are recorded
+    const floorKvAgain = await row(floors.url, "floor", { ...scenarios.floorKv, name: `${scenarios.floorKv.name} (again)` });
+    log(
+      `kv floor before/after the app rows: ${floorKv.requestsPerSecond.toFixed(0)} / ${floorKvAgain.requestsPerSecond.toFixed(0)} req/s`,
+    );
+    await app.stop();
+
+    // The chain's parts: the exact (Durable Object) rate-limit mode, and the revision before this work.
+    const exact = await startWorker(
+      "edge-exact",
+      { ...appVars, RATE_LIMIT_MODE: "exact" },
+      configWithHyperdrive(ctx.databaseUrl),
+    );
+    await warmUsers(exact.url, clientTokens);
+    await row(exact.url, "exact rate limit", scenarios.chain, connections, floorConstant);
+    await exact.stop();
+    if (EDGE_BASELINE !== "none") {
+      const config = baselineWorktree(EDGE_BASELINE);
+      const proxyUrl = await startProxy();
+      if (config) {
+        const before = await startWorker("edge-baseline", { ...appVars, WS_PROXY: proxyUrl }, config);
+        await warmUsers(before.url, clientTokens);
+        await warmMatches(before.url, clientTokens.slice(0, hitClients));
+        await row(before.url, "baseline", scenarios.chain, connections, floorConstant);
+        await row(before.url, "baseline", scenarios.matchHit, connections, floorKv);
+        await row(before.url, "baseline", { ...scenarios.coachHit, name: "GET /coaches/{id}" }, connections, floorKv);
+        await before.stop();
+      }
+    }
+    await floors.stop();
+  }
+
+  if (SUITES.has("far")) {
+    const binary = pgbouncerBinary(log);
+    if (!binary) {
+      log("pgbouncer not available: far-database suite skipped");
+      return;
+    }
+    log(`far-database suite: Worker -> Hyperdrive path -> PgBouncer (near) -> TCP proxy (+${FAR_RTT_MS} ms RTT) -> Postgres`);
+    const target = new URL(ctx.databaseUrl);
+    const farConnections = 4;
+    const farScenarios: Scenario[] = [
+      { ...scenarios.chain, name: "chain, no database" },
+      scenarios.chainDb,
+      scenarios.matchHit,
+      {
+        name: "GET /coaches/{id} (edge miss)",
+        method: "GET",
+        request: () => ({ path: `/coaches/${pick(ctx.coachRows).id}`, token: anyToken() }),
+      },
+      {
+        name: "GET /coaches?language&country (edge miss)",
+        method: "GET",
+        request: () => {
+          const combo = pick(ctx.combos);
+          const skip = Math.floor(random() * 50) * 20;
+          return {
+            path: `/coaches?language=${encodeURIComponent(combo.language)}&country=${encodeURIComponent(combo.country)}&skip=${skip}`,
+            token: anyToken(),
+          };
+        },
+      },
+      { name: "GET /profile", method: "GET", request: () => ({ path: "/profile", token: anyToken() }) },
+      {
+        name: "GET /community/posts/{id}",
+        method: "GET",
+        request: () => ({ path: `/community/posts/${pick(ctx.postIds)}`, token: anyToken() }),
+      },
+      {
+        name: "GET /booking/client/{id}",
+        method: "GET",
+        request: () => {
+          const index = Math.floor(random() * ctx.active.length);
+          return { path: `/booking/client/${ctx.active[index]}`, token: clientTokens[index]! };
+        },
+      },
+    ];
+    const byRtt: Record<number, Measurement[]> = {};
+    for (const rtt of [0, FAR_RTT_MS]) {
+      const delay = await startJsonChild<{ port: number }>("scripts/bench/delay-proxy.ts", [
+        `${target.hostname}:${target.port || "5432"}`,
+        String(rtt),
+      ]);
+      const viaDelay = new URL(ctx.databaseUrl);
+      viaDelay.host = `127.0.0.1:${delay.port}`;
+      const pooler = await startPooler(binary, viaDelay.toString(), await freePort());
+      cleanups.push(() => pooler.stop());
+      const pooled = new URL(ctx.databaseUrl);
+      pooled.host = `127.0.0.1:${pooler.port}`;
+      const worker = await startWorker(
+        `far-${rtt}`,
+        { ...appVars, DATABASE_URL: pooled.toString() },
+        configWithHyperdrive(pooled.toString()),
+      );
+      await warmUsers(worker.url, clientTokens.slice(0, 100));
+      await warmMatches(worker.url, clientTokens.slice(0, hitClients));
+      byRtt[rtt] = [];
+      for (const scenario of farScenarios) {
+        const measured = await row(worker.url, `rtt ${rtt} ms`, scenario, farConnections);
+        byRtt[rtt].push(measured);
+      }
+      await worker.stop();
+      await pooler.stop();
+    }
+    log("far round trips = (p50 at 50 ms - p50 at 0 ms) / 50:");
+    for (const [index, near] of (byRtt[0] ?? []).entries()) {
+      const far = byRtt[FAR_RTT_MS]?.[index];
+      if (!far) continue;
+      const trips = (far.p50 - near.p50) / FAR_RTT_MS;
+      far.limit = "far round trips";
+      far.ratio = trips;
+      log(`  ${near.scenario}: p50 ${near.p50} -> ${far.p50} ms = ${trips.toFixed(2)} far round trips`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
 // main
 // ---------------------------------------------------------------------------
 
@@ -472,7 +751,7 @@ async function main() {
     active.map(async (id) => (await signToken(key, { sub: id, role: "client", type: "access" }, now)).token),
   );
 
-  const proxyUrl = await startProxy(databaseUrl);
+  const proxyUrl = await startProxy();
   const vars = {
     ENVIRONMENT: "development",
     DATABASE_URL: databaseUrl,
@@ -481,239 +760,231 @@ async function main() {
     RATE_LIMIT_PER_MINUTE: "1000000000",
     CORS_ORIGINS: "",
   };
-  const current = await startWorker("current", vars);
-
-  const random = Math.random;
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  let clientCursor = 0;
-  /** Round-robin over the active clients: at most 3 unpaid bookings each. */
-  const nextClient = () => {
-    clientCursor = (clientCursor + 1) % active.length;
-    return clientCursor;
-  };
-  const anyToken = () => clientTokens[nextClient()]!;
-  const hitClients = Math.min(MATCH_HIT_CLIENTS, active.length);
-
-  const clearFutureBookings = async () => {
-    // Only what the booking scenario made: pending sessions in the future (the seeded ones are past and completed).
-    await db.query(`delete from bookings where status = 'pending' and session_datetime > now()`);
-  };
-
-  const limitScenarios: Record<Limit, Scenario> = {
-    constant: { name: "limit: constant", method: "GET", request: () => ({ path: "/dev/bench/constant", token: anyToken() }) },
-    kv: { name: "limit: one KV read", method: "GET", request: () => ({ path: "/dev/bench/kv", token: anyToken() }) },
-    db: { name: "limit: one SELECT 1", method: "GET", request: () => ({ path: "/dev/bench/db", token: anyToken() }) },
-  };
-  const costModel: Scenario[] = [
-    {
-      name: "cost: 2 statements, 1 connection",
-      limit: "db",
-      method: "GET",
-      request: () => ({ path: "/dev/bench/db?round_trips=2", token: anyToken() }),
-      connections: [50],
-    },
-    {
-      name: "cost: 2 parallel statements (2 connections)",
-      limit: "db",
-      method: "GET",
-      request: () => ({ path: "/dev/bench/db?parallel=2", token: anyToken() }),
-      connections: [50],
-    },
-  ];
-  const scenarios: Scenario[] = [
-    {
-      name: "POST /match cache hit",
-      pooled: true,
-      limit: "kv",
-      method: "POST",
-      request: () => ({ path: "/match", token: clientTokens[Math.floor(random() * hitClients)]!, body: {} }),
-    },
-    {
-      name: "POST /match force_refresh",
-      limit: "db",
-      method: "POST",
-      // CPU-bound in Postgres (the candidate statement ranks every coach sharing a language) and in
-      // the Worker (the engine): past a few in flight per core more connections only queue, and at
-      // 50 the first answers take longer than a whole measurement.
-      connections: [4, 8],
-      request: () => ({
-        path: "/match",
-        token: clientTokens[hitClients + Math.floor(random() * (active.length - hitClients))]!,
-        body: { force_refresh: true },
-      }),
-    },
-    {
-      name: "GET /coaches language+country",
-      limit: "db",
-      method: "GET",
-      // Issue 14: the rank index walked in order, exact totals stored per coaches version (docs/SEARCH.md).
-      baseline: true,
-      pooled: true,
-      request: () => {
-        const combo = pick(combos);
-        return {
-          path: `/coaches?language=${encodeURIComponent(combo.language)}&country=${encodeURIComponent(combo.country)}`,
-          token: anyToken(),
-        };
-      },
-    },
-    {
-      name: "GET /coaches q+language",
-      limit: "db",
-      method: "GET",
-      request: () => ({
-        path: `/coaches?language=English&q=${encodeURIComponent(pick(["relocation", "career", "leadership abroad", "Garcia", "resilience"]))}`,
-        token: anyToken(),
-      }),
-    },
-    {
-      name: "GET /coaches/{id}",
-      limit: "db",
-      method: "GET",
-      pooled: true,
-      request: () => ({ path: `/coaches/${pick(coachRows).id}`, token: anyToken() }),
-    },
-    {
-      name: "GET /community/posts",
-      limit: "db",
-      method: "GET",
-      pooled: true,
-      baseline: true,
-      request: () => ({ path: "/community/posts", token: anyToken() }),
-    },
-    {
-      name: "POST /booking",
-      pooled: true,
-      limit: "db",
-      method: "POST",
-      baseline: true,
-      before: clearFutureBookings,
-      request: () => {
-        const coach = pick(coachRows);
-        const start = randomSlot(coach.availability, 60, Date.now(), random) ?? new Date(Date.now() + 30 * 86_400_000);
-        return {
-          path: "/booking",
-          token: anyToken(),
-          body: { coach_id: coach.user_id, session_datetime: start.toISOString(), duration_minutes: 60 },
-        };
-      },
-    },
-  ];
-  // Endpoints whose round trips this work cut, driven before/after (50 connections).
-  const changed: Scenario[] = [
-    {
-      name: "GET /booking/client/{id}",
-      limit: "db",
-      method: "GET",
-      baseline: true,
-      connections: [50],
-      request: () => {
-        const index = nextClient();
-        return { path: `/booking/client/${active[index]}`, token: clientTokens[index]! };
-      },
-    },
-    {
-      name: "GET /community/posts/{id}",
-      limit: "db",
-      method: "GET",
-      baseline: true,
-      pooled: true,
-      connections: [50],
-      request: () => ({ path: `/community/posts/${pick(postIds)}`, token: anyToken() }),
-    },
-  ];
-
-  const wanted = (scenario: Scenario) => !ONLY || ONLY.has(scenario.name);
-
-  // Every active user's Durable Object exists before anything is measured.
-  await warmUsers(current.url, clientTokens);
-  // The cache-hit scenario needs cached matches: compute them once (cold), a few at a time.
-  if (wanted(scenarios[0]!)) await warmMatches(current.url, clientTokens.slice(0, hitClients));
-
   const results: Measurement[] = [];
-  /**
-   * A scenario and, right before it at the same connection count, the limit it is compared with:
-   * the machine is shared and its background load drifts, so a limit from minutes earlier would skew the ratio.
-   */
-  const pair = async (
-    base: string,
-    worker: Measurement["worker"],
-    scenario: Scenario,
-    connectionList: number[],
-    withLimit = true,
-  ) => {
-    // The baseline revision has no limit routes: its limits are the current Worker's (same chain, same database).
-    const limitBase = worker === "baseline" ? current.url : base;
-    const limitWorker = worker === "baseline" ? "current" : worker;
-    for (const connections of connectionList) {
-      let limitRow: Measurement | undefined;
-      if (scenario.limit && withLimit) {
-        limitRow = await measure(limitBase, limitWorker, limitScenarios[scenario.limit], connections);
-        limitRow.pairedWith = scenario.name;
-        results.push(limitRow);
+  if (SUITES.has("edge") || SUITES.has("far")) {
+    await edgeSuites({ databaseUrl, jwtSecret, clientTokens, active, coachRows, postIds, combos, results, db });
+  }
+  if (SUITES.has("main")) {
+    const current = await startWorker("current", vars);
+
+    const random = Math.random;
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    let clientCursor = 0;
+    /** Round-robin over the active clients: at most 3 unpaid bookings each. */
+    const nextClient = () => {
+      clientCursor = (clientCursor + 1) % active.length;
+      return clientCursor;
+    };
+    const anyToken = () => clientTokens[nextClient()]!;
+    const hitClients = Math.min(MATCH_HIT_CLIENTS, active.length);
+
+    const clearFutureBookings = async () => {
+      // Only what the booking scenario made: pending sessions in the future (the seeded ones are past and completed).
+      await db.query(`delete from bookings where status = 'pending' and session_datetime > now()`);
+    };
+
+    const limitScenarios: Record<Limit, Scenario> = {
+      constant: { name: "limit: constant", method: "GET", request: () => ({ path: "/dev/bench/constant", token: anyToken() }) },
+      kv: { name: "limit: one KV read", method: "GET", request: () => ({ path: "/dev/bench/kv", token: anyToken() }) },
+      db: { name: "limit: one SELECT 1", method: "GET", request: () => ({ path: "/dev/bench/db", token: anyToken() }) },
+    };
+    const costModel: Scenario[] = [
+      {
+        name: "cost: 2 statements, 1 connection",
+        limit: "db",
+        method: "GET",
+        request: () => ({ path: "/dev/bench/db?round_trips=2", token: anyToken() }),
+        connections: [50],
+      },
+      {
+        name: "cost: 2 parallel statements (2 connections)",
+        limit: "db",
+        method: "GET",
+        request: () => ({ path: "/dev/bench/db?parallel=2", token: anyToken() }),
+        connections: [50],
+      },
+    ];
+    const scenarios: Scenario[] = [
+      {
+        name: "POST /match cache hit",
+        pooled: true,
+        limit: "kv",
+        method: "POST",
+        request: () => ({ path: "/match", token: clientTokens[Math.floor(random() * hitClients)]!, body: {} }),
+      },
+      {
+        name: "POST /match force_refresh",
+        limit: "db",
+        method: "POST",
+        // CPU-bound in Postgres (the candidate statement ranks every coach sharing a language) and in
+        // the Worker (the engine): past a few in flight per core more connections only queue, and at
+        // 50 the first answers take longer than a whole measurement.
+        connections: [4, 8],
+        request: () => ({
+          path: "/match",
+          token: clientTokens[hitClients + Math.floor(random() * (active.length - hitClients))]!,
+          body: { force_refresh: true },
+        }),
+      },
+      {
+        name: "GET /coaches language+country",
+        limit: "db",
+        method: "GET",
+        request: () => {
+          const combo = pick(combos);
+          return {
+            path: `/coaches?language=${encodeURIComponent(combo.language)}&country=${encodeURIComponent(combo.country)}`,
+            token: anyToken(),
+          };
+        },
+      },
+      {
+        name: "GET /coaches/{id}",
+        limit: "db",
+        method: "GET",
+        pooled: true,
+        request: () => ({ path: `/coaches/${pick(coachRows).id}`, token: anyToken() }),
+      },
+      {
+        name: "GET /community/posts",
+        limit: "db",
+        method: "GET",
+        pooled: true,
+        baseline: true,
+        request: () => ({ path: "/community/posts", token: anyToken() }),
+      },
+      {
+        name: "POST /booking",
+        pooled: true,
+        limit: "db",
+        method: "POST",
+        baseline: true,
+        before: clearFutureBookings,
+        request: () => {
+          const coach = pick(coachRows);
+          const start = randomSlot(coach.availability, 60, Date.now(), random) ?? new Date(Date.now() + 30 * 86_400_000);
+          return {
+            path: "/booking",
+            token: anyToken(),
+            body: { coach_id: coach.user_id, session_datetime: start.toISOString(), duration_minutes: 60 },
+          };
+        },
+      },
+    ];
+    // Endpoints whose round trips this work cut, driven before/after (50 connections).
+    const changed: Scenario[] = [
+      {
+        name: "GET /booking/client/{id}",
+        limit: "db",
+        method: "GET",
+        baseline: true,
+        connections: [50],
+        request: () => {
+          const index = nextClient();
+          return { path: `/booking/client/${active[index]}`, token: clientTokens[index]! };
+        },
+      },
+      {
+        name: "GET /community/posts/{id}",
+        limit: "db",
+        method: "GET",
+        baseline: true,
+        pooled: true,
+        connections: [50],
+        request: () => ({ path: `/community/posts/${pick(postIds)}`, token: anyToken() }),
+      },
+    ];
+
+    const wanted = (scenario: Scenario) => !ONLY || ONLY.has(scenario.name);
+
+    // Every active user's Durable Object exists before anything is measured.
+    await warmUsers(current.url, clientTokens);
+    // The cache-hit scenario needs cached matches: compute them once (cold), a few at a time.
+    if (wanted(scenarios[0]!)) await warmMatches(current.url, clientTokens.slice(0, hitClients));
+
+    /**
+     * A scenario and, right before it at the same connection count, the limit it is compared with:
+     * the machine is shared and its background load drifts, so a limit from minutes earlier would skew the ratio.
+     */
+    const pair = async (
+      base: string,
+      worker: Measurement["worker"],
+      scenario: Scenario,
+      connectionList: number[],
+      withLimit = true,
+    ) => {
+      // The baseline revision has no limit routes: its limits are the current Worker's (same chain, same database).
+      const limitBase = worker === "baseline" ? current.url : base;
+      const limitWorker = worker === "baseline" ? "current" : worker;
+      for (const connections of connectionList) {
+        let limitRow: Measurement | undefined;
+        if (scenario.limit && withLimit) {
+          limitRow = await measure(limitBase, limitWorker, limitScenarios[scenario.limit], connections);
+          limitRow.pairedWith = scenario.name;
+          results.push(limitRow);
+        }
+        const row = await measure(base, worker, scenario, connections);
+        if (limitRow) {
+          row.limitRequestsPerSecond = limitRow.requestsPerSecond;
+          row.ratio = row.requestsPerSecond / limitRow.requestsPerSecond;
+        }
+        results.push(row);
       }
-      const row = await measure(base, worker, scenario, connections);
-      if (limitRow) {
-        row.limitRequestsPerSecond = limitRow.requestsPerSecond;
-        row.ratio = row.requestsPerSecond / limitRow.requestsPerSecond;
+    };
+
+    if (wanted(limitScenarios.constant))
+      for (const connections of CONNECTIONS)
+        results.push(await measure(current.url, "current", limitScenarios.constant, connections));
+    for (const scenario of costModel.filter(wanted))
+      await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS, false);
+    for (const scenario of scenarios.filter(wanted))
+      await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS);
+    for (const scenario of changed.filter(wanted))
+      await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS);
+
+    const baselineScenarios = [...scenarios, ...changed].filter((scenario) => scenario.baseline && wanted(scenario));
+    if (BASELINE !== "none" && baselineScenarios.length > 0) {
+      const config = baselineWorktree(BASELINE);
+      if (config) {
+        const baseline = await startWorker("baseline", vars, config);
+        await warmUsers(baseline.url, clientTokens);
+        for (const scenario of baselineScenarios) await pair(baseline.url, "baseline", scenario, [50]);
+        await baseline.stop();
       }
-      results.push(row);
     }
-  };
-
-  if (wanted(limitScenarios.constant))
-    for (const connections of CONNECTIONS)
-      results.push(await measure(current.url, "current", limitScenarios.constant, connections));
-  for (const scenario of costModel.filter(wanted))
-    await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS, false);
-  for (const scenario of scenarios.filter(wanted))
-    await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS);
-  for (const scenario of changed.filter(wanted))
-    await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS);
-
-  const baselineScenarios = [...scenarios, ...changed].filter((scenario) => scenario.baseline && wanted(scenario));
-  if (BASELINE !== "none" && baselineScenarios.length > 0) {
-    const config = baselineWorktree(BASELINE);
-    if (config) {
-      const baseline = await startWorker("baseline", vars, config);
-      await warmUsers(baseline.url, clientTokens);
-      for (const scenario of baselineScenarios) await pair(baseline.url, "baseline", scenario, [50]);
-      await baseline.stop();
+    // The lever for every database scenario: the same code through a transaction pooler (PgBouncer,
+    // as Neon's pooled endpoint or Hyperdrive), so that a request's connection gets a warm backend.
+    const pooledScenarios = [...scenarios, ...changed].filter((scenario) => scenario.pooled && wanted(scenario));
+    if (process.env.BENCH_POOLED !== "0" && pooledScenarios.length > 0) {
+      const binary = pgbouncerBinary(log);
+      if (!binary) {
+        log("pgbouncer not available: the [pooled] rows are skipped");
+      } else {
+        const pooler = await startPooler(binary, databaseUrl, await freePort());
+        cleanups.push(() => pooler.stop());
+        const pooledUrl = new URL(databaseUrl);
+        pooledUrl.host = `127.0.0.1:${pooler.port}`;
+        const pooled = await startWorker("pooled", { ...vars, DATABASE_URL: pooledUrl.toString() });
+        await warmUsers(pooled.url, clientTokens);
+        // Its KV is its own: the first match request per client refills it from the match_cache row.
+        await warmMatches(pooled.url, clientTokens.slice(0, hitClients));
+        for (const scenario of pooledScenarios) await pair(pooled.url, "pooled", scenario, [50]);
+        await pooled.stop();
+        await pooler.stop();
+      }
     }
-  }
-  // The lever for every database scenario: the same code through a transaction pooler (PgBouncer,
-  // as Neon's pooled endpoint or Hyperdrive), so that a request's connection gets a warm backend.
-  const pooledScenarios = [...scenarios, ...changed].filter((scenario) => scenario.pooled && wanted(scenario));
-  if (process.env.BENCH_POOLED !== "0" && pooledScenarios.length > 0) {
-    const binary = pgbouncerBinary(log);
-    if (!binary) {
-      log("pgbouncer not available: the [pooled] rows are skipped");
-    } else {
-      const pooler = await startPooler(binary, databaseUrl, await freePort());
-      cleanups.push(() => pooler.stop());
-      const pooledUrl = new URL(databaseUrl);
-      pooledUrl.host = `127.0.0.1:${pooler.port}`;
-      const pooled = await startWorker("pooled", { ...vars, DATABASE_URL: pooledUrl.toString() });
-      await warmUsers(pooled.url, clientTokens);
-      // Its KV is its own: the first match request per client refills it from the match_cache row.
-      await warmMatches(pooled.url, clientTokens.slice(0, hitClients));
-      for (const scenario of pooledScenarios) await pair(pooled.url, "pooled", scenario, [50]);
-      await pooled.stop();
-      await pooler.stop();
+    await clearFutureBookings();
+    // The cost-model rows are read against the one-query limit of their connection count.
+    for (const row of results.filter((candidate) => candidate.scenario.startsWith("cost:"))) {
+      const limit = results.find(
+        (candidate) => candidate.scenario === limitScenarios.db.name && candidate.connections === row.connections,
+      );
+      if (limit) {
+        row.limitRequestsPerSecond = limit.requestsPerSecond;
+        row.ratio = row.requestsPerSecond / limit.requestsPerSecond;
+      }
     }
   }
-  await clearFutureBookings();
-  // The cost-model rows are read against the one-query limit of their connection count.
-  for (const row of results.filter((candidate) => candidate.scenario.startsWith("cost:"))) {
-    const limit = results.find(
-      (candidate) => candidate.scenario === limitScenarios.db.name && candidate.connections === row.connections,
-    );
-    if (limit) {
-      row.limitRequestsPerSecond = limit.requestsPerSecond;
-      row.ratio = row.requestsPerSecond / limit.requestsPerSecond;
-    }
-  }
-
   const machine = {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? "unknown",
@@ -737,7 +1008,7 @@ async function main() {
   const rows = results
     .filter((row) => !row.pairedWith)
     .map((row) => [
-      `${row.worker === "baseline" ? "[before] " : row.worker === "pooled" ? "[pooled] " : ""}${row.scenario}`,
+      `${row.worker === "baseline" ? "[before] " : row.worker === "current" ? "" : `[${row.worker}] `}${row.scenario}`,
       String(row.connections),
       row.requestsPerSecond.toFixed(0),
       String(row.p50),
@@ -745,7 +1016,11 @@ async function main() {
       String(row.errors),
       row.roundTrips === null ? "-" : String(row.roundTrips),
       row.limitRequestsPerSecond === undefined ? "" : row.limitRequestsPerSecond.toFixed(0),
-      row.ratio === undefined ? "" : `${(row.ratio * 100).toFixed(0)} % of ${row.limit}`,
+      row.ratio === undefined
+        ? ""
+        : row.limit === "far round trips"
+          ? `${row.ratio.toFixed(2)} far round trips`
+          : `${(row.ratio * 100).toFixed(0)} % of ${row.limit}`,
     ]);
   const header = ["scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "db rt", "limit req/s", "ratio"];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));

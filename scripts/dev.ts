@@ -29,7 +29,7 @@ import { DEMO_LOGINS, DEMO_PASSWORD, seedDemoData } from "../drizzle/seed.ts";
 import { ensureAdmin } from "../src/services/admins.ts";
 import { type DatabaseHandle, projectRoot, startEmbeddedDatabase, useExternalDatabase } from "./lib/database.ts";
 import { connectNode } from "./lib/node-db.ts";
-import { portInUse, startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
+import { configWithHyperdrive, portInUse, startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
 import { startWsProxy, type WsProxy } from "./lib/ws-proxy.ts";
 
 const OVERRIDABLE = [
@@ -189,10 +189,21 @@ async function main() {
     await node.close();
   }
 
-  proxy = await startWsProxy({ target: database.url });
-  vars.WS_PROXY = proxy.url;
+  // With DATABASE_URL: the deployed path, Hyperdrive (emulated by wrangler dev: TCP to that database).
+  // The embedded PGlite keeps the Neon driver path through the WebSocket proxy (the fallback path).
+  let extraArgs: string[] = [];
+  if (externalUrl && process.env.DEV_DATABASE_PATH !== "neon") {
+    const config = configWithHyperdrive(database.url);
+    process.on("exit", () => fs.rmSync(config, { force: true }));
+    extraArgs = ["--config", config];
+    log("database path: Hyperdrive binding (local emulation)");
+  } else {
+    proxy = await startWsProxy({ target: database.url });
+    vars.WS_PROXY = proxy.url;
+    log("database path: Neon serverless driver through the local WebSocket proxy");
+  }
 
-  const wrangler = startWranglerDev({ port, vars, persistTo: path.join(dataDir, "wrangler") });
+  const wrangler = startWranglerDev({ port, vars, persistTo: path.join(dataDir, "wrangler"), extraArgs });
   children.push(wrangler);
   wrangler.child.on("exit", (code) => {
     if (!stopping) {

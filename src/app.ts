@@ -3,17 +3,20 @@
  * The one place where the app is assembled.
  */
 
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
+import type { Config } from "./env.ts";
 import { AppError, type ErrorCode, errorEnvelope, fromDatabaseError } from "./lib/errors.ts";
-import { ErrorSchema } from "./lib/openapi.ts";
+import { addNotModifiedResponses, ErrorSchema } from "./lib/openapi.ts";
 import { createRouter, type RouterEnv } from "./lib/router.ts";
 import { identify } from "./middleware/auth.ts";
 import { config } from "./middleware/config.ts";
 import { requestContext } from "./middleware/context.ts";
 import { database } from "./middleware/database.ts";
+import { mountEdgeCache } from "./middleware/edge-cache.ts";
+import { conditionalGet } from "./middleware/etag.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { securityHeaders } from "./middleware/security.ts";
 import { textInput } from "./middleware/text-input.ts";
@@ -53,44 +56,68 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   504: "GATEWAY_TIMEOUT",
 };
 
+/** The CORS middleware of a config, built once per isolate (not per request). */
+const corsFor = new WeakMap<Config, MiddlewareHandler>();
+function corsMiddleware(config: Config): MiddlewareHandler {
+  let handler = corsFor.get(config);
+  if (!handler) {
+    handler = cors({
+      origin: (origin) => (config.allowsOrigin(origin) ? origin : null),
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "X-Request-Id", "If-None-Match"],
+      exposeHeaders: ["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "ETag"],
+      maxAge: 600,
+    });
+    corsFor.set(config, handler);
+  }
+  return handler;
+}
+
+/** Body limits by content type, built once. */
+const bodyLimits = new Map(
+  [JSON_BODY_LIMIT, MULTIPART_BODY_LIMIT, CSV_BODY_LIMIT].map((maxSize) => [
+    maxSize,
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new AppError("PAYLOAD_TOO_LARGE", `Request body exceeds ${Math.round(maxSize / MB)} MB`);
+      },
+    }),
+  ]),
+);
+
 export function createApp() {
   const app = createRouter();
 
   app.use("*", requestContext);
   app.use("*", securityHeaders);
   app.use("*", config);
-  app.use("*", async (c, next) => {
-    return cors({
-      origin: (origin) => (c.var.config.allowsOrigin(origin) ? origin : null),
-      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      allowHeaders: ["Authorization", "Content-Type", "X-Request-Id"],
-      exposeHeaders: ["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
-      maxAge: 600,
-    })(c, next);
-  });
+  app.use("*", (c, next) => corsMiddleware(c.var.config)(c, next));
   // identify + rateLimit before the body limit: every answer, a 413 included,
   // is counted and carries the X-RateLimit-* headers.
   app.use("*", identify);
   app.use("*", rateLimit);
-  app.use("*", async (c, next) => {
+  app.use("*", (c, next) => {
+    // No body, nothing to limit (most requests are GETs).
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
     const type = c.req.header("content-type") ?? "";
     const maxSize = type.startsWith("multipart/")
       ? MULTIPART_BODY_LIMIT
       : type.startsWith("text/csv")
         ? CSV_BODY_LIMIT
         : JSON_BODY_LIMIT;
-    return bodyLimit({
-      maxSize,
-      onError: () => {
-        throw new AppError("PAYLOAD_TOO_LARGE", `Request body exceeds ${Math.round(maxSize / MB)} MB`);
-      },
-    })(c, next);
+    return bodyLimits.get(maxSize)!(c, next);
   });
   app.use("*", textInput);
+  // ETag / If-None-Match on every JSON GET; outside the edge cache, so its hits answer 304 too.
+  app.use("*", conditionalGet);
+  // Public read-mostly answers from the location's cache, keyed by data versions (no database on a hit).
+  mountEdgeCache(app);
   app.use("*", database);
 
   app.route("/", healthRoutes);
   mountFeatureRoutes(app);
+  addNotModifiedResponses(app.openAPIRegistry);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

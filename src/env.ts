@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Database } from "./db/client.ts";
 import type { RateLimiter } from "./durable/rate-limiter.ts";
 import type { EmailMessage } from "./platform/notifications-queue.ts";
+import type { RateLimitBinding } from "./platform/rate-limiter.ts";
 
 /** Everything the Worker receives from wrangler.toml, .dev.vars and secrets. */
 export interface Bindings {
@@ -38,6 +39,13 @@ export interface Bindings {
   AI?: Ai;
   /** Static assets (public/: the /docs page's script); absent outside the Workers runtime. */
   ASSETS?: Fetcher;
+  // --- edge data path (issue 13) ---
+  /** Optional Hyperdrive binding: when bound, the database is reached through it (src/db/client.ts). */
+  HYPERDRIVE?: Hyperdrive;
+  /** Optional Rate Limiting binding (`[[ratelimits]]`): per-location limit shared by the isolates of a location. */
+  RATE_LIMITS?: RateLimitBinding;
+  /** "location" (default) or "exact" (Durable Object counter per user/IP). */
+  RATE_LIMIT_MODE?: string;
 }
 
 /** The authenticated caller, as established by the auth middleware. */
@@ -108,6 +116,8 @@ const rawConfigSchema = z.object({
   ALLOW_TEST_CLOCK: optionalText,
   // accounts (issue 15): links in emails, development CORS default
   APP_BASE_URL: optionalText,
+  // --- edge data path (issue 13) ---
+  RATE_LIMIT_MODE: z.preprocess((value) => value || "location", z.enum(["location", "exact"])),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -143,6 +153,9 @@ export interface Config {
    * `http://127.0.0.1:<port>` (a frontend dev server); never otherwise.
    */
   allowsOrigin: (origin: string) => boolean;
+  // --- edge data path (issue 13) ---
+  /** Where the general rate limit is counted (platform/rate-limiter.ts). */
+  rateLimitMode: "location" | "exact";
 }
 
 export class ConfigError extends Error {
@@ -190,7 +203,9 @@ export function readConfig(env: RawEnv): Config {
     return result.data;
   };
 
-  if (!raw.DATABASE_URL) problems.push("DATABASE_URL is required");
+  // A Hyperdrive binding carries its own connection string (src/db/client.ts); DATABASE_URL is then optional.
+  const hyperdrive = (env as { HYPERDRIVE?: { connectionString?: unknown } }).HYPERDRIVE;
+  if (!raw.DATABASE_URL && typeof hyperdrive?.connectionString !== "string") problems.push("DATABASE_URL is required");
   const secretBytes = raw.JWT_SECRET ? new TextEncoder().encode(raw.JWT_SECRET) : undefined;
   if (!isLocal && (!secretBytes || secretBytes.length < 32)) problems.push("JWT_SECRET must be at least 32 bytes");
   const publicBaseUrl = url("PUBLIC_BASE_URL", raw.PUBLIC_BASE_URL, isLocal ? DEFAULT_DEV_BASE_URL : undefined);
@@ -230,6 +245,8 @@ export function readConfig(env: RawEnv): Config {
     allowTestClock: raw.ENVIRONMENT === "test" && raw.ALLOW_TEST_CLOCK === "1",
     appBaseUrl: appBaseUrl ?? base,
     allowsOrigin: originRule(corsOrigins, raw.ENVIRONMENT === "development" && raw.CORS_ORIGINS === undefined),
+    // --- edge data path (issue 13) ---
+    rateLimitMode: raw.RATE_LIMIT_MODE,
   };
 }
 

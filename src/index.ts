@@ -25,7 +25,11 @@ export default {
   async scheduled(controller: ScheduledController, env: Bindings, ctx: ExecutionContext): Promise<void> {
     const services = serviceEnvOf(env, (work) => ctx.waitUntil(work), log);
     const session = createDatabase(
-      { DATABASE_URL: services.config.database.url, WS_PROXY: services.config.database.wsProxy },
+      {
+        DATABASE_URL: services.config.database.url,
+        WS_PROXY: services.config.database.wsProxy,
+        HYPERDRIVE_URL: env.HYPERDRIVE?.connectionString,
+      },
       logPoolError,
     );
     try {
@@ -39,7 +43,11 @@ export default {
   async queue(batch: MessageBatch<EmailMessage>, env: Bindings, ctx: ExecutionContext): Promise<void> {
     const services = serviceEnvOf(env, (work) => ctx.waitUntil(work), log);
     const session = createDatabase(
-      { DATABASE_URL: services.config.database.url, WS_PROXY: services.config.database.wsProxy },
+      {
+        DATABASE_URL: services.config.database.url,
+        WS_PROXY: services.config.database.wsProxy,
+        HYPERDRIVE_URL: env.HYPERDRIVE?.connectionString,
+      },
       logPoolError,
     );
     try {

@@ -15,6 +15,7 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { projectRoot } from "./database.ts";
@@ -176,4 +177,29 @@ export function startWranglerDev(options: WranglerDevOptions): WranglerDev {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * A copy of `configPath` (written beside it, so its relative paths still hold) with a
+ * `[[hyperdrive]]` binding HYPERDRIVE whose local connection string is `databaseUrl`:
+ * `wrangler dev` then emulates Hyperdrive (workerd connects over TCP straight to that
+ * database), the path the deployed Worker takes through a real Hyperdrive. The id is a
+ * placeholder wrangler dev never resolves. Remove the file when done.
+ */
+export function configWithHyperdrive(databaseUrl: string, configPath = path.join(projectRoot, "wrangler.toml")): string {
+  // wrangler refuses a Hyperdrive origin without a password; a trust-auth local server ignores this one.
+  const origin = new URL(databaseUrl);
+  if (!origin.password) origin.password = "hyperdrive-local";
+  const derived = path.join(path.dirname(configPath), `.wrangler-hyperdrive-${process.pid}-${Date.now().toString(36)}.toml`);
+  const block = [
+    "",
+    "# Added by scripts/lib/wrangler.ts: local Hyperdrive emulation.",
+    "[[hyperdrive]]",
+    'binding = "HYPERDRIVE"',
+    'id = "00000000000000000000000000000000"',
+    `localConnectionString = ${JSON.stringify(origin.toString())}`,
+    "",
+  ].join("\n");
+  fs.writeFileSync(derived, fs.readFileSync(configPath, "utf8") + block);
+  return derived;
 }

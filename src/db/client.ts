@@ -1,15 +1,30 @@
 /**
- * The database handle: drizzle over the Neon serverless driver's WebSocket Pool.
+ * The database handle: drizzle over a per-request pool, by one of two paths.
  *
- * A Pool must be created inside the request that uses it (workerd forbids I/O
+ * - Hyperdrive (production recommendation of Cloudflare and Neon): when a
+ *   `[[hyperdrive]]` binding is configured, node-postgres (`pg`, TCP through
+ *   workerd's sockets under nodejs_compat) connects to the binding's
+ *   connectionString. Connection setup then happens next to the Worker and
+ *   Hyperdrive keeps pooled connections to Neon (transaction mode: nothing in
+ *   this code keeps session state across statements; a transaction runs on
+ *   one checked-out client between its BEGIN and COMMIT). Locally wrangler
+ *   emulates the binding with a direct TCP connection to
+ *   `localConnectionString` / CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE.
+ * - Otherwise the Neon serverless driver's WebSocket Pool; locally pointed,
+ *   by config only, at a WebSocket-to-TCP proxy (`WS_PROXY`).
+ *
+ * A pool must be created inside the request that uses it (workerd forbids I/O
  * objects shared across requests) and ended after the response. The same
  * factory serves the fetch, scheduled and queue handlers and the Node scripts.
  *
- * Locally the driver is pointed, by config only, at a WebSocket-to-TCP proxy in
- * front of a plain Postgres (or PGlite): that is `WS_PROXY`.
+ * Every session counts its statements (round trips) and notes the tables its
+ * statements write, which the edge caches use to bump their data versions
+ * (platform/edge-versions.ts).
  */
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import pg from "pg";
 import * as schema from "../../drizzle/schema.ts";
 
 export type Database = NeonDatabase<typeof schema>;
@@ -32,20 +47,54 @@ function configureDriver(wsProxy: string | undefined): void {
 export interface DatabaseConfig {
   DATABASE_URL: string;
   WS_PROXY?: string;
+  /** The Hyperdrive binding's connection string; when given it wins over DATABASE_URL / WS_PROXY. */
+  HYPERDRIVE_URL?: string;
 }
 
 export interface DatabaseSession {
   db: Database;
-  pool: Pool;
   /** Closes the pool's connections; call after the response (waitUntil). */
   end(): Promise<void>;
   /** Number of queries sent through this session (round trips). */
   queryCount(): number;
+  /** Tables that INSERT/UPDATE/DELETE statements of this session named (also inside CTEs). */
+  writtenTables(): ReadonlySet<string>;
+  /** "hyperdrive" or "neon": which path this session took. */
+  path: "hyperdrive" | "neon";
+}
+
+/** `insert into "t"`, `update t`, `delete from "t"`; other words after them (`for update of`, `do update set`) name no table we map. */
+const WRITE_TARGET = /\b(?:insert\s+into|update|delete\s+from)\s+"?([a-z_][a-z0-9_]*)"?/gi;
+
+function statementText(args: unknown[]): string | undefined {
+  const first = args[0];
+  if (typeof first === "string") return first;
+  if (first && typeof first === "object" && "text" in first && typeof first.text === "string") return first.text;
+  return undefined;
+}
+
+interface CountingPool {
+  on(event: "connect", listener: (client: { query: (...args: unknown[]) => unknown }) => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  end(): Promise<void>;
 }
 
 export function createDatabase(config: DatabaseConfig, onError: (error: Error) => void = () => {}): DatabaseSession {
-  configureDriver(config.WS_PROXY);
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5, connectionTimeoutMillis: 10_000 });
+  let pool: CountingPool;
+  let db: Database;
+  const path = config.HYPERDRIVE_URL ? "hyperdrive" : "neon";
+  if (config.HYPERDRIVE_URL) {
+    const pgPool = new pg.Pool({ connectionString: config.HYPERDRIVE_URL, max: 5, connectionTimeoutMillis: 10_000 });
+    pool = pgPool as unknown as CountingPool;
+    // Both drivers are node-postgres' API (Neon's Pool is a fork of pg-pool) under drizzle's pg-core
+    // session: the same query builders, the same QueryResult rows; only drizzle's HKT type differs.
+    db = drizzlePg({ client: pgPool, schema }) as unknown as Database;
+  } else {
+    configureDriver(config.WS_PROXY);
+    const neonPool = new Pool({ connectionString: config.DATABASE_URL, max: 5, connectionTimeoutMillis: 10_000 });
+    pool = neonPool as unknown as CountingPool;
+    db = drizzle({ client: neonPool, schema });
+  }
   let ended = false;
   // A dropped socket must be logged, never become an uncaught exception. Once
   // the pool is ending, sockets closing under it are expected, not errors.
@@ -53,20 +102,23 @@ export function createDatabase(config: DatabaseConfig, onError: (error: Error) =
     if (!ended) onError(error);
   });
   let queries = 0;
-  // Round-trip counter: every statement, through pool.query or a checked-out
-  // client (transactions), ends in a client's query(); wrap each new client once.
-  pool.on("connect", (client: { query: (...args: unknown[]) => unknown }) => {
+  const written = new Set<string>();
+  // Every statement, through pool.query or a checked-out client (transactions),
+  // ends in a client's query(); wrap each new client once.
+  pool.on("connect", (client) => {
     const original = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    client.query = (...args: unknown[]) => {
       queries++;
+      const text = statementText(args);
+      if (text) for (const match of text.matchAll(WRITE_TARGET)) written.add(match[1]!.toLowerCase());
       return original(...args);
     };
   });
-  const db = drizzle({ client: pool, schema });
   return {
     db,
-    pool,
+    path,
     queryCount: () => queries,
+    writtenTables: () => written,
     end: async () => {
       if (ended) return;
       ended = true;

@@ -331,3 +331,33 @@ function reachableSchemas(paths: unknown, schemas: Record<string, unknown>): Rec
   visit(paths);
   return Object.fromEntries(Object.entries(schemas).filter(([name]) => reached.has(name)));
 }
+
+// ---------------------------------------------------------------------------
+// Conditional GETs (contract v2): every GET that answers 200 with JSON also answers 304 to a
+// matching If-None-Match (middleware/etag.ts). Added to the registered routes centrally, so
+// every GET route (also ones added later) documents it without a line of its own.
+// ---------------------------------------------------------------------------
+
+export const NOT_MODIFIED_RESPONSE = {
+  description: "Not Modified: the `If-None-Match` ETag is still current; no body",
+  headers: { ETag: { description: "The current entity tag", schema: { type: "string" as const } } },
+};
+
+interface RegisteredRoute {
+  type: string;
+  route?: {
+    method?: string;
+    responses?: Record<string, { content?: Record<string, unknown>; description?: string } | undefined>;
+  };
+}
+
+/** Adds the 304 response to every registered GET operation that documents a JSON 200. Call after mounting routes. */
+export function addNotModifiedResponses(registry: { definitions: readonly unknown[] }): void {
+  for (const definition of registry.definitions as RegisteredRoute[]) {
+    const route = definition.type === "route" ? definition.route : undefined;
+    if (route?.method !== "get" || !route.responses) continue;
+    const ok = route.responses["200"];
+    if (!ok?.content || !("application/json" in ok.content)) continue;
+    route.responses["304"] ??= NOT_MODIFIED_RESPONSE;
+  }
+}

@@ -17,7 +17,7 @@ export const identify = createMiddleware<AppEnv & { Variables: { claims?: TokenC
         c.set("authError", unauthorized("Malformed Authorization header"));
       } else {
         try {
-          c.set("claims", await verifyToken(c.var.config.jwtKey, match[1], "access", c.var.now));
+          c.set("claims", await verifiedClaims(c.var.config.jwtKey, match[1], c.var.now));
         } catch (error) {
           if (error instanceof AppError && error.code !== "UNAUTHORIZED") throw error;
           c.set("authError", error instanceof AppError ? error : unauthorized("Invalid token"));
@@ -27,6 +27,29 @@ export const identify = createMiddleware<AppEnv & { Variables: { claims?: TokenC
     await next();
   },
 );
+
+/**
+ * Verified access tokens of this isolate: a client sends the same token on
+ * every request for up to 24 h, and an HMAC check per request is CPU spent
+ * twice. Only successful verifications are kept (keyed by the exact token
+ * string, under the same key); expiry is checked again on every use, and
+ * revocation is checked per request by the rate limiter whatever this says.
+ */
+const MAX_VERIFIED = 10_000;
+const verified = new Map<string, { key: Uint8Array; claims: TokenClaims }>();
+
+async function verifiedClaims(key: Uint8Array, token: string, now: Date): Promise<TokenClaims> {
+  const known = verified.get(token);
+  if (known && known.key === key) {
+    // As jose: expired once exp <= now (seconds).
+    if (known.claims.exp <= Math.floor(now.getTime() / 1000)) throw new AppError("UNAUTHORIZED", "Token expired");
+    return known.claims;
+  }
+  const claims = await verifyToken(key, token, "access", now);
+  if (verified.size >= MAX_VERIFIED) verified.clear();
+  verified.set(token, { key, claims });
+  return claims;
+}
 
 type Role = AuthUser["role"];
 

@@ -3,7 +3,17 @@ import type { AppEnv } from "../env.ts";
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Request id (echo a sane incoming one), the request clock, and one JSON log line per request. */
+/** Requests slower than this are logged even when they succeed. */
+const SLOW_MS = 1000;
+
+/**
+ * Request id (echo a sane incoming one), the request clock, and a JSON log
+ * line for every failed (>= 400) or slow request. Successful fast requests are
+ * not logged by the app: Workers Logs (observability, wrangler.toml) already
+ * records every invocation with its method, URL, status and duration, and a
+ * console line per request was measurable on the hot path (BENCHMARKS.md,
+ * "The chain").
+ */
 export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const incoming = c.req.header("x-request-id");
   const requestId = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : `req_${crypto.randomUUID().replace(/-/g, "")}`;
@@ -21,18 +31,20 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     throw new Error(`Non-Error thrown: ${describeThrown(error)}`, { cause: error });
   } finally {
     c.header("X-Request-Id", requestId);
-    console.log(
-      JSON.stringify({
-        level: "info",
-        msg: "request",
-        request_id: requestId,
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        duration_ms: Date.now() - started,
-        user_id: c.var.user?.id ?? null,
-      }),
-    );
+    const duration = Date.now() - started;
+    if (c.res.status >= 400 || duration >= SLOW_MS)
+      console.log(
+        JSON.stringify({
+          level: "info",
+          msg: "request",
+          request_id: requestId,
+          method: c.req.method,
+          path: c.req.path,
+          status: c.res.status,
+          duration_ms: duration,
+          user_id: c.var.user?.id ?? null,
+        }),
+      );
   }
 });
 

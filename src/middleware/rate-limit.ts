@@ -1,8 +1,8 @@
 import { createMiddleware } from "hono/factory";
-import type { HitResult } from "../durable/rate-limiter.ts";
 import type { AppEnv } from "../env.ts";
 import { AppError, unauthorized } from "../lib/errors.ts";
 import type { TokenClaims } from "../lib/tokens.ts";
+import { hitLocal, type RateLimitResult, revokedBefore } from "../platform/rate-limiter.ts";
 
 const WINDOW_SECONDS = 60;
 
@@ -29,7 +29,7 @@ export function clientIp(header: (name: string) => string | undefined): string {
   return ip && ip.length <= 64 ? ip : "unknown";
 }
 
-export function rateLimitHeaders(result: Pick<HitResult, "limit" | "remaining" | "resetAt">): Record<string, string> {
+export function rateLimitHeaders(result: Pick<RateLimitResult, "limit" | "remaining" | "resetAt">): Record<string, string> {
   return {
     "X-RateLimit-Limit": String(result.limit),
     "X-RateLimit-Remaining": String(result.remaining),
@@ -43,9 +43,9 @@ export function retryAfterSeconds(resetAt: number, now: Date): number {
 }
 
 /**
- * 100 requests/minute per user (per client IP when anonymous), counted exactly
- * in a Durable Object. The same call tells whether the user's tokens were
- * revoked; a revoked token is treated as no token.
+ * 100 requests/minute per user (per client IP when anonymous), counted per
+ * edge location (default) or exactly in a Durable Object (RATE_LIMIT_MODE=exact);
+ * see platform/rate-limiter.ts for both. A revoked token is treated as no token.
  *
  * Runs before the body limit and everything that can fail on request content,
  * so that every answer (413, 400, 404, 5xx ...) is counted and carries the
@@ -54,31 +54,40 @@ export function retryAfterSeconds(resetAt: number, now: Date): number {
 export const rateLimit = createMiddleware<AppEnv & { Variables: { claims?: TokenClaims; authError?: AppError } }>(
   async (c, next) => {
     const claims = c.var.claims;
-    const namespace = c.env.RATE_LIMITER;
-    if (!namespace) {
-      // Only in a runtime without the binding (plain app.request in unit tests).
-      if (claims) c.set("user", { id: claims.sub, role: claims.role });
-      await next();
-      return;
-    }
     const key = claims ? `user:${claims.sub}` : `ip:${clientIp((name) => c.req.header(name))}`;
     const limit = c.var.config.rateLimitPerMinute;
-    const stub = namespace.get(namespace.idFromName(key));
     const cost = EXEMPT_PATHS.has(c.req.path) ? 0 : 1;
-    let result: HitResult;
-    try {
-      result = await stub.hit(limit, WINDOW_SECONDS, c.var.now.getTime(), cost);
-    } catch (error) {
-      // Fail closed, as a dependency failure (503), not a 500: the same call
-      // carries token revocation, which must not be skipped.
-      console.error(
-        JSON.stringify({ level: "error", msg: "rate limiter unavailable", request_id: c.var.requestId, error: String(error) }),
-      );
-      throw new AppError("SERVICE_UNAVAILABLE", "The service is temporarily unavailable, please retry");
+    const nowMs = c.var.now.getTime();
+    let result: RateLimitResult;
+    let revoked = 0;
+    if (c.var.config.rateLimitMode === "exact" && c.env.RATE_LIMITER) {
+      const namespace = c.env.RATE_LIMITER;
+      try {
+        const exact = await namespace.get(namespace.idFromName(key)).hit(limit, WINDOW_SECONDS, nowMs, cost);
+        result = exact;
+        revoked = exact.revokedBefore;
+      } catch (error) {
+        // Fail closed, as a dependency failure (503), not a 500: the same call
+        // carries token revocation, which must not be skipped.
+        console.error(
+          JSON.stringify({ level: "error", msg: "rate limiter unavailable", request_id: c.var.requestId, error: String(error) }),
+        );
+        throw new AppError("SERVICE_UNAVAILABLE", "The service is temporarily unavailable, please retry");
+      }
+    } else {
+      result = hitLocal(key, limit, WINDOW_SECONDS, nowMs, cost);
+      const [shared, mark] = await Promise.all([
+        // The location's shared count, when the binding is configured (all isolates of the location).
+        // Not in development/test: its limit is fixed in wrangler.toml, not RATE_LIMIT_PER_MINUTE.
+        result.allowed && cost === 1 && c.env.RATE_LIMITS && !c.var.config.isLocal ? c.env.RATE_LIMITS.limit({ key }) : undefined,
+        claims ? revokedBefore(c.env.MATCH_CACHE, claims.sub, Date.now()) : 0,
+      ]);
+      if (shared && !shared.success) result = { ...result, allowed: false, remaining: 0 };
+      revoked = mark;
     }
     const headers = rateLimitHeaders(result);
     if (claims) {
-      if (claims.iat < result.revokedBefore) c.set("authError", unauthorized("Token revoked"));
+      if (claims.iat < revoked) c.set("authError", unauthorized("Token revoked"));
       else c.set("user", { id: claims.sub, role: claims.role });
     }
     if (!result.allowed && cost === 1) {

@@ -5,6 +5,7 @@ import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
 import type { RouterEnv } from "../lib/router.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireRole, requireUser } from "../middleware/auth.ts";
+import { dataVersion } from "../platform/edge-versions.ts";
 import type { EmbeddingService } from "../services/matching/semantic.ts";
 import {
   clearMatchCache,
@@ -108,6 +109,8 @@ function deps(c: Context<RouterEnv>): MatchDeps {
     // The binding's generic run() accepts our text-embedding call; its full model union is not needed here.
     ai: c.env.AI as unknown as EmbeddingService | undefined,
     now: c.var.now,
+    // A hit needs no SQL: the coaches version comes from the isolate / KV (platform/edge-versions.ts).
+    edge: { coachesVersion: () => dataVersion(c.env.MATCH_CACHE, "coaches") },
     defer: (promise) => {
       try {
         c.executionCtx.waitUntil(promise);

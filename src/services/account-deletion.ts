@@ -143,7 +143,7 @@ export async function deleteAccount(db: Database, env: ServiceEnv, input: Delete
 
   await Promise.all(photoUrls.map((url) => deletePhotoObject(env.platform.uploads, url)));
   try {
-    await revokeUserTokens(env.platform.rateLimiter, userId, now);
+    await revokeUserTokens(env.platform, userId, now);
   } catch (error) {
     // The account is gone either way (login and refresh read the database);
     // a live access token then fails on the missing or inactive user row.

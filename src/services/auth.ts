@@ -30,7 +30,7 @@
  * (imported cost-4 hashes) at cost 12, in the login's own write statement.
  *
  * Deactivated and deleted users -- why a Durable Object mark and not a
- * per-request database read: `revokeUserTokens(namespace, userId, now)`
+ * per-request database read: `revokeUserTokens(platform, userId, now)`
  * (src/platform/rate-limiter.ts) writes "access tokens issued before now are
  * revoked" into the user's RateLimiter Durable Object, which the rate-limit
  * middleware calls on every authenticated request anyway. So revocation costs
@@ -337,7 +337,7 @@ export async function changePassword(
 /** After a password reset or change: access tokens issued until now stop working (contract v2). */
 async function revokeAccessTokens(env: ServiceEnv, userId: string, now: Date): Promise<void> {
   try {
-    await revokeUserTokens(env.platform.rateLimiter, userId, now);
+    await revokeUserTokens(env.platform, userId, now);
   } catch (error) {
     // The password did change; the caller must learn that other sessions may still be signed in.
     env.log.error("token revocation failed after a password change", { user_id: userId, error: String(error) });

@@ -67,6 +67,8 @@ export function testVars(
 export async function startTestWorker(
   stack: { databaseUrl: string; proxyUrl: string; stripeUrl: string },
   overrides: Record<string, string> = {},
+  /** Local KV/DO/cache storage; two Workers given the same directory share their KV (two "locations"). */
+  persistTo = fs.mkdtempSync(path.join(os.tmpdir(), "culturebridge-wrangler-")),
 ): Promise<WranglerDev> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -75,7 +77,7 @@ export async function startTestWorker(
   const worker = startWranglerDev({
     port,
     vars: testVars({ ...stack, baseUrl }, overrides),
-    persistTo: fs.mkdtempSync(path.join(os.tmpdir(), "culturebridge-wrangler-")),
+    persistTo,
     output: (chunk) => log.write(chunk),
   });
   try {

@@ -7,9 +7,9 @@
  * Budget: every read is 1; every write <= 2, except the writes whose
  * transaction is needed for correctness (listed in BENCHMARKS.md with the
  * reason, pinned here at their actual count so that any change is seen);
- * a cached POST /match is 1 (docs/MATCHING.md: the quiz hash and the coaches
- * version must be read to know the key). The limit routes of the benchmark
- * are pinned too (0, 0, 1).
+ * a cached POST /match is 0 and so is every edge-cache hit (contract v2 "Edge
+ * data path": the validity comes from data versions in KV, never from
+ * Postgres). The limit routes of the benchmark are pinned too (0, 0, 1).
  *
  * Coverage is checked against /openapi.json: every documented operation must
  * be in one of the tables below, so a new endpoint cannot skip its budget.
@@ -339,14 +339,44 @@ describe("reads: one round trip each", () => {
     });
   }
 
-  it("the cached POST /match reads one row (docs/MATCHING.md), the cold one three statements", async () => {
-    expect(await counted(() => post("/match", {}, { token: world.client.token }), 200)).toBe(1);
+  it("the cached POST /match makes no SQL statement (edge entry in KV), the cold one three", async () => {
+    const hit = await post("/match", {}, { token: world.client.token });
+    expect(hit.body.cached).toBe(true);
+    expect(roundTrips(hit)).toBe(0);
     expect(await counted(() => post("/match", { force_refresh: true }, { token: world.client.token }), 200)).toBe(3);
+    // The recomputed entry is the new edge entry: the next one is a hit again, without SQL.
+    expect(await counted(() => post("/match", {}, { token: world.client.token }), 200)).toBe(0);
   });
 
   for (const read of pastTheEnd) {
     it(`${read.operation} past the last page: ${read.expected}`, async () => {
       expect(await counted(read.run, read.status)).toBe(read.expected);
+    });
+  }
+});
+
+/** Public read-mostly answers served from the edge cache (middleware/edge-cache.ts): a hit makes no round trip. */
+const edgeCached: Array<{ operation: string; path: () => string; token: () => string | undefined }> = [
+  {
+    operation: "GET /coaches",
+    path: () => `/coaches?language=English&country=${encodeURIComponent(world.country)}&limit=7`,
+    token: () => world.client.token,
+  },
+  { operation: "GET /coaches/{id}", path: () => `/coaches/${world.coach.profileId}`, token: () => world.client.token },
+  { operation: "GET /community/resources", path: () => "/community/resources?limit=3", token: () => world.client.token },
+];
+
+describe("edge-cache hits: no database round trip", () => {
+  for (const cached of edgeCached) {
+    it(`${cached.operation}: the second identical read is a hit with 0 statements`, async () => {
+      const first = await get(cached.path(), { token: cached.token() });
+      expect(first.status).toBe(200);
+      const second = await get(cached.path(), { token: cached.token() });
+      expect(second.status).toBe(200);
+      expect(second.headers.get("x-edge-cache")).toBe("hit");
+      expect(roundTrips(second)).toBe(0);
+      expect(second.body).toEqual(first.body);
+      expect(second.headers.get("etag")).toBe(first.headers.get("etag"));
     });
   }
 });

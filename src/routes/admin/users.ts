@@ -94,7 +94,7 @@ export const userRoutes = createRouter()
     const result = await updateUser(c.var.db, actor.id, id, c.req.valid("json"), c.var.now);
     // After commit: tokens minted before now stop working on the next request
     // (the role claim in them is stale, or the account is inactive).
-    if (result.revokeTokens) await revokeUserTokens(c.var.deps.platform.rateLimiter, id, c.var.now);
+    if (result.revokeTokens) await revokeUserTokens(c.var.deps.platform, id, c.var.now);
     return c.json(result.user, 200);
   })
   .openapi(deleteUserRoute, async (c) => {

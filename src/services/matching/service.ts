@@ -7,22 +7,26 @@
  * change changes the hash, any coach change bumps the version: stale entries
  * are never read again and simply expire (nothing is deleted to invalidate).
  *
- * Levels: the match_cache row (one per client, durable, expires_at = now +
- * 24 h, holds the key it was computed for) is the authority; the KV entry
- * (same key, TTL 24 h) holds the payload so that a hit does not pull ~30 KB
- * of JSON out of Postgres. Round trips:
- * - hit:        1 SQL (quiz_data + coaches version + the row's key/expiry in
- *               ONE statement) + 1 KV read;
+ * Levels (contract v2 "Edge data path"):
+ * - the per-client KV entry (platform/match-pointer.ts) holds the payload and
+ *   the coaches data version it was computed under (platform/edge-versions.ts);
+ *   a hit is that one KV read and NO SQL: the coaches version comes from the
+ *   isolate's memo / KV, and the client's own quiz change deletes the entry
+ *   (the database middleware, after any write of that client's profile);
+ * - the match_cache row (one per client, durable, expires_at = now + 24 h,
+ *   holds the key it was computed for) stays the authority behind it, with
+ *   the KV entry under the same key holding its payload;
+ * Round trips:
+ * - edge hit:   0 SQL, 1 KV read (+ the coaches version, memoised per isolate);
+ * - edge miss:  1 SQL (quiz_data + coaches version + the row's key/expiry in
+ *               ONE statement) + 1 KV read; the edge entry is refilled;
  * - KV miss:    + 1 SQL (the row's payload), KV refilled after the response;
  * - cold:       1 SQL state + 1 SQL candidates + 1 SQL upsert (+ KV reads of
  *               cached coach embeddings when Workers AI is bound).
- * Why not 0 SQL on a hit: the key needs the current quiz and coaches version.
- * Keeping a copy of them in KV would need every writer of quiz_data and of
- * coach profiles to update KV too, and KV is eventually consistent (~60 s
- * across locations), which breaks "invalid as soon as the quiz or any coach
- * changes". One indexed read is the price of that guarantee; checking the row
- * in the same statement also makes DELETE /match/cache effective at once
- * everywhere, even where a KV replica still holds the entry.
+ * A change reaches the edge entry at once where it was made and within 60 s
+ * everywhere (KV propagation); DELETE /match/cache removes the row and both
+ * KV entries. Without `edge` in the deps (service tests, bench:match) every
+ * request validates against the row, as before.
  */
 import { and, eq, gt, sql } from "drizzle-orm";
 import { matchCache } from "../../../drizzle/schema.ts";
@@ -32,6 +36,7 @@ import { badRequest } from "../../lib/errors.ts";
 import { type Quiz, quizHash, quizSchema } from "../../lib/quiz.ts";
 import { requireIso } from "../../lib/time.ts";
 import { validationDetails } from "../../lib/validation.ts";
+import { forgetClientMatches, readMatchPointer, writeMatchPointer } from "../../platform/match-pointer.ts";
 import { toCoachListItem } from "../coaches.ts";
 import { loadCandidates } from "./candidates.ts";
 import { type Confidence, rankCoaches } from "./engine.ts";
@@ -78,6 +83,8 @@ export interface MatchDeps {
   /** Work after the response (ctx.waitUntil); awaited inline when absent. */
   defer?: (promise: Promise<unknown>) => void;
   log?: (message: string, error?: unknown) => void;
+  /** The edge level: the coaches data version without SQL (platform/edge-versions.ts). */
+  edge?: { coachesVersion(): Promise<string> };
 }
 
 export function matchCacheKey(clientId: string, hash: string, coachesVersion: number): string {
@@ -183,19 +190,62 @@ async function cachedPayload(deps: MatchDeps, clientId: string, key: string, exp
   return row.results;
 }
 
+/** The edge entry when it is valid for the current coaches version; also that version, read before any SQL. */
+async function edgeLookup(
+  deps: MatchDeps,
+  clientId: string,
+  useEntry: boolean,
+): Promise<{ payload?: MatchPayload; version?: string }> {
+  if (!deps.edge) return {};
+  try {
+    const [version, pointer] = await Promise.all([
+      deps.edge.coachesVersion(),
+      useEntry ? readMatchPointer<MatchPayload>(deps.kv, clientId) : undefined,
+    ]);
+    const valid = pointer && pointer.v === version && pointer.exp > deps.now.getTime();
+    return { version, payload: valid ? pointer.payload : undefined };
+  } catch (error) {
+    // A KV outage is a cache miss, not a failed request.
+    deps.log?.("match edge cache read failed", error);
+    return {};
+  }
+}
+
+function storeEdge(
+  deps: MatchDeps,
+  clientId: string,
+  version: string | undefined,
+  at: number,
+  payload: MatchPayload,
+  expiresAt: Date,
+) {
+  if (!deps.edge || version === undefined) return undefined;
+  const ttl = (expiresAt.getTime() - deps.now.getTime()) / 1000;
+  return writeMatchPointer(deps.kv, clientId, { v: version, at, exp: expiresAt.getTime(), payload }, ttl);
+}
+
 /** POST /match. */
 export async function matchForClient(
   deps: MatchDeps,
   clientId: string,
   options: { forceRefresh: boolean; limit: number },
 ): Promise<MatchResponse> {
+  // Wall clock (not deps.now): compared with the invalidation times the middleware records.
+  const startedAt = Date.now();
+  const edge = await edgeLookup(deps, clientId, !options.forceRefresh);
+  if (edge.payload) return respond(edge.payload, options.limit, true);
+
   const state = await readMatchState(deps.db, clientId);
   const quiz = requireQuiz(state.storedQuiz);
   const key = await currentKey(state, clientId);
 
   if (!options.forceRefresh && state.rowKey === key && state.rowExpiresAt && state.rowExpiresAt > deps.now) {
     const payload = await cachedPayload(deps, clientId, key, state.rowExpiresAt);
-    if (payload) return respond(payload, options.limit, true);
+    if (payload) {
+      const stored = storeEdge(deps, clientId, edge.version, startedAt, payload, state.rowExpiresAt);
+      if (stored) later(deps, stored);
+      return respond(payload, options.limit, true);
+    }
   }
 
   const payload = await computeMatches(deps, quiz, key);
@@ -208,9 +258,10 @@ export async function matchForClient(
       set: { matchResults: payload, expiresAt, cacheKey: key, createdAt: deps.now },
     });
   // Awaited (not deferred): the very next request must find the entry, and a cold match is already ~100 ms.
-  await deps.kv
-    .put(key, JSON.stringify(payload), { expirationTtl: MATCH_CACHE_TTL_SECONDS })
-    .catch((error: unknown) => deps.log?.("match cache KV write failed", error));
+  await Promise.all([
+    deps.kv.put(key, JSON.stringify(payload), { expirationTtl: MATCH_CACHE_TTL_SECONDS }),
+    storeEdge(deps, clientId, edge.version, startedAt, payload, expiresAt),
+  ]).catch((error: unknown) => deps.log?.("match cache KV write failed", error));
   return respond(payload, options.limit, false);
 }
 
@@ -256,6 +307,12 @@ export async function matchCacheInfo(deps: Pick<MatchDeps, "db" | "now">, client
 
 /** DELETE /match/cache: the row (the authority) and the KV entry it pointed to, in one SQL round trip. */
 export async function clearMatchCache(deps: Pick<MatchDeps, "db" | "kv" | "log">, clientId: string): Promise<void> {
+  try {
+    await forgetClientMatches(deps.kv, clientId);
+  } catch (error) {
+    // This isolate already refuses the entry; elsewhere it lives until the next quiz or coach change.
+    deps.log?.("match edge cache delete failed", error);
+  }
   const deleted = await deps.db
     .delete(matchCache)
     .where(eq(matchCache.clientId, clientId))
