@@ -28,6 +28,8 @@ export interface Bindings {
   EMAIL_FROM?: string;
   /** Test-only: lets tests move the server clock (ignored unless ENVIRONMENT is test). */
   ALLOW_TEST_CLOCK?: string;
+  /** Generated meeting links: MEETING_BASE_URL + "/" + room (default https://meet.jit.si). */
+  MEETING_BASE_URL?: string;
 
   // bindings
   MATCH_CACHE: KVNamespace;
@@ -68,6 +70,7 @@ export interface AppEnv {
 
 const DEVELOPMENT_JWT_SECRET = "culturebridge-development-only-secret-do-not-use-in-production";
 const DEFAULT_DEV_BASE_URL = "http://127.0.0.1:8787";
+const DEFAULT_MEETING_BASE_URL = "https://meet.jit.si";
 
 /** An absolute http(s) origin-or-prefix, without a trailing slash. */
 const baseUrl = z
@@ -104,6 +107,8 @@ const rawConfigSchema = z.object({
   EMAIL_API_KEY: optionalText,
   EMAIL_FROM: optionalText,
   ALLOW_TEST_CLOCK: optionalText,
+  // bookings (contract v2 Meeting links)
+  MEETING_BASE_URL: optionalText,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -126,6 +131,9 @@ export interface Config {
   email: { apiUrl: string | undefined; apiKey: string | undefined; from: string };
   /** Tests move the clock with X-Test-Now only when ENVIRONMENT=test and ALLOW_TEST_CLOCK=1. */
   allowTestClock: boolean;
+  // bookings (contract v2 Meeting links)
+  /** Generated meeting links are this + "/" + an unguessable room name (default https://meet.jit.si). */
+  meetingBaseUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -181,6 +189,7 @@ export function readConfig(env: RawEnv): Config {
   const successUrl = raw.CHECKOUT_SUCCESS_URL ? url("CHECKOUT_SUCCESS_URL", raw.CHECKOUT_SUCCESS_URL, undefined) : undefined;
   const cancelUrl = raw.CHECKOUT_CANCEL_URL ? url("CHECKOUT_CANCEL_URL", raw.CHECKOUT_CANCEL_URL, undefined) : undefined;
   const emailApiUrl = raw.EMAIL_API_URL ? url("EMAIL_API_URL", raw.EMAIL_API_URL, undefined) : undefined;
+  const meetingBaseUrl = url("MEETING_BASE_URL", raw.MEETING_BASE_URL, DEFAULT_MEETING_BASE_URL);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const base = publicBaseUrl ?? DEFAULT_DEV_BASE_URL;
@@ -209,6 +218,7 @@ export function readConfig(env: RawEnv): Config {
       from: raw.EMAIL_FROM ?? "CultureBridge <no-reply@culturebridge.app>",
     },
     allowTestClock: raw.ENVIRONMENT === "test" && raw.ALLOW_TEST_CLOCK === "1",
+    meetingBaseUrl: meetingBaseUrl ?? DEFAULT_MEETING_BASE_URL,
   };
 }
 

@@ -3,13 +3,29 @@
  * of a cancellation, the status transition table. No database, no clock of
  * their own: `now` is always passed in.
  */
+import { SESSION_DURATIONS } from "../contract/bookings.ts";
 import { availabilityWindows, type MinuteWindow, WEEKDAYS, type Weekday } from "../lib/availability.ts";
 
-export const SESSION_DURATIONS = [30, 60, 90] as const;
+export { SESSION_DURATIONS };
 export type SessionDuration = (typeof SESSION_DURATIONS)[number];
 
-/** A client may hold this many unpaid pending bookings at once (the next one is a 409). */
+/**
+ * A client may hold this many unpaid bookings at once (the next one is a 409):
+ * pending, or confirmed without payment (contract v2), until paid or ended.
+ */
 export const MAX_UNPAID_PENDING_BOOKINGS = 3;
+/**
+ * Hoarding policy (issue 19, docs/BOOKINGS.md): an account whose email is not
+ * verified holds at most ONE unpaid booking; verifying raises it to the 3 above.
+ * Throwaway accounts then cost a working inbox per held slot.
+ */
+export const MAX_UNPAID_BOOKINGS_UNVERIFIED = 1;
+
+/** Free slots start at least this far ahead (contract v2: minimum notice). */
+export const MIN_NOTICE_MS = 2 * 60 * 60 * 1000;
+
+/** A client may reschedule only this long before the current start (contract v2); coach/admin any time. */
+export const CLIENT_RESCHEDULE_NOTICE_MS = 24 * 60 * 60 * 1000;
 
 /** A client cancelling at least this long before the session gets a full refund. */
 export const FULL_REFUND_NOTICE_MS = 24 * 60 * 60 * 1000;
@@ -18,7 +34,7 @@ export const FULL_REFUND_NOTICE_MS = 24 * 60 * 60 * 1000;
 // Availability
 // ---------------------------------------------------------------------------
 
-interface LocalTime {
+export interface LocalTime {
   /** YYYY-MM-DD in the zone */
   date: string;
   weekday: Weekday;
@@ -64,6 +80,13 @@ export function localTime(instant: Date, timeZone: string): LocalTime {
   };
 }
 
+/** The zone's UTC offset (minutes) at an instant, from its wall-clock reading. */
+export function offsetMinutes(instant: Date, local: LocalTime): number {
+  const [year, month, day] = local.date.split("-").map(Number) as [number, number, number];
+  const wallMs = Date.UTC(year, month - 1, day) + local.minutes * 60_000;
+  return Math.round((wallMs - instant.getTime()) / 60_000);
+}
+
 export type AvailabilityVerdict =
   | { ok: true; window: string; timezone: string }
   | { ok: false; reason: string; timezone: string; local_start: string; local_end: string };
@@ -102,7 +125,21 @@ export function checkAvailability(availability: unknown, start: Date, durationMi
   if (!window) return fail(`The session start is outside the coach's availability on ${first.weekday} (${timezone})`);
 
   // Every minute inside the session must map to the same local day and window.
-  for (let minute = 1; minute < durationMinutes; minute++) {
+  // Fast path: when the zone's offset is the same at the first and the last minute
+  // (no DST change inside; no zone changes twice within 90 minutes), the wall clock
+  // runs contiguously, so checking the last minute is checking them all.
+  const lastMinute = localTime(new Date(start.getTime() + (durationMinutes - 1) * 60_000), timezone);
+  const contiguous =
+    durationMinutes >= 1 &&
+    offsetMinutes(start, first) === offsetMinutes(new Date(start.getTime() + (durationMinutes - 1) * 60_000), lastMinute);
+  if (contiguous) {
+    if (lastMinute.date !== first.date || lastMinute.minutes < window.start || lastMinute.minutes >= window.end) {
+      return fail(
+        `The session does not fit inside one availability window (${hhmm(window.start)}-${hhmm(window.end)} ${timezone})`,
+      );
+    }
+  }
+  for (let minute = contiguous ? durationMinutes : 1; minute < durationMinutes; minute++) {
     const local = localTime(new Date(start.getTime() + minute * 60_000), timezone);
     if (local.date !== first.date || local.minutes < window.start || local.minutes >= window.end) {
       return fail(
