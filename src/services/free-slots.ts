@@ -18,7 +18,15 @@ import type { Executor } from "../db/client.ts";
 import { availabilityWindows, WEEKDAYS } from "../lib/availability.ts";
 import { badRequest, notFound } from "../lib/errors.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS, requireIso } from "../lib/time.ts";
-import { checkAvailability, localTime, MIN_NOTICE_MS, offsetMinutes } from "./booking-rules.ts";
+import {
+  checkAvailability,
+  intlClock,
+  localTime,
+  MIN_NOTICE_MS,
+  offsetMinutes,
+  segmentedClock,
+  type WallClock,
+} from "./booking-rules.ts";
 
 const GRID_MINUTES = 30;
 
@@ -42,17 +50,22 @@ const weekdayOf = (date: string) => WEEKDAYS[(new Date(`${date}T00:00:00Z`).getU
  * The earliest instant whose wall clock in `timeZone` reads `date` + `minute`
  * (minutes after midnight); undefined when the zone skips that time.
  */
-export function wallClockInstant(date: string, minute: number, timeZone: string): Date | undefined {
+export function wallClockInstant(
+  date: string,
+  minute: number,
+  timeZone: string,
+  clock: WallClock = intlClock(timeZone),
+): Date | undefined {
   const wall = Date.parse(`${date}T00:00:00Z`) + minute * MINUTE_MS;
   const candidates = new Set<number>();
   // The offsets a day before and after cover both sides of any single transition.
   for (const probe of [wall - DAY_MS, wall, wall + DAY_MS]) {
     const instant = new Date(probe);
-    candidates.add(wall - offsetMinutes(instant, localTime(instant, timeZone)) * MINUTE_MS);
+    candidates.add(wall - offsetMinutes(instant, clock(instant)) * MINUTE_MS);
   }
   let earliest: number | undefined;
   for (const candidate of candidates) {
-    const local = localTime(new Date(candidate), timeZone);
+    const local = clock(new Date(candidate));
     if (local.date === date && local.minutes === minute && (earliest === undefined || candidate < earliest)) earliest = candidate;
   }
   return earliest === undefined ? undefined : new Date(earliest);
@@ -106,6 +119,7 @@ export function computeFreeSlots(input: {
 }): Array<{ start: Date; end: Date }> {
   const { availability, range, durationMinutes, busy, now } = input;
   const { timezone, days } = availabilityWindows(availability);
+  const clock = segmentedClock(timezone, new Date(range.from.getTime() - DAY_MS), new Date(range.to.getTime() + DAY_MS));
   const earliest = Math.max(range.from.getTime(), now.getTime() + MIN_NOTICE_MS);
   const slots = new Map<number, { start: Date; end: Date }>();
   const lastDate = localTime(new Date(range.to.getTime() - 1), timezone).date;
@@ -113,11 +127,11 @@ export function computeFreeSlots(input: {
     for (const window of days[weekdayOf(date)]) {
       const firstMark = Math.ceil(window.start / GRID_MINUTES) * GRID_MINUTES;
       for (let minute = firstMark; minute < window.end; minute += GRID_MINUTES) {
-        const start = wallClockInstant(date, minute, timezone);
+        const start = wallClockInstant(date, minute, timezone, clock);
         if (!start || start.getTime() < earliest || start.getTime() >= range.to.getTime()) continue;
         const end = new Date(start.getTime() + durationMinutes * MINUTE_MS);
         if (busy.some((taken) => start < taken.end && end > taken.start)) continue;
-        if (!checkAvailability(availability, start, durationMinutes).ok) continue;
+        if (!checkAvailability(availability, start, durationMinutes, () => clock).ok) continue;
         slots.set(start.getTime(), { start, end });
       }
     }
