@@ -85,7 +85,8 @@ describe("POST /booking/{id}/reschedule", () => {
       const late = new Date(start.getTime() - 2 * HOUR);
       const first = await reschedule(booking.id, slot(3, 12), await at(coach, late));
       expect(first.status).toBe(200);
-      const second = await reschedule(booking.id, slot(3, 14), await at(admin, late));
+      // A minute later: the history is ordered by when each move happened (the request's clock).
+      const second = await reschedule(booking.id, slot(3, 14), await at(admin, new Date(late.getTime() + 60_000)));
       expect(second.status).toBe(200);
       expect(second.body.status).toBe("pending");
       const history = (await get(`/booking/${booking.id}`, { token: admin.token })).body.reschedules as Json[];
