@@ -438,10 +438,51 @@ export const appCounters = pgTable("app_counters", {
   value: bigint("value", { mode: "number" }).notNull().default(0),
 });
 
+/** added (contract v2 Rescheduling): every move of a booking, listed in GET /booking/{id} as `reschedules`. */
+export const bookingReschedules = pgTable(
+  "booking_reschedules",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    // Cascade: the history belongs to its booking (bookings themselves are never deleted, see above).
+    bookingId: uuid("booking_id")
+      .notNull()
+      .references(() => bookings.id, { onDelete: "cascade" }),
+    oldSessionDatetime: timestamp("old_session_datetime", { withTimezone: true, mode: "date" }).notNull(),
+    newSessionDatetime: timestamp("new_session_datetime", { withTimezone: true, mode: "date" }).notNull(),
+    // SET NULL: a deleted account (no tombstone needed for it) must not take the history with it; the role stays.
+    rescheduledBy: uuid("rescheduled_by").references(() => users.id, { onDelete: "set null" }),
+    rescheduledByRole: userRole("rescheduled_by_role").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("ix_booking_reschedules_booking_id").on(t.bookingId, t.createdAt)],
+);
+
+/**
+ * added (contract v2 Reminders): the claim of one reminder email. The cron inserts
+ * (booking, kind, session time) with ON CONFLICT DO NOTHING and sends only what it
+ * inserted, in the same transaction as the outbox rows: overlapping runs send each
+ * reminder once, a run failing half-way sends nothing and the next run retries.
+ * The session time is part of the key so that a rescheduled session is reminded
+ * again at its new time.
+ */
+export const bookingReminders = pgTable(
+  "booking_reminders",
+  {
+    bookingId: uuid("booking_id")
+      .notNull()
+      .references(() => bookings.id, { onDelete: "cascade" }),
+    kind: varchar("kind", { length: 8 }).$type<"24h" | "1h">().notNull(),
+    sessionDatetime: timestamp("session_datetime", { withTimezone: true, mode: "date" }).notNull(),
+    claimedAt: timestamp("claimed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.bookingId, t.kind, t.sessionDatetime] })],
+);
+
 export type User = typeof users.$inferSelect;
 export type ClientProfile = typeof clientProfiles.$inferSelect;
 export type CoachProfile = typeof coachProfiles.$inferSelect;
 export type Booking = typeof bookings.$inferSelect;
+export type BookingReschedule = typeof bookingReschedules.$inferSelect;
 export type Payment = typeof payments.$inferSelect;
 export type Post = typeof posts.$inferSelect;
 export type Resource = typeof resources.$inferSelect;

@@ -49,6 +49,7 @@ const OVERRIDABLE = [
   "EMAIL_FROM",
   "APP_VERSION",
   "ALLOW_TEST_CLOCK",
+  "MEETING_BASE_URL",
 ];
 
 function log(message: string) {

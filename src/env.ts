@@ -29,6 +29,8 @@ export interface Bindings {
   EMAIL_FROM?: string;
   /** Test-only: lets tests move the server clock (ignored unless ENVIRONMENT is test). */
   ALLOW_TEST_CLOCK?: string;
+  /** Generated meeting links: MEETING_BASE_URL + "/" + room (default https://meet.jit.si). */
+  MEETING_BASE_URL?: string;
 
   // bindings
   MATCH_CACHE: KVNamespace;
@@ -78,6 +80,7 @@ export interface AppEnv {
 
 const DEVELOPMENT_JWT_SECRET = "culturebridge-development-only-secret-do-not-use-in-production";
 const DEFAULT_DEV_BASE_URL = "http://127.0.0.1:8787";
+const DEFAULT_MEETING_BASE_URL = "https://meet.jit.si";
 
 /** An absolute http(s) origin-or-prefix, without a trailing slash. */
 const baseUrl = z
@@ -118,6 +121,8 @@ const rawConfigSchema = z.object({
   APP_BASE_URL: optionalText,
   // --- edge data path (issue 13) ---
   RATE_LIMIT_MODE: z.preprocess((value) => value || "location", z.enum(["location", "exact"])),
+  // bookings (contract v2 Meeting links)
+  MEETING_BASE_URL: optionalText,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -156,6 +161,9 @@ export interface Config {
   // --- edge data path (issue 13) ---
   /** Where the general rate limit is counted (platform/rate-limiter.ts). */
   rateLimitMode: "location" | "exact";
+  // bookings (contract v2 Meeting links)
+  /** Generated meeting links are this + "/" + an unguessable room name (default https://meet.jit.si). */
+  meetingBaseUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -214,6 +222,7 @@ export function readConfig(env: RawEnv): Config {
   const cancelUrl = raw.CHECKOUT_CANCEL_URL ? url("CHECKOUT_CANCEL_URL", raw.CHECKOUT_CANCEL_URL, undefined) : undefined;
   const emailApiUrl = raw.EMAIL_API_URL ? url("EMAIL_API_URL", raw.EMAIL_API_URL, undefined) : undefined;
   const appBaseUrl = raw.APP_BASE_URL ? url("APP_BASE_URL", raw.APP_BASE_URL, undefined) : undefined;
+  const meetingBaseUrl = url("MEETING_BASE_URL", raw.MEETING_BASE_URL, DEFAULT_MEETING_BASE_URL);
   if (problems.length > 0) throw new ConfigError(problems);
   const corsOrigins = (raw.CORS_ORIGINS ?? "")
     .split(",")
@@ -247,6 +256,7 @@ export function readConfig(env: RawEnv): Config {
     allowsOrigin: originRule(corsOrigins, raw.ENVIRONMENT === "development" && raw.CORS_ORIGINS === undefined),
     // --- edge data path (issue 13) ---
     rateLimitMode: raw.RATE_LIMIT_MODE,
+    meetingBaseUrl: meetingBaseUrl ?? DEFAULT_MEETING_BASE_URL,
   };
 }
 

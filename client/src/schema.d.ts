@@ -376,9 +376,29 @@ export interface paths {
         put?: never;
         /**
          * Book a session with a coach (clients)
-         * @description The whole session must lie inside one availability window of the coach, in the coach's time zone; overlaps with the coach's or the client's pending/confirmed bookings are 409 (enforced by the database); at most 3 unpaid pending bookings per client.
+         * @description The whole session must lie inside one availability window of the coach, in the coach's time zone; overlaps with the coach's or the client's pending/confirmed bookings are 409 (enforced by the database); at most 3 unpaid bookings per client (pending, or confirmed without payment), 1 while the client's email is not verified (docs/BOOKINGS.md).
          */
         post: operations["createBooking"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/booking/coach/{coach_id}/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Free slots of a coach (anyone)
+         * @description Starts every 30 minutes on the coach's wall clock (DST-correct) where the whole session fits one availability window, at least 2 hours ahead, not overlapping a pending/confirmed booking of the coach; start/end in UTC, sorted. A listed slot is accepted by POST /booking unless someone takes it first. Dates are read in the coach's time zone, both inclusive; at most 31 days. Cache-Control: private, max-age=30.
+         */
+        get: operations["getCoachAvailability"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -426,13 +446,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A booking with its client and coach (its parties and admins) */
+        /** A booking with its client, coach and reschedules (its parties and admins) */
         get: operations["getBooking"];
         put?: never;
         post?: never;
         /**
          * Cancel a booking (its parties, admins); refund per policy
-         * @description Coach or admin: full refund; client >= 24 h before the session: full refund; later: none.
+         * @description Coach or admin: full refund; client >= 24 h before the session: full refund; later: none. 503 when Stripe cannot take a due refund: the booking is cancelled and calling again completes the refund.
          */
         delete: operations["cancelBooking"];
         options?: never;
@@ -455,9 +475,29 @@ export interface paths {
         head?: never;
         /**
          * Change a booking's status (coach/admin; the client may only cancel)
-         * @description pending -> confirmed | cancelled; confirmed -> completed (after the session ended) | cancelled; anything else 400. Cancelling applies the refund policy.
+         * @description pending -> confirmed | cancelled; confirmed -> completed (after the session ended) | cancelled; confirmed -> confirmed with a meeting_link only replaces the link; anything else 400. Confirming without a meeting_link generates one (MEETING_BASE_URL + an unguessable room). Cancelling applies the refund policy. 409 when the booking changed meanwhile.
          */
         patch: operations["updateBookingStatus"];
+        trace?: never;
+    };
+    "/booking/{id}/reschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a pending or confirmed booking to another time (its parties, admins)
+         * @description The new time follows every rule of POST /booking (future, inside one availability window, same duration, no overlap -> 409 with a reason). A client only >= 24 h before the current start (else 409 reschedule_too_late); the coach and admins any time. Same id, status and payment; both parties are emailed; the calendar event keeps its UID with a higher SEQUENCE; the move is listed in GET /booking/{id} as reschedules. 400 for a booking that is not pending/confirmed.
+         */
+        post: operations["rescheduleBooking"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/payment/webhook": {
@@ -1334,12 +1374,26 @@ export interface components {
             updated_at: string;
             client?: components["schemas"]["BookingParty"];
             coach?: components["schemas"]["BookingParty"];
+            /** @description GET /booking/{id}: every reschedule of the booking, oldest first */
+            reschedules?: components["schemas"]["BookingReschedule"][];
         };
         BookingParty: {
             id: string;
             first_name: string | null;
             last_name: string | null;
             photo_url: string | null;
+        };
+        BookingReschedule: {
+            id: string;
+            /** @example 2026-03-02T10:00:00Z */
+            old_session_datetime: string;
+            /** @example 2026-03-03T15:30:00Z */
+            new_session_datetime: string;
+            /** @description user id of who moved it (null once that account is gone) */
+            rescheduled_by: string | null;
+            /** @enum {string} */
+            rescheduled_by_role: "client" | "coach" | "admin";
+            created_at: string;
         };
         CreateBooking: {
             /** @description the coach's user id (the coach profile id is accepted too) */
@@ -1353,6 +1407,21 @@ export interface components {
             duration_minutes: 30 | 60 | 90;
             notes?: string | null;
         };
+        FreeSlots: {
+            /** @description the coach's user id */
+            coach_id: string;
+            /** @example Europe/Madrid */
+            timezone: string;
+            duration_minutes: number;
+            available_slots: components["schemas"]["FreeSlot"][];
+        };
+        FreeSlot: {
+            /** @example 2026-03-02T09:00:00Z */
+            start: string;
+            /** @example 2026-03-02T10:00:00Z */
+            end: string;
+            duration_minutes: number;
+        };
         BookingPage: {
             items: components["schemas"]["Booking"][];
             total: number;
@@ -1362,7 +1431,20 @@ export interface components {
         BookingStatusChange: {
             /** @enum {string} */
             status: "pending" | "confirmed" | "completed" | "cancelled";
+            /** @description http(s) only; on a confirmed booking with status confirmed it replaces the link */
             meeting_link?: string;
+        };
+        /**
+         * @example {
+         *       "session_datetime": "2026-03-03T15:30:00Z"
+         *     }
+         */
+        RescheduleBooking: {
+            /**
+             * Format: date-time
+             * @example 2026-03-02T10:00:00Z
+             */
+            session_datetime: string;
         };
         WebhookReceived: {
             /** @enum {boolean} */
@@ -4087,6 +4169,104 @@ export interface operations {
             };
         };
     };
+    getCoachAvailability: {
+        parameters: {
+            query?: {
+                /** @description first day (YYYY-MM-DD, in the coach's time zone) or an instant; default: today */
+                start_date?: string;
+                /** @description last day, inclusive (YYYY-MM-DD) or an instant; default: start + 6 days; at most 31 days */
+                end_date?: string;
+                duration_minutes?: 30 | 60 | 90;
+            };
+            header?: never;
+            path: {
+                coach_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The free slots */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreeSlots"];
+                };
+            };
+            /** @description Not Modified: the `If-None-Match` ETag is still current; no body */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The current entity tag */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation error (field errors in details) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listClientBookings: {
         parameters: {
             query?: {
@@ -4497,6 +4677,19 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limit exceeded */
             429: {
                 headers: {
@@ -4619,6 +4812,19 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limit exceeded */
             429: {
                 headers: {
@@ -4648,6 +4854,128 @@ export interface operations {
             };
             /** @description A dependency is unavailable */
             503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rescheduleBooking: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RescheduleBooking"];
+            };
+        };
+        responses: {
+            /** @description The booking at its new time */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Booking"];
+                };
+            };
+            /** @description Validation error (field errors in details) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];

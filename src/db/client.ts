@@ -66,6 +66,26 @@ export interface DatabaseSession {
 /** `insert into "t"`, `update t`, `delete from "t"`; other words after them (`for update of`, `do update set`) name no table we map. */
 const WRITE_TARGET = /\b(?:insert\s+into|update|delete\s+from)\s+"?([a-z_][a-z0-9_]*)"?/gi;
 
+/**
+ * Writes made inside the Postgres functions of migrations/ (one round trip per booking write):
+ * their SQL is not in the statement text, so the tables each function writes are listed here.
+ */
+const FUNCTION_WRITES: Record<string, readonly string[]> = {
+  booking_create: ["bookings", "email_outbox"],
+  booking_reschedule: ["bookings", "booking_reschedules", "email_outbox"],
+  // completing a paid session raises total_sessions (coach_profiles) and bumps coaches_version (app_counters)
+  booking_set_status: ["bookings", "coach_profiles", "app_counters", "email_outbox"],
+  booking_cancel: ["bookings", "payments", "email_outbox"],
+};
+const FUNCTION_CALL = new RegExp(`\\b(${Object.keys(FUNCTION_WRITES).join("|")})\\s*\\(`, "gi");
+
+/** Tables a statement writes: named in INSERT/UPDATE/DELETE, or written by a known function it calls. */
+function writtenBy(text: string): string[] {
+  const tables = [...text.matchAll(WRITE_TARGET)].map((match) => match[1]!.toLowerCase());
+  for (const match of text.matchAll(FUNCTION_CALL)) tables.push(...(FUNCTION_WRITES[match[1]!.toLowerCase()] ?? []));
+  return tables;
+}
+
 function statementText(args: unknown[]): string | undefined {
   const first = args[0];
   if (typeof first === "string") return first;
@@ -110,7 +130,7 @@ export function createDatabase(config: DatabaseConfig, onError: (error: Error) =
     client.query = (...args: unknown[]) => {
       queries++;
       const text = statementText(args);
-      if (text) for (const match of text.matchAll(WRITE_TARGET)) written.add(match[1]!.toLowerCase());
+      if (text) for (const table of writtenBy(text)) written.add(table);
       return original(...args);
     };
   });

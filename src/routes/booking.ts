@@ -1,93 +1,29 @@
 /**
- * Bookings (contract: Bookings). Thin: validate -> service -> shape.
+ * Bookings and free slots (contract: Bookings, Free slots). Thin: validate ->
+ * service -> shape through the contract schema.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
-import { bookings } from "../../drizzle/schema.ts";
-import type { Database } from "../db/client.ts";
-import type { AuthUser } from "../env.ts";
-import { notFound } from "../lib/errors.ts";
-import { httpUrlField } from "../lib/fields.ts";
-import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
-import { page, pageSchema, paginationQuery } from "../lib/pagination.ts";
+import {
+  BookingListQuery,
+  BookingPageSchema,
+  BookingSchema,
+  CreateBookingBody,
+  FreeSlotsQuery,
+  FreeSlotsSchema,
+  RescheduleBody,
+  StatusBody,
+  uuidParam,
+} from "../contract/bookings.ts";
+import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
+import { page } from "../lib/pagination.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { cancelBooking } from "../services/booking-cancellation.ts";
-import { type CancellingParty, SESSION_DURATIONS } from "../services/booking-rules.ts";
-import { assertParticipant, createBooking, getBookingFor, listBookingsOf, transitionBooking } from "../services/bookings.ts";
-
-const uuid = (name: string) =>
-  z
-    .string()
-    .regex(UUID_PATTERN, "Must be a UUID")
-    .openapi({ param: { name, in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" });
-
-const STATUSES = ["pending", "confirmed", "completed", "cancelled"] as const;
-
-/** ISO-8601 date-time; an offset-less value is read as UTC. */
-const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
-const dateTimeField = z
-  .string()
-  .regex(ISO_DATETIME, "Must be an ISO-8601 date-time such as 2026-03-02T10:00:00Z")
-  .transform((value, ctx) => {
-    const date = new Date(/(Z|[+-]\d{2}:?\d{2})$/i.test(value) ? value : `${value}Z`);
-    if (Number.isNaN(date.getTime())) {
-      ctx.addIssue({ code: "custom", message: "Not a valid date-time" });
-      return z.NEVER;
-    }
-    return date;
-  })
-  .openapi({ type: "string", format: "date-time", example: "2026-03-02T10:00:00Z" });
-
-const PartySchema = z
-  .object({
-    id: z.string(),
-    first_name: z.string().nullable(),
-    last_name: z.string().nullable(),
-    photo_url: z.string().nullable(),
-  })
-  .openapi("BookingParty");
-
-const BookingSchema = z
-  .object({
-    id: z.string(),
-    client_id: z.string().openapi({ description: "the client's user id" }),
-    coach_id: z.string().openapi({ description: "the coach's user id" }),
-    session_datetime: z.string().openapi({ example: "2026-03-02T10:00:00Z" }),
-    duration_minutes: z.number().int(),
-    status: z.enum(STATUSES),
-    payment_id: z.string().nullable(),
-    meeting_link: z.string().nullable(),
-    notes: z.string().nullable(),
-    created_at: z.string(),
-    updated_at: z.string(),
-    client: PartySchema.optional(),
-    coach: PartySchema.optional(),
-  })
-  .openapi("Booking");
-
-const CreateBookingBody = z
-  .object({
-    coach_id: z
-      .string()
-      .regex(UUID_PATTERN, "Must be a UUID")
-      .openapi({ description: "the coach's user id (the coach profile id is accepted too)" }),
-    session_datetime: dateTimeField,
-    duration_minutes: z
-      .number()
-      .int()
-      .refine((value) => (SESSION_DURATIONS as readonly number[]).includes(value), "Must be 30, 60 or 90")
-      .openapi({ enum: [...SESSION_DURATIONS] }),
-    notes: z.string().max(2000).nullable().optional(),
-  })
-  .openapi("CreateBooking");
-
-const StatusBody = z
-  .object({
-    status: z.enum(STATUSES),
-    meeting_link: httpUrlField.optional(),
-  })
-  .openapi("BookingStatusChange");
+import { partySummary } from "../services/booking-emails.ts";
+import { rescheduleBooking } from "../services/booking-reschedule.ts";
+import { transitionBooking } from "../services/booking-status.ts";
+import { bookingView, createBooking, getBookingFor, listBookingsOf } from "../services/bookings.ts";
+import { freeSlotsFor } from "../services/free-slots.ts";
 
 const createBookingRoute = createRoute({
   method: "post",
@@ -95,24 +31,32 @@ const createBookingRoute = createRoute({
   tags: ["Bookings"],
   summary: "Book a session with a coach (clients)",
   description:
-    "The whole session must lie inside one availability window of the coach, in the coach's time zone; overlaps with the coach's or the client's pending/confirmed bookings are 409 (enforced by the database); at most 3 unpaid pending bookings per client.",
+    "The whole session must lie inside one availability window of the coach, in the coach's time zone; overlaps with the coach's or the client's pending/confirmed bookings are 409 (enforced by the database); at most 3 unpaid bookings per client (pending, or confirmed without payment), 1 while the client's email is not verified (docs/BOOKINGS.md).",
   security: bearerSecurity,
   request: { body: { content: { "application/json": { schema: CreateBookingBody } }, required: true } },
   responses: { 201: jsonContent(BookingSchema, "The pending booking"), ...errorResponses(401, 403, 404, 409) },
+});
+
+const freeSlotsRoute = createRoute({
+  method: "get",
+  path: "/booking/coach/{coach_id}/availability",
+  tags: ["Bookings"],
+  summary: "Free slots of a coach (anyone)",
+  description:
+    "Starts every 30 minutes on the coach's wall clock (DST-correct) where the whole session fits one availability window, at least 2 hours ahead, not overlapping a pending/confirmed booking of the coach; start/end in UTC, sorted. A listed slot is accepted by POST /booking unless someone takes it first. Dates are read in the coach's time zone, both inclusive; at most 31 days. Cache-Control: private, max-age=30.",
+  request: { params: z.object({ coach_id: uuidParam("coach_id") }), query: FreeSlotsQuery },
+  responses: { 200: jsonContent(FreeSlotsSchema, "The free slots"), ...errorResponses(404) },
 });
 
 const getBookingRoute = createRoute({
   method: "get",
   path: "/booking/{id}",
   tags: ["Bookings"],
-  summary: "A booking with its client and coach (its parties and admins)",
+  summary: "A booking with its client, coach and reschedules (its parties and admins)",
   security: bearerSecurity,
-  request: { params: z.object({ id: uuid("id") }) },
+  request: { params: z.object({ id: uuidParam("id") }) },
   responses: { 200: jsonContent(BookingSchema, "The booking"), ...errorResponses(401, 403, 404) },
 });
-
-const ListQuery = paginationQuery.extend({ status: z.enum(STATUSES).optional() });
-const BookingPage = pageSchema(BookingSchema, "BookingPage");
 
 const listClientRoute = createRoute({
   method: "get",
@@ -120,8 +64,8 @@ const listClientRoute = createRoute({
   tags: ["Bookings"],
   summary: "Bookings of a client (that client or an admin)",
   security: bearerSecurity,
-  request: { params: z.object({ client_id: uuid("client_id") }), query: ListQuery },
-  responses: { 200: jsonContent(BookingPage, "Bookings, latest session first"), ...errorResponses(401, 403) },
+  request: { params: z.object({ client_id: uuidParam("client_id") }), query: BookingListQuery },
+  responses: { 200: jsonContent(BookingPageSchema, "Bookings, latest session first"), ...errorResponses(401, 403) },
 });
 
 const listCoachRoute = createRoute({
@@ -130,8 +74,8 @@ const listCoachRoute = createRoute({
   tags: ["Bookings"],
   summary: "Bookings of a coach (that coach or an admin)",
   security: bearerSecurity,
-  request: { params: z.object({ coach_id: uuid("coach_id") }), query: ListQuery },
-  responses: { 200: jsonContent(BookingPage, "Bookings, latest session first"), ...errorResponses(401, 403) },
+  request: { params: z.object({ coach_id: uuidParam("coach_id") }), query: BookingListQuery },
+  responses: { 200: jsonContent(BookingPageSchema, "Bookings, latest session first"), ...errorResponses(401, 403) },
 });
 
 const statusRoute = createRoute({
@@ -140,13 +84,28 @@ const statusRoute = createRoute({
   tags: ["Bookings"],
   summary: "Change a booking's status (coach/admin; the client may only cancel)",
   description:
-    "pending -> confirmed | cancelled; confirmed -> completed (after the session ended) | cancelled; anything else 400. Cancelling applies the refund policy.",
+    "pending -> confirmed | cancelled; confirmed -> completed (after the session ended) | cancelled; confirmed -> confirmed with a meeting_link only replaces the link; anything else 400. Confirming without a meeting_link generates one (MEETING_BASE_URL + an unguessable room). Cancelling applies the refund policy. 409 when the booking changed meanwhile.",
   security: bearerSecurity,
   request: {
-    params: z.object({ id: uuid("id") }),
+    params: z.object({ id: uuidParam("id") }),
     body: { content: { "application/json": { schema: StatusBody } }, required: true },
   },
-  responses: { 200: jsonContent(BookingSchema, "The booking"), ...errorResponses(401, 403, 404, 503) },
+  responses: { 200: jsonContent(BookingSchema, "The booking"), ...errorResponses(401, 403, 404, 409, 503) },
+});
+
+const rescheduleRoute = createRoute({
+  method: "post",
+  path: "/booking/{id}/reschedule",
+  tags: ["Bookings"],
+  summary: "Move a pending or confirmed booking to another time (its parties, admins)",
+  description:
+    "The new time follows every rule of POST /booking (future, inside one availability window, same duration, no overlap -> 409 with a reason). A client only >= 24 h before the current start (else 409 reschedule_too_late); the coach and admins any time. Same id, status and payment; both parties are emailed; the calendar event keeps its UID with a higher SEQUENCE; the move is listed in GET /booking/{id} as reschedules. 400 for a booking that is not pending/confirmed.",
+  security: bearerSecurity,
+  request: {
+    params: z.object({ id: uuidParam("id") }),
+    body: { content: { "application/json": { schema: RescheduleBody } }, required: true },
+  },
+  responses: { 200: jsonContent(BookingSchema, "The booking at its new time"), ...errorResponses(401, 403, 404, 409) },
 });
 
 const deleteRoute = createRoute({
@@ -154,24 +113,12 @@ const deleteRoute = createRoute({
   path: "/booking/{id}",
   tags: ["Bookings"],
   summary: "Cancel a booking (its parties, admins); refund per policy",
-  description: "Coach or admin: full refund; client >= 24 h before the session: full refund; later: none.",
+  description:
+    "Coach or admin: full refund; client >= 24 h before the session: full refund; later: none. 503 when Stripe cannot take a due refund: the booking is cancelled and calling again completes the refund.",
   security: bearerSecurity,
-  request: { params: z.object({ id: uuid("id") }) },
-  responses: { 204: { description: "Cancelled" }, ...errorResponses(401, 403, 404, 503) },
+  request: { params: z.object({ id: uuidParam("id") }) },
+  responses: { 204: { description: "Cancelled" }, ...errorResponses(401, 403, 404, 409, 503) },
 });
-
-/** Who cancels, for the policy: admins as admins, otherwise the caller's side of the booking. */
-async function cancellingParty(db: Database, bookingId: string, caller: AuthUser): Promise<CancellingParty> {
-  const [booking] = await db
-    .select({ clientId: bookings.clientId, coachId: bookings.coachId })
-    .from(bookings)
-    .where(eq(bookings.id, bookingId))
-    .limit(1);
-  if (!booking) throw notFound("Booking");
-  assertParticipant(booking, caller);
-  if (caller.role === "admin") return "admin";
-  return caller.id === booking.coachId ? "coach" : "client";
-}
 
 export const bookingRoutes = createRouter()
   .openapi(createBookingRoute, async (c) => {
@@ -185,35 +132,48 @@ export const bookingRoutes = createRouter()
       notes: body.notes ?? null,
       now: c.var.now,
     });
-    return c.json(booking, 201);
+    return c.json(BookingSchema.parse(booking), 201);
+  })
+  .openapi(freeSlotsRoute, async (c) => {
+    const { coach_id } = c.req.valid("param");
+    const query = c.req.valid("query");
+    const slots = await freeSlotsFor(c.var.db, {
+      coachRef: coach_id.toLowerCase(),
+      durationMinutes: query.duration_minutes,
+      now: c.var.now,
+      ...(query.start_date ? { start: query.start_date } : {}),
+      ...(query.end_date ? { end: query.end_date } : {}),
+    });
+    c.header("Cache-Control", "private, max-age=30");
+    return c.json(FreeSlotsSchema.parse(slots), 200);
   })
   .openapi(listClientRoute, async (c) => {
     const user = requireUser(c);
     const { client_id } = c.req.valid("param");
     const { status, ...pagination } = c.req.valid("query");
     const result = await listBookingsOf(c.var.db, "client", client_id.toLowerCase(), user, { status }, pagination);
-    return c.json(page(result.items, result.total, pagination), 200);
+    return c.json(BookingPageSchema.parse(page(result.items, result.total, pagination)), 200);
   })
   .openapi(listCoachRoute, async (c) => {
     const user = requireUser(c);
     const { coach_id } = c.req.valid("param");
     const { status, ...pagination } = c.req.valid("query");
     const result = await listBookingsOf(c.var.db, "coach", coach_id.toLowerCase(), user, { status }, pagination);
-    return c.json(page(result.items, result.total, pagination), 200);
+    return c.json(BookingPageSchema.parse(page(result.items, result.total, pagination)), 200);
   })
   .openapi(getBookingRoute, async (c) => {
     const user = requireUser(c);
     const { id } = c.req.valid("param");
-    return c.json(await getBookingFor(c.var.db, id.toLowerCase(), user), 200);
+    return c.json(BookingSchema.parse(await getBookingFor(c.var.db, id.toLowerCase(), user)), 200);
   })
   .openapi(statusRoute, async (c) => {
     const user = requireUser(c);
     const id = c.req.valid("param").id.toLowerCase();
     const body = c.req.valid("json");
     if (body.status === "cancelled") {
-      const party = await cancellingParty(c.var.db, id, user);
-      await cancelBooking(c.var.db, c.var.deps, { bookingId: id, party, now: c.var.now });
-      return c.json(await getBookingFor(c.var.db, id, user), 200);
+      const { booking, parties } = await cancelBooking(c.var.db, c.var.deps, { bookingId: id, caller: user, now: c.var.now });
+      const view = bookingView(booking, { client: partySummary(parties.client), coach: partySummary(parties.coach) });
+      return c.json(BookingSchema.parse(view), 200);
     }
     const booking = await transitionBooking(c.var.db, c.var.deps, {
       bookingId: id,
@@ -222,12 +182,23 @@ export const bookingRoutes = createRouter()
       now: c.var.now,
       ...(body.meeting_link !== undefined ? { meetingLink: body.meeting_link } : {}),
     });
-    return c.json(booking, 200);
+    return c.json(BookingSchema.parse(booking), 200);
+  })
+  .openapi(rescheduleRoute, async (c) => {
+    const user = requireUser(c);
+    const id = c.req.valid("param").id.toLowerCase();
+    const body = c.req.valid("json");
+    const booking = await rescheduleBooking(c.var.db, c.var.deps, {
+      bookingId: id,
+      caller: user,
+      sessionDatetime: body.session_datetime,
+      now: c.var.now,
+    });
+    return c.json(BookingSchema.parse(booking), 200);
   })
   .openapi(deleteRoute, async (c) => {
     const user = requireUser(c);
     const id = c.req.valid("param").id.toLowerCase();
-    const party = await cancellingParty(c.var.db, id, user);
-    await cancelBooking(c.var.db, c.var.deps, { bookingId: id, party, now: c.var.now });
+    await cancelBooking(c.var.db, c.var.deps, { bookingId: id, caller: user, now: c.var.now });
     return c.body(null, 204);
   });

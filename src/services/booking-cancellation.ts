@@ -2,24 +2,33 @@
  * Cancelling a booking: the one implementation behind DELETE /booking/{id},
  * PATCH /booking/{id}/status {status:"cancelled"} and account deletion.
  *
- * In one transaction: the booking row is locked (the webhook locks it too, so
- * a payment event and a cancellation are serialised), set to `cancelled`
- * (SEQUENCE + 1 for calendars), open checkout attempts are marked failed, a
- * refund due under the policy is made through Stripe (idempotency key per
- * payment, so a retry never refunds twice) and the emails are recorded.
- * The Stripe refund call is inside the transaction on purpose: if Stripe is
- * unreachable the cancellation answers 503 and nothing changed, so the caller
- * can retry; if the refund went through but the commit failed, Stripe's
- * `charge.refunded` webhook still cancels the booking and marks the payment.
+ * The database part is two round trips (issue 14): loadBookingForWrite (the
+ * booking, its parties and paid payments: who cancels and the refund policy
+ * are decided from it), then booking_cancel(), which under the row lock
+ * re-checks the status and the paid payments it was given, cancels the booking
+ * (SEQUENCE + 1 for calendars), fails open checkouts, records the refund
+ * intent on paid payments ("refund requested") and the emails -- one statement.
+ *
+ * Stripe is called only after that commit (no row lock or connection held while
+ * Stripe answers): open checkout sessions are expired (best effort) and due
+ * refunds are requested with an idempotency key per payment, so a retry never
+ * refunds twice. A refund Stripe settles at once marks the payment `refunded`
+ * (one more statement, only for paid cancellations); otherwise Stripe's
+ * `charge.refunded` webhook does. When Stripe is unreachable the cancellation
+ * stands and the answer is 503: the refund intent stays recorded and calling
+ * the cancellation again completes it.
  */
 import { and, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { type Booking, bookings, payments } from "../../drizzle/schema.ts";
-import type { Database } from "../db/client.ts";
-import type { ServiceEnv } from "../env.ts";
+import type { Database, Executor } from "../db/client.ts";
+import { rowFromJson } from "../db/json-rows.ts";
+import type { AuthUser, ServiceEnv } from "../env.ts";
 import { AppError, badRequest, notFound } from "../lib/errors.ts";
+import { type BookingParties, bookingEmails } from "./booking-emails.ts";
 import { type CancellingParty, refundDue } from "./booking-rules.ts";
-import { bookingEmails, loadParties } from "./bookings.ts";
-import { dispatchEmails, recordEmails } from "./notifications.ts";
+import { concurrentChange } from "./booking-status.ts";
+import { assertParticipant, callBookingFunction, loadBookingForWrite, type PaidPayment } from "./bookings.ts";
+import { dispatchEmails } from "./notifications.ts";
 import { expireCheckoutSession, refundPaymentIntent, requireStripe, stripeClient } from "./stripe.ts";
 
 export type RefundResult =
@@ -34,110 +43,148 @@ export type RefundResult =
 
 export interface CancellationResult {
   booking: Booking;
+  parties: BookingParties;
   refund: RefundResult;
 }
 
 export interface CancelBookingInput {
   bookingId: string;
-  /** who cancels, for the refund policy ("system" = the cron/webhook; no refund decision is made for it) */
-  party: CancellingParty | "system";
+  /** the caller: must be a party or an admin; the policy's party follows from it */
+  caller?: AuthUser;
+  /** a fixed party instead of a caller (account deletion; "system" = no policy decision, full refund) */
+  party?: CancellingParty | "system";
   now: Date;
   /** users who get no email (e.g. the account being deleted) */
   skipNotifyUserIds?: readonly string[];
 }
 
+/** Marks a paid payment whose refund is due but not yet confirmed (the intent, retried by a repeated cancellation). */
+export const REFUND_REQUESTED = "refund requested";
+
 const CANCELLABLE = ["pending", "confirmed"] as const;
 
+type CancelOutcome =
+  | {
+      outcome: "cancelled";
+      booking: Record<string, unknown>;
+      expire_sessions: string[];
+      refunds: Array<{ payment_id: string; payment_intent_id: string | null }>;
+      email_ids: string[];
+    }
+  | { outcome: "not_found" }
+  | { outcome: "changed" }
+  | { outcome: "bad_status"; status: Booking["status"] };
+
+function partyOf(booking: Booking, input: CancelBookingInput): CancellingParty | "system" {
+  if (input.caller) {
+    assertParticipant(booking, input.caller);
+    if (input.caller.role === "admin") return "admin";
+    return input.caller.id === booking.coachId ? "coach" : "client";
+  }
+  return input.party ?? "system";
+}
+
+const notCancellable = (status: Booking["status"]) =>
+  badRequest(`A ${status} booking cannot be cancelled`, { status, allowed_from: [...CANCELLABLE] });
+
 /** Cancels one booking under the policy. 404 unknown, 400 when it is not pending/confirmed. */
-export async function cancelBooking(db: Database, env: ServiceEnv, input: CancelBookingInput): Promise<CancellationResult> {
+export async function cancelBooking(db: Executor, env: ServiceEnv, input: CancelBookingInput): Promise<CancellationResult> {
   const { now } = input;
-  let expireSessions: string[] = [];
-  let outboxIds: string[] = [];
-  const result = await db.transaction(async (tx) => {
-    const [booking] = await tx.select().from(bookings).where(eq(bookings.id, input.bookingId)).for("update");
-    if (!booking) throw notFound("Booking");
-    if (!(CANCELLABLE as readonly string[]).includes(booking.status)) {
-      throw badRequest(`A ${booking.status} booking cannot be cancelled`, {
-        status: booking.status,
-        allowed_from: [...CANCELLABLE],
-      });
-    }
+  // A payment or another change landing between the read and the write: read again, once.
+  for (let attempt = 1; ; attempt++) {
+    const state = await loadBookingForWrite(db, input.bookingId);
+    if (!state) throw notFound("Booking");
+    const { booking, parties, paidPayments } = state;
+    const party = partyOf(booking, input);
 
-    const attempts = await tx.select().from(payments).where(eq(payments.bookingId, booking.id)).for("update");
-    // Open checkouts of this booking can no longer be paid for: close them here
-    // and at Stripe (after commit, best effort; a payment that still slips
-    // through is refunded by the webhook).
-    const open = attempts.filter((payment) => payment.status === "pending");
-    if (open.length > 0) {
-      await tx
-        .update(payments)
-        .set({ status: "failed", flagReason: "booking cancelled before payment", updatedAt: now })
-        .where(
-          inArray(
-            payments.id,
-            open.map((payment) => payment.id),
-          ),
-        );
-      expireSessions = open
-        .filter((payment) => payment.stripeSessionId && (!payment.expiresAt || payment.expiresAt > now))
-        .map((payment) => payment.stripeSessionId as string);
+    if (booking.status === "cancelled") {
+      // A cancellation whose refund Stripe could not take yet: this retry completes it.
+      const outstanding = paidPayments.filter((payment) => payment.flag === REFUND_REQUESTED);
+      if (outstanding.length === 0) throw notCancellable(booking.status);
+      const refund = await issueRefunds(db, env, booking.id, outstanding, now);
+      return { booking, parties, refund };
     }
+    if (!(CANCELLABLE as readonly string[]).includes(booking.status)) throw notCancellable(booking.status);
 
-    const paid = attempts.filter((payment) => payment.status === "succeeded");
-    let refund: RefundResult = paid.length === 0 ? "not_paid" : "none";
-    const due = input.party === "system" || refundDue(input.party, booking.sessionDatetime, now);
-    if (paid.length > 0 && due) {
-      const stripe = requireStripe(env);
-      refund = "full";
-      for (const payment of paid) {
-        if (!payment.stripePaymentIntentId) {
-          // Cannot happen for a payment confirmed by Stripe; keep it visible rather than guess.
-          await tx
-            .update(payments)
-            .set({ flagReason: "refund due but no payment intent id", updatedAt: now })
-            .where(eq(payments.id, payment.id));
-          refund = "pending";
-          continue;
-        }
-        const outcome = await refundPaymentIntent(stripe, {
-          paymentId: payment.id,
-          paymentIntentId: payment.stripePaymentIntentId,
-          bookingId: booking.id,
-        });
-        if (outcome.status === "succeeded") {
-          await tx
-            .update(payments)
-            .set({ status: "refunded", refundedAt: now, updatedAt: now })
-            .where(eq(payments.id, payment.id));
-        } else {
-          // Stripe accepted the refund but has not settled it: charge.refunded will mark it.
-          await tx
-            .update(payments)
-            .set({ flagReason: `refund ${outcome.refundId} ${outcome.status}`, updatedAt: now })
-            .where(eq(payments.id, payment.id));
-          refund = "pending";
-        }
-      }
-    }
-
-    const [updated] = await tx
-      .update(bookings)
-      .set({ status: "cancelled", sequence: sql`${bookings.sequence} + 1`, updatedAt: now })
-      .where(eq(bookings.id, booking.id))
-      .returning();
-    const parties = await loadParties(tx, booking);
-    const cancelledBy = input.party;
-    outboxIds = await recordEmails(
-      tx,
-      bookingEmails(booking, parties, { kind: "cancelled", refund, cancelledBy }, input.skipNotifyUserIds ?? []),
+    const due = party === "system" || refundDue(party, booking.sessionDatetime, now);
+    const wording: RefundResult = paidPayments.length === 0 ? "not_paid" : due ? "full" : "none";
+    const emails = bookingEmails(
+      booking,
+      parties,
+      { kind: "cancelled", refund: wording, cancelledBy: party },
+      input.skipNotifyUserIds ?? [],
     );
-    return { booking: updated as Booking, refund };
-  });
+    const result = await callBookingFunction<CancelOutcome>(
+      db,
+      sql`booking_cancel(${booking.id}::uuid, ${booking.status}::booking_status,
+          ${`{${paidPayments.map((payment) => payment.id).join(",")}}`}::uuid[], ${due}::boolean,
+          ${now.toISOString()}::timestamptz, ${JSON.stringify(emails)}::jsonb)`,
+    );
+    if (result.outcome === "changed") {
+      if (attempt < 2) continue;
+      throw concurrentChange();
+    }
+    if (result.outcome === "not_found") throw notFound("Booking");
+    if (result.outcome === "bad_status") throw notCancellable(result.status);
 
-  await dispatchEmails(env, outboxIds);
-  if (expireSessions.length > 0) {
-    const stripe = stripeClient(env);
-    if (stripe) await Promise.all(expireSessions.map((sessionId) => expireCheckoutSession(stripe, sessionId)));
+    await dispatchEmails(env, result.email_ids);
+    if (result.expire_sessions.length > 0) {
+      const stripe = stripeClient(env);
+      if (stripe) await Promise.all(result.expire_sessions.map((sessionId) => expireCheckoutSession(stripe, sessionId)));
+    }
+    const cancelled = rowFromJson(bookings, result.booking);
+    const refund =
+      result.refunds.length === 0
+        ? wording
+        : await issueRefunds(
+            db,
+            env,
+            booking.id,
+            result.refunds.map((row) => ({ id: row.payment_id, intent: row.payment_intent_id, flag: REFUND_REQUESTED })),
+            now,
+          );
+    return { booking: cancelled, parties, refund };
+  }
+}
+
+/**
+ * After the cancellation committed: asks Stripe for each due refund (idempotency
+ * key per payment) and records what Stripe says. Stripe unreachable -> 503; the
+ * intent stays, and the next cancellation call (or charge.refunded) completes it.
+ */
+async function issueRefunds(
+  db: Executor,
+  env: ServiceEnv,
+  bookingId: string,
+  due: readonly PaidPayment[],
+  now: Date,
+): Promise<RefundResult> {
+  const stripe = requireStripe(env);
+  let result: RefundResult = "full";
+  for (const payment of due) {
+    if (!payment.intent) {
+      // Cannot happen for a payment confirmed by Stripe; keep it visible rather than guess.
+      await db
+        .update(payments)
+        .set({ flagReason: "refund due but no payment intent id", updatedAt: now })
+        .where(eq(payments.id, payment.id));
+      result = "pending";
+      continue;
+    }
+    const outcome = await refundPaymentIntent(stripe, { paymentId: payment.id, paymentIntentId: payment.intent, bookingId });
+    if (outcome.status === "succeeded") {
+      await db
+        .update(payments)
+        .set({ status: "refunded", refundedAt: now, flagReason: null, updatedAt: now })
+        .where(and(eq(payments.id, payment.id), eq(payments.status, "succeeded")));
+    } else {
+      // Stripe accepted the refund but has not settled it: charge.refunded will mark it.
+      await db
+        .update(payments)
+        .set({ flagReason: `refund ${outcome.refundId} ${outcome.status}`, updatedAt: now })
+        .where(eq(payments.id, payment.id));
+      result = "pending";
+    }
   }
   return result;
 }
@@ -147,9 +194,9 @@ export async function cancelBooking(db: Database, env: ServiceEnv, input: Cancel
  * user is the client or the coach, under the policy (by an admin -> full
  * refund; the user is the coach -> full refund; the user is the client -> full
  * refund >= 24 h ahead, else none), notifying the other party only.
- * Each booking is its own transaction; returns how many were cancelled.
- * Stripe being unreachable while a refund is due -> 503 (the deletion should
- * then not proceed; already cancelled bookings stay cancelled and refunded).
+ * Returns how many were cancelled. Stripe being unreachable while a refund is
+ * due -> 503 (the deletion should then not proceed; already cancelled bookings
+ * stay cancelled, their refund intents recorded).
  */
 export async function cancelFutureBookingsOfUser(
   db: Database,

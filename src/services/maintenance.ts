@@ -8,6 +8,7 @@ import type { Database } from "../db/client.ts";
 import type { ServiceEnv } from "../env.ts";
 import { dispatchEmails } from "./notifications.ts";
 import { releaseStalePendingBookings } from "./payments.ts";
+import { sendDueReminders } from "./reminders.ts";
 
 export interface MaintenanceReport {
   [step: string]: number;
@@ -18,6 +19,8 @@ type Step = (db: Database, env: ServiceEnv, now: Date) => Promise<number>;
 const steps: Record<string, Step> = {
   // Pending bookings whose checkout expired without an event (or never started): cancelled, slot freed.
   stale_pending_bookings: (db, env, now) => releaseStalePendingBookings(db, env, now),
+  // Contract v2: "Reminder: ..." emails 24 h and 1 h before each confirmed session, each exactly once.
+  session_reminders: (db, env, now) => sendDueReminders(db, env, now),
   expired_match_cache: async (db, _env, now) =>
     (await db.delete(matchCache).where(lt(matchCache.expiresAt, now)).returning({ id: matchCache.id })).length,
   expired_email_tokens: async (db, _env, now) =>

@@ -227,6 +227,12 @@ const reads: Case[] = [
     run: () => get(`/booking/coach/${world.coach.id}`, { token: world.coach.token }),
   },
   {
+    operation: "GET /booking/coach/{coach_id}/availability",
+    expected: 1,
+    status: 200,
+    run: () => get(`/booking/coach/${world.coach.id}/availability?duration_minutes=30`),
+  },
+  {
     operation: "GET /payment/{id}",
     expected: 1,
     status: 200,
@@ -573,8 +579,7 @@ const writes: WriteCase[] = [
   },
   {
     operation: "PATCH /booking/{id}/status",
-    expected: 6,
-    why: "transaction: lock the booking, update, parties for the emails, outbox",
+    expected: 2,
     measure: async () => {
       const coach = await createCoach();
       const client = await createClient();
@@ -587,13 +592,51 @@ const writes: WriteCase[] = [
   },
   {
     operation: "DELETE /booking/{id}",
-    expected: 8,
-    why: "cancellation with the refund policy: who cancels, a locked read, the Stripe refund decision, booking + payment updates and the emails in one transaction",
+    expected: 2,
     measure: async () => {
       const coach = await createCoach();
       const client = await createClient();
       const booking = await book(client, coach, slot(14));
       return counted(() => del(`/booking/${booking.id}`, { token: client.token }), 204);
+    },
+  },
+  {
+    operation: "DELETE /booking/{id}",
+    variant: "paid, refund due",
+    expected: 3,
+    why: "the cancellation is 2 (read, booking_cancel()); the refund Stripe settles at once is then marked on the payment after the commit (Stripe is never called inside the transaction)",
+    measure: async () => {
+      const coach = await createCoach();
+      const client = await createClient();
+      const { booking } = await confirmedBooking(client, coach, slot(19));
+      return counted(() => del(`/booking/${booking.id}`, { token: coach.token }), 204);
+    },
+  },
+  {
+    operation: "PATCH /booking/{id}/status",
+    variant: "cancelled",
+    expected: 2,
+    measure: async () => {
+      const coach = await createCoach();
+      const client = await createClient();
+      const booking = await book(client, coach, slot(18));
+      return counted(
+        () => call("PATCH", `/booking/${booking.id}/status`, { token: client.token, body: { status: "cancelled" } }),
+        200,
+      );
+    },
+  },
+  {
+    operation: "POST /booking/{id}/reschedule",
+    expected: 2,
+    measure: async () => {
+      const coach = await createCoach();
+      const client = await createClient();
+      const booking = await book(client, coach, slot(20));
+      return counted(
+        () => post(`/booking/${booking.id}/reschedule`, { session_datetime: slot(21).toISOString() }, { token: client.token }),
+        200,
+      );
     },
   },
   {
