@@ -523,6 +523,48 @@ const writes: WriteCase[] = [
     },
   },
   {
+    operation: "POST /auth/reset-password/confirm/form",
+    expected: 2,
+    measure: async () => {
+      const email = uniqueEmail("rt");
+      await post("/auth/signup", { email, password: STRONG, role: "client" });
+      await post("/auth/reset-password", { email });
+      const token = await emailToken(email, /reset/i);
+      return counted(
+        () =>
+          call("POST", "/auth/reset-password/confirm/form", {
+            rawBody: new URLSearchParams({ token, new_password: "Newer#Pass2" }).toString(),
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+          }),
+        200,
+      );
+    },
+  },
+  {
+    operation: "POST /auth/verify-email/resend",
+    expected: 2,
+    measure: async () => {
+      const signup = await post("/auth/signup", { email: uniqueEmail("rt"), password: STRONG, role: "client" });
+      return counted(() => post("/auth/verify-email/resend", undefined, { token: signup.body.access_token }), 202);
+    },
+  },
+  {
+    operation: "POST /auth/change-password",
+    expected: 2,
+    measure: async () => {
+      const signup = await post("/auth/signup", { email: uniqueEmail("rt"), password: STRONG, role: "client" });
+      return counted(
+        () =>
+          post(
+            "/auth/change-password",
+            { current_password: STRONG, new_password: "Newer#Pass2" },
+            { token: signup.body.access_token },
+          ),
+        200,
+      );
+    },
+  },
+  {
     operation: "PUT /profile",
     variant: "client",
     expected: 1,
@@ -553,7 +595,7 @@ const writes: WriteCase[] = [
   },
   {
     operation: "DELETE /profile",
-    expected: 17,
+    expected: 18,
     why: "account deletion: future bookings cancelled with refunds through Stripe first, then one transaction deleting or anonymising every table's rows; rare, correctness first",
     measure: async () => {
       const client = await createClient();
@@ -803,7 +845,7 @@ const writes: WriteCase[] = [
   },
   {
     operation: "DELETE /admin/users/{id}",
-    expected: 19,
+    expected: 20,
     why: "account deletion as DELETE /profile, plus the last-admin check and the audit entry in its transaction",
     measure: async () => {
       const user = await createClient();
