@@ -14,7 +14,7 @@
  * of its own on the server of BENCH_DATABASE_URL / TEST_DATABASE_URL /
  * DATABASE_URL / the local default (postgresql://postgres@127.0.0.1:55432):
  * created if missing, migrated, seeded to exactly 10,000 then 100,000 coaches.
- * Usage: npm run bench:match [-- --iterations 40]
+ * Usage: npm run bench:match [-- --iterations 40 --sizes 1000,10000,100000]
  */
 import os from "node:os";
 import pg from "pg";
@@ -30,7 +30,10 @@ const ITERATIONS = (() => {
   const index = process.argv.indexOf("--iterations");
   return index >= 0 ? Number(process.argv[index + 1]) : 40;
 })();
-const SIZES = [10_000, 100_000];
+const SIZES = (() => {
+  const index = process.argv.indexOf("--sizes");
+  return index >= 0 ? process.argv[index + 1]!.split(",").map(Number) : [1_000, 10_000, 100_000];
+})();
 const CLIENTS = 40;
 
 /** Its own database, so that neither the tests nor the API benchmark (culturebridge_bench) see these rows. */

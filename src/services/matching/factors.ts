@@ -26,24 +26,29 @@ export interface FactorSpec {
   rule: string;
 }
 
-/** Weights of the weighted parts (points out of 100; they sum to 100). */
+/**
+ * Weights of the weighted parts (points out of 100; they sum to 100). v2 (issue 17): evidence
+ * that is hard to fake weighs most — the target country lived in (place), the client's goal
+ * and challenge concepts in the coach's structured expertise, bookable hours in the client's
+ * preferred times — and free text counts less than structured fields.
+ */
 export const WEIGHTS = {
-  preferred_languages: 13,
-  budget_range: 11,
-  cultural_goals: 12,
+  preferred_languages: 10,
+  budget_range: 8,
+  cultural_goals: 14,
   specific_challenges: 12,
   /** target_countries + current_country + home_country, split by relocation_stage (PLACE_WEIGHTS). */
-  place: 15,
-  relocation_stage: 4,
-  industry: 3,
-  family_status: 3,
-  previous_expat_experience: 2,
-  career_level: 3,
-  coaching_style: 3,
-  communication_style: 2,
-  languages_learning: 2,
-  preferred_times: 4,
-  preferred_session_duration: 2,
+  place: 22,
+  relocation_stage: 3,
+  industry: 2,
+  family_status: 2,
+  previous_expat_experience: 1,
+  career_level: 2,
+  coaching_style: 2,
+  communication_style: 1,
+  languages_learning: 1,
+  preferred_times: 10,
+  preferred_session_duration: 1,
   session_frequency: 2,
   timeline_urgency: 2,
   rating: 3,
@@ -55,12 +60,12 @@ export type WeightedPart = keyof typeof WEIGHTS;
 
 type RelocationStage = (typeof RELOCATION_STAGES)[number];
 
-/** How the 15 "place" points are split between target, current and home country, by relocation stage. */
+/** How the 22 "place" points are split between target, current and home country, by relocation stage. */
 export const PLACE_WEIGHTS: Record<RelocationStage, { target: number; current: number; home: number }> = {
-  planning: { target: 10, current: 3, home: 2 },
-  recently_arrived: { target: 7, current: 6, home: 2 },
-  settled: { target: 5, current: 8, home: 2 },
-  returning_home: { target: 3, current: 3, home: 9 },
+  planning: { target: 18, current: 2, home: 2 },
+  recently_arrived: { target: 12, current: 8, home: 2 },
+  settled: { target: 8, current: 12, home: 2 },
+  returning_home: { target: 4, current: 4, home: 14 },
 };
 
 /** Over budget_range.max by more than this share: hard filter (never outranks a coach within budget). */
@@ -69,11 +74,32 @@ export const BUDGET_TOLERANCE = 0.2;
 /** Sub-score of a coach priced exactly at max * (1 + BUDGET_TOLERANCE); linear from 1 at max. */
 export const BUDGET_EDGE_SCORE = 0.25;
 
+/**
+ * Goal/challenge coverage by kind of evidence (saturating: each client item counts once,
+ * however often a coach repeats its words). A concept named in the structured expertise is
+ * full evidence; the same concept only in the free-text bio is a claim anyone can write.
+ */
+export const COVERAGE = {
+  /** the item's concept (taxonomy topic) in an expertise entry */
+  expertiseConcept: 1,
+  /** the item's concept only in the bio */
+  bioConcept: 0.4,
+  /** no concept known for the item: shared content words with one expertise entry, x share of the item's words */
+  expertiseWords: 0.8,
+  /** the same with the bio, x share */
+  bioWords: 0.3,
+  /** word overlap when the item HAS a concept the coach does not cover: weak (the words may mean something else) */
+  offConceptWords: 0.25,
+} as const;
+
 /** Bookable sessions a week (in the client's preferred times) that make a part full. */
 export const SLOTS_FOR_FULL_TIME_FIT = 4;
 export const SLOTS_NEEDED_BY_FREQUENCY = { weekly: 8, biweekly: 5, monthly: 3, ad_hoc: 5 } as const;
 /** timeline_urgency u needs 2u + 2 slots a week: 4 at u = 1, 12 at u = 5. */
 export const slotsNeededForUrgency = (urgency: number) => 2 * urgency + 2;
+
+/** Rating sub-score of a coach with no reviews yet (rating 0 means "no reviews", never "rated 0"). */
+export const UNRATED_SCORE = 0.8;
 
 export const CONFIDENCE_BANDS = { high: 75, medium: 60 } as const;
 
