@@ -4,7 +4,7 @@
  * Runs the service functions the Worker runs (src/services/matching), over
  * the same Neon serverless driver and a WebSocket-to-TCP proxy
  * (scripts/lib/ws-proxy.ts), one Pool per request as in the Worker, with an
- * in-memory KV. For 10,000 and then 100,000 active coaches it reports:
+ * in-memory KV. For 1,000, 10,000 and 100,000 coaches (--sizes) it reports:
  * - cold match (force_refresh): p50 / p95 ms, candidate-set size, DB round trips;
  * - the candidate statement alone: p50 / p95 ms;
  * - the engine alone on the candidate set: p50 ms;
@@ -13,7 +13,7 @@
  * Database: BENCH_MATCH_DATABASE_URL, else a database `culturebridge_bench_match`
  * of its own on the server of BENCH_DATABASE_URL / TEST_DATABASE_URL /
  * DATABASE_URL / the local default (postgresql://postgres@127.0.0.1:55432):
- * created if missing, migrated, seeded to exactly 10,000 then 100,000 coaches.
+ * created if missing, migrated, seeded to exactly each size in turn.
  * Usage: npm run bench:match [-- --iterations 40 --sizes 1000,10000,100000]
  */
 import os from "node:os";
@@ -161,8 +161,9 @@ async function seedCoaches(client: pg.Client, total: number): Promise<void> {
   );
   if (removed.rowCount) {
     console.log(`removed ${removed.rowCount} coaches above ${total}`);
-    await client.query(`ANALYZE users`);
-    await client.query(`ANALYZE coach_profiles`);
+    // VACUUM, not only ANALYZE: the dead rows would otherwise stay in every scan of the smaller market.
+    await client.query(`VACUUM ANALYZE users`);
+    await client.query(`VACUUM ANALYZE coach_profiles`);
   }
   const [{ count }] = (await client.query<{ count: string }>(`SELECT count(*) FROM users WHERE email LIKE 'bench-coach-%'`))
     .rows as [{ count: string }];

@@ -445,6 +445,7 @@ export const WEAK_SYNONYMS: Partial<Record<TopicId, readonly string[]>> = {
   relocation: ["relocation", "relocating", "relocate", "moving to", "moving abroad", "move abroad"],
   social: ["community", "belonging", "sense of belonging", "belong"],
   leadership: ["executive", "executives", "manager", "managers"],
+  career: ["networking", "network"],
   business_culture: ["workplace", "colleagues", "hierarchy"],
 };
 export const TOPIC_IDS = Object.keys(TOPICS) as TopicId[];
