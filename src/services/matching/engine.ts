@@ -468,7 +468,9 @@ function evaluate(
   // 8 budget_range.
   parts.budget_range = budgetScore(rate, quiz.budget_range.max);
   if (explain && rate <= quiz.budget_range.max)
-    reason("budget_range", `Within your budget (${formatRate(rate, coach.coach.currency)})`, 0.9);
+    // Strength 1.4 x its weight: a price the client can pay is named before the availability
+    // detail when all five places are taken (it is the question every client asks first).
+    reason("budget_range", `Within your budget (${formatRate(rate, coach.coach.currency)})`, 1.4);
 
   // 2 cultural_goals, 10 specific_challenges.
   const goals = coverage(client.goals, coach);
