@@ -4,7 +4,7 @@
  * Runs the service functions the Worker runs (src/services/matching), over
  * the same Neon serverless driver and a WebSocket-to-TCP proxy
  * (scripts/lib/ws-proxy.ts), one Pool per request as in the Worker, with an
- * in-memory KV. For 10,000 and then 100,000 active coaches it reports:
+ * in-memory KV. For 1,000, 10,000 and 100,000 coaches (--sizes) it reports:
  * - cold match (force_refresh): p50 / p95 ms, candidate-set size, DB round trips;
  * - the candidate statement alone: p50 / p95 ms;
  * - the engine alone on the candidate set: p50 ms;
@@ -13,8 +13,8 @@
  * Database: BENCH_MATCH_DATABASE_URL, else a database `culturebridge_bench_match`
  * of its own on the server of BENCH_DATABASE_URL / TEST_DATABASE_URL /
  * DATABASE_URL / the local default (postgresql://postgres@127.0.0.1:55432):
- * created if missing, migrated, seeded to exactly 10,000 then 100,000 coaches.
- * Usage: npm run bench:match [-- --iterations 40]
+ * created if missing, migrated, seeded to exactly each size in turn.
+ * Usage: npm run bench:match [-- --iterations 40 --sizes 1000,10000,100000 --compare ../main]
  */
 import os from "node:os";
 import pg from "pg";
@@ -30,8 +30,21 @@ const ITERATIONS = (() => {
   const index = process.argv.indexOf("--iterations");
   return index >= 0 ? Number(process.argv[index + 1]) : 40;
 })();
-const SIZES = [10_000, 100_000];
+const SIZES = (() => {
+  const index = process.argv.indexOf("--sizes");
+  return index >= 0 ? process.argv[index + 1]!.split(",").map(Number) : [1_000, 10_000, 100_000];
+})();
 const CLIENTS = 40;
+/**
+ * --compare <checkout>: also time the cold match of another checkout's service (e.g. a
+ * worktree of main), interleaved with this one's on the same data, so that both see the same
+ * machine load (a shared machine's load swings the absolute figures by several times).
+ */
+const COMPARE = (() => {
+  const index = process.argv.indexOf("--compare");
+  return index >= 0 ? process.argv[index + 1] : undefined;
+})();
+type MatchFn = typeof matchForClient;
 
 /** Its own database, so that neither the tests nor the API benchmark (culturebridge_bench) see these rows. */
 function benchUrl(): string {
@@ -158,8 +171,9 @@ async function seedCoaches(client: pg.Client, total: number): Promise<void> {
   );
   if (removed.rowCount) {
     console.log(`removed ${removed.rowCount} coaches above ${total}`);
-    await client.query(`ANALYZE users`);
-    await client.query(`ANALYZE coach_profiles`);
+    // VACUUM, not only ANALYZE: the dead rows would otherwise stay in every scan of the smaller market.
+    await client.query(`VACUUM ANALYZE users`);
+    await client.query(`VACUUM ANALYZE coach_profiles`);
   }
   const [{ count }] = (await client.query<{ count: string }>(`SELECT count(*) FROM users WHERE email LIKE 'bench-coach-%'`))
     .rows as [{ count: string }];
@@ -261,6 +275,14 @@ async function main() {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   const rows: string[] = [];
+  const compareRows: string[] = [];
+  const previous: MatchFn | undefined = COMPARE
+    ? (
+        (await import(
+          `${new URL(`file://${COMPARE.startsWith("/") ? "" : `${process.cwd()}/`}${COMPARE}/`).href}src/services/matching/service.ts`
+        )) as { matchForClient: MatchFn }
+      ).matchForClient
+    : undefined;
   try {
     const clientIds = await seedClients(admin);
     for (const size of SIZES) {
@@ -291,6 +313,8 @@ async function main() {
       const engineMs: number[] = [];
       const cached: number[] = [];
       const cachedTrips: number[] = [];
+      const previousCold: number[] = [];
+      const interleavedCold: number[] = [];
       for (let i = 0; i < ITERATIONS; i++) {
         const clientId = clientIds[i % clientIds.length]!;
         const quiz = benchQuiz(i % clientIds.length);
@@ -302,6 +326,22 @@ async function main() {
         cold.push(performance.now() - started);
         coldTrips.push(session.queryCount());
         await session.end();
+
+        if (previous) {
+          // the other checkout and this one again, alternating which goes first
+          const runs: Array<[MatchFn, number[]]> = [
+            [previous, previousCold],
+            [matchForClient, interleavedCold],
+          ];
+          if (i % 2 === 1) runs.reverse();
+          for (const [run, into] of runs) {
+            const other = createDatabase(config);
+            const at = performance.now();
+            await run({ db: other.db, kv, now: new Date() }, clientId, { forceRefresh: true, limit: 10 });
+            into.push(performance.now() - at);
+            await other.end();
+          }
+        }
 
         // the parts: the candidate statement and the engine on its result
         session = createDatabase(config);
@@ -328,6 +368,12 @@ async function main() {
         `| ${size.toLocaleString("en-US")} (${Number(active).toLocaleString("en-US")} active with a rate) | ${ms(percentile(cold, 50))} / ${ms(percentile(cold, 95))} | ${Math.min(...candidateSizes)}-${Math.max(...candidateSizes)} | ${Math.max(...coldTrips)} | ${ms(percentile(candidateMs, 50))} / ${ms(percentile(candidateMs, 95))} | ${ms(percentile(engineMs, 50))} | ${ms(percentile(cached, 50))} / ${ms(percentile(cached, 95))} | ${Math.max(...cachedTrips)} |`,
       );
       console.log(rows[rows.length - 1]);
+      if (previous) {
+        compareRows.push(
+          `| ${size.toLocaleString("en-US")} | ${ms(percentile(previousCold, 50))} / ${ms(percentile(previousCold, 95))} | ${ms(percentile(interleavedCold, 50))} / ${ms(percentile(interleavedCold, 95))} |`,
+        );
+        console.log(compareRows[compareRows.length - 1]);
+      }
     }
   } finally {
     await admin.end();
@@ -348,6 +394,12 @@ async function main() {
   );
   console.log("|---|---|---|---|---|---|---|---|");
   for (const row of rows) console.log(row);
+  if (previous) {
+    console.log(`\ncold match, interleaved on the same data: ${COMPARE} vs this checkout\n`);
+    console.log("| coaches | compared cold p50 / p95 ms | this cold p50 / p95 ms |");
+    console.log("|---|---|---|");
+    for (const row of compareRows) console.log(row);
+  }
 }
 
 await main();

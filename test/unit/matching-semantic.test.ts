@@ -74,13 +74,13 @@ const coaches: SemanticCoach[] = [
     id: "culture",
     updatedAt: new Date("2026-01-01T00:00:00Z"),
     bio: "Making a new culture feel like home.",
-    expertise: ["Culture shock"],
+    expertise: ["Culture shock", "Feeling at home in a new culture"],
   },
   {
     id: "career",
     updatedAt: new Date("2026-01-01T00:00:00Z"),
     bio: "Job search and career restarts.",
-    expertise: ["Career change"],
+    expertise: ["Career change", "Job search"],
   },
 ];
 
@@ -116,7 +116,7 @@ describe("semantic scores", () => {
 
     // a profile change (new updated_at) is embedded afresh
     const changed = [
-      { ...coaches[0]!, updatedAt: new Date("2026-02-01T00:00:00Z"), bio: "Now only job interviews." },
+      { ...coaches[0]!, updatedAt: new Date("2026-02-01T00:00:00Z"), expertise: ["Now only job interviews."] },
       coaches[1]!,
     ];
     await semanticScores(ai, kv, quiz, changed);

@@ -51,7 +51,7 @@ describe("taxonomy", () => {
   it("builds minimal, LIKE-escaped pre-rank patterns from topic synonyms and the client's own words", () => {
     const quiz = quizSchema.parse({
       target_countries: ["Spain"],
-      cultural_goals: ["become 100% fluent_now"],
+      cultural_goals: ["become 100% bilingual_now"],
       preferred_languages: ["English"],
       industry: "x",
       family_status: "single",
@@ -76,7 +76,7 @@ describe("taxonomy", () => {
     expect(patterns).not.toContain("%homesickness%"); // contains "homesick": adds nothing to a yes/no match
     expect(patterns).toContain("%loneliness%");
     expect(patterns).not.toContain("%career%"); // no career words anywhere
-    expect(patterns).toContain("%become 100\\% fluent\\_now%");
+    expect(patterns).toContain("%become 100\\% bilingual\\_now%");
     for (const pattern of patterns) expect(pattern).toMatch(/^%.+%$/);
   });
 

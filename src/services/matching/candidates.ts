@@ -1,16 +1,12 @@
 /**
  * Candidate selection in Postgres: never load every coach into the Worker.
  *
- * One statement, two bounded parts (UNION ALL):
- * 1. coaches sharing a preferred language (`languages && $langs`, served by
- *    the GIN index ix_coach_profiles_languages), active, with a rate at most
- *    20 % over the budget, pre-ranked by a cheap SQL version of the engine's
- *    heaviest parts (countries by stage, goal/challenge topics in expertise,
- *    shared languages, budget, rating), LIMIT CANDIDATE_LIMIT;
- * 2. fillers sharing no language (the engine ranks them below every coach of
- *    part 1), the best rated within the budget bound, LIMIT FILLER_LIMIT;
- *    walked along ix_coach_profiles_rank, so it stops after a few rows.
- * The engine then scores this bounded set exactly.
+ * One statement (see candidateSql for its bounded parts): coaches sharing a
+ * preferred language, active, priced at most 20 % over the budget, pre-ranked
+ * by a cheap SQL version of the engine's heaviest parts (countries by stage,
+ * goal and challenge topics in the expertise, shared languages, budget,
+ * rating), LIMIT CANDIDATE_LIMIT; plus fillers sharing no language when too
+ * few share one. The engine then scores this bounded set exactly.
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../../db/client.ts";
@@ -41,15 +37,13 @@ function escapeLike(text: string): string {
 }
 
 /**
- * LIKE patterns ('%phrase%') for the synonyms of the client's goal/challenge
- * topics and the client's own words, matched against the lower-cased
- * expertise. Minimal: a phrase that contains another listed phrase adds
- * nothing to a yes/no match ("career change" when "career" is listed), and
- * every pattern costs a substring scan per candidate row.
+ * LIKE patterns ('%phrase%') for the synonyms of the items' topics and the items' own
+ * words, matched against the lower-cased expertise. Minimal: a phrase that contains
+ * another listed phrase adds nothing to a yes/no match ("career change" when "career" is
+ * listed), and every pattern costs a substring scan per candidate row.
  */
-export function topicPatterns(quiz: Quiz): string[] {
+export function itemPatterns(items: readonly string[]): string[] {
   const topics = new Set<TopicId>();
-  const items = [...quiz.cultural_goals, ...quiz.specific_challenges];
   for (const item of items) for (const topic of topicsOf(item)) topics.add(topic);
   const phrases = [...new Set([...synonymPhrases(topics).map(normalizeText), ...items.map(normalizeText)])]
     .filter((phrase) => phrase.length >= 3)
@@ -57,6 +51,11 @@ export function topicPatterns(quiz: Quiz): string[] {
   const minimal: string[] = [];
   for (const phrase of phrases) if (!minimal.some((shorter) => phrase.includes(shorter))) minimal.push(phrase);
   return minimal.map((phrase) => `%${escapeLike(phrase)}%`);
+}
+
+/** The patterns of all goals and challenges together. */
+export function topicPatterns(quiz: Quiz): string[] {
+  return itemPatterns([...quiz.cultural_goals, ...quiz.specific_challenges]);
 }
 
 /** How a country may be written in coach_profiles.countries (exact-match arrays cannot fold case or aliases). */
@@ -78,13 +77,45 @@ export function countryVariants(names: readonly string[]): string[] {
 /** Pre-ranked rows taken before the active-account join (which then drops the few inactive ones). */
 const OVERFETCH = 60;
 
-/** The candidate statement (exported for the EXPLAIN test and the benchmark). */
+/**
+ * When at least this many language-sharing coaches know the stage's main country, the pre-rank
+ * looks only at them (index path); below it, at every language-sharing coach (full path).
+ */
+export const FOCUS_ENOUGH = 200;
+
+/** Countries whose place weight makes them decisive for the stage (>= 8 of the 22 place points). */
+export function focusCountries(quiz: Quiz): string[] {
+  const place = PLACE_WEIGHTS[quiz.relocation_stage];
+  const names: string[] = [];
+  if (place.target >= 8) names.push(...quiz.target_countries);
+  if (place.current >= 8) names.push(quiz.current_country);
+  if (place.home >= 8) names.push(quiz.home_country);
+  return countryVariants(names);
+}
+
+/**
+ * The candidate statement (exported for the EXPLAIN test and the benchmark).
+ *
+ * Three bounded parts, each walked along an index, so that the work does not grow with the
+ * number of coaches who speak a common language:
+ * 1. `focus`: language-sharing coaches who know the stage's main country (bitmap AND of the
+ *    GIN indexes on languages and countries: a few thousand rows at 100,000 coaches), pre-ranked;
+ * 2. `broad`: every language-sharing coach, pre-ranked — only when `focus` has fewer than
+ *    FOCUS_ENOUGH rows (a rare country or a small market), `(select count(*) from focus) < N`
+ *    being a one-time filter;
+ * 3. fillers sharing no language, best rated first along ix_coach_profiles_rank — only when
+ *    fewer than FILLER_LIMIT share one.
+ * Why `focus` suffices when it is full: the place points of the decisive country (>= 8, up to
+ * 18) are more than a coach without it can make up elsewhere in the pre-rank; the engine then
+ * scores the set exactly.
+ */
 export function candidateSql(quiz: Quiz): SQL {
   const place = PLACE_WEIGHTS[quiz.relocation_stage];
   const languages = quiz.preferred_languages;
   const max = quiz.budget_range.max;
   const bound = max * (1 + BUDGET_TOLERANCE);
-  const patterns = topicPatterns(quiz);
+  const goalPatterns = itemPatterns(quiz.cultural_goals);
+  const challengePatterns = itemPatterns(quiz.specific_challenges);
 
   // Weights and limits are code constants: inlined, so the planner sees plain numbers.
   const constant = (value: number) => sql.raw(String(value));
@@ -94,16 +125,18 @@ export function candidateSql(quiz: Quiz): SQL {
   // Array overlap (&&) on small arrays costs far less per row than unnest() subqueries.
   const knows = (names: readonly string[], points: number) =>
     sql`(case when cp.countries && ${textArray(countryVariants(names))} then ${constant(points)} else 0 end)`;
-  const topicMatch =
+  const expertiseText = sql`lower(array_to_string(cp.expertise, ' | '))`;
+  const covers = (patterns: readonly string[], points: number) =>
     patterns.length > 0
-      ? sql`(case when lower(array_to_string(cp.expertise, ' | ')) like any (${textArray(patterns)}) then ${constant(WEIGHTS.cultural_goals + WEIGHTS.specific_challenges)} else 0 end)`
+      ? sql`(case when ${expertiseText} like any (${textArray(patterns)}) then ${constant(points)} else 0 end)`
       : sql`0`;
   const sharedLanguages = sql.join(
     languages.map((language) => sql`(cp.languages @> ${textArray([language])})::int`),
     sql` + `,
   );
   const prescore = sql`${knows(quiz.target_countries, place.target)} + ${knows([quiz.current_country], place.current)}
-        + ${knows([quiz.home_country], place.home)} + ${topicMatch}
+        + ${knows([quiz.home_country], place.home)} + ${covers(goalPatterns, WEIGHTS.cultural_goals)}
+        + ${covers(challengePatterns, WEIGHTS.specific_challenges)}
         + ${constant(WEIGHTS.preferred_languages)}.0 * (${sharedLanguages}) / ${constant(languages.length)}
         + (case when cp.hourly_rate <= ${max}::numeric then ${constant(WEIGHTS.budget_range)} else 0 end)
         + ${constant(WEIGHTS.rating)} * cp.rating / 5`;
@@ -112,21 +145,36 @@ export function candidateSql(quiz: Quiz): SQL {
     cp.countries, cp.hourly_rate, cp.currency, cp.availability, cp.rating, cp.total_sessions, cp.is_verified, cp.updated_at,
     cp.review_count`;
   const priced = sql`cp.hourly_rate is not null and cp.hourly_rate <= ${bound}::numeric`;
+  const order = sql`order by prescore desc, cp.rating desc, cp.total_sessions desc, cp.id`;
+  const take = constant(CANDIDATE_LIMIT + OVERFETCH);
 
-  // Part 1 ranks coach_profiles alone (GIN bitmap scan or, for a language most coaches speak,
-  // a parallel scan + top-N sort) and joins users only for the few hundred survivors: a join
-  // before the sort would hash every user on every request.
-  // Part 2 (fillers) runs only when part 1 is short: `(select count(*) from sharing) < N` is a
-  // one-time filter, so a full list costs no scan of the coaches who share no language.
+  // The top-N sorts run on coach_profiles alone; `users` (active coach accounts) is joined only
+  // for the few hundred survivors: a join before the sort would hash every user per request.
+  // current_schema() is PARALLEL UNSAFE (pg_proc.proparallel = 'u') and side-effect free: naming
+  // it keeps the whole statement serial. Every part is a bounded index walk that gains nothing
+  // from workers, and a Gather launches its workers even when a one-time filter then skips the
+  // scan below it (measured: the idle `broad` part cost more than the `focus` part it guards).
   return sql`
-    with sharing as materialized (
+    with focus as materialized (
+      select ${columns}, ${prescore} as prescore
+        from coach_profiles cp
+       where ${priced} and cp.languages && ${langs} and cp.countries && ${textArray(focusCountries(quiz))}
+       ${order}
+       limit ${take}),
+    broad as materialized (
+      select ${columns}, ${prescore} as prescore
+        from coach_profiles cp
+       where (select count(*) from focus) < ${constant(FOCUS_ENOUGH)} and current_schema() is not null
+         and ${priced} and cp.languages && ${langs}
+       ${order}
+       limit ${take}),
+    sharing as materialized (
       select ranked.*, 0 as tier from (
-         select ${columns}, ${prescore} as prescore
-           from coach_profiles cp
-          where ${priced} and cp.languages && ${langs}
-          order by prescore desc, cp.rating desc, cp.total_sessions desc, cp.id
-          limit ${constant(CANDIDATE_LIMIT + OVERFETCH)}) ranked
-        join users u on u.id = ranked.user_id and u.is_active and u.role = 'coach'
+          select * from broad
+          union all
+          select * from focus where not exists (select 1 from broad)) ranked
+        -- lateral + limit: an index probe per survivor (a plain join here was planned as a hash of every user)
+        cross join lateral (select 1 from users u where u.id = ranked.user_id and u.is_active and u.role = 'coach' limit 1) active
         order by ranked.prescore desc, ranked.rating desc, ranked.total_sessions desc, ranked.id
         limit ${constant(CANDIDATE_LIMIT)})
     select * from sharing
@@ -135,7 +183,8 @@ export function candidateSql(quiz: Quiz): SQL {
        from coach_profiles cp join users u on u.id = cp.user_id
       where (select count(*) from sharing) < ${constant(FILLER_LIMIT)}
         and ${priced} and u.is_active and u.role = 'coach' and not (cp.languages && ${langs})
-      order by cp.rating desc, cp.total_sessions desc, cp.id
+      -- the order of ix_coach_profiles_rank (desc nulls last): an index walk that stops after a few rows
+      order by cp.rating desc nulls last, cp.total_sessions desc nulls last, cp.id
       limit ${constant(FILLER_LIMIT)})`;
 }
 

@@ -4,25 +4,28 @@
  * and optionally semantic similarities computed elsewhere. Output: the
  * ranked matches with an integer score, a confidence band and 1-5 reasons.
  *
- * Ranking is lexicographic: (language tier, integer score desc, rating desc,
- * total_sessions desc, id). Coaches more than 20 % over budget are filtered
- * out. Hence, by construction:
- * - a coach sharing no preferred language never outranks one who shares one
- *   (tier before score);
- * - a coach over budget.max by more than 20 % never outranks one within
- *   budget (it is never ranked at all).
- * See factors.ts for the role and weight of every factor.
+ * v2 (contract: matches in descending match_score): the two ranking
+ * guarantees hold THROUGH the score.
+ * - A coach more than 20 % over budget.max is not ranked at all (hard filter),
+ *   so it never outranks a coach within budget.
+ * - A coach sharing no preferred language scores at most the lowest score of
+ *   the coaches who share one (`foldLanguageTier`), and equal scores put the
+ *   language-sharing coach first.
+ * Order: match_score desc, then shares a language, rating desc,
+ * total_sessions desc, profile id. See factors.ts for every factor's role.
  */
 import type { Quiz } from "../../lib/quiz.ts";
 import {
   BUDGET_EDGE_SCORE,
   BUDGET_TOLERANCE,
   CONFIDENCE_BANDS,
+  COVERAGE,
   MAX_REASONS,
   PLACE_WEIGHTS,
   SLOTS_FOR_FULL_TIME_FIT,
   SLOTS_NEEDED_BY_FREQUENCY,
   slotsNeededForUrgency,
+  UNRATED_SCORE,
   WEIGHTS,
   type WeightedPart,
 } from "./factors.ts";
@@ -42,7 +45,17 @@ import {
   type TopicId,
   topicsOf,
 } from "./taxonomy.ts";
-import { containsPhrase, contentStems, joinList, normalizeCountry, normalizeText, PhraseIndex, stemSequence } from "./text.ts";
+import {
+  containsPhrase,
+  contentStems,
+  humanize,
+  joinList,
+  normalizeCountry,
+  normalizeText,
+  PhraseIndex,
+  stemSequence,
+  zoneLabel,
+} from "./text.ts";
 
 /** What the engine needs to know about a coach (a plain object; the service maps rows to it). */
 export interface MatchCoach {
@@ -67,7 +80,7 @@ export interface RankedMatch {
   matchScore: number;
   confidence: Confidence;
   reasons: string[];
-  /** 0 = shares a preferred language, 1 = shares none (filler). */
+  /** 0 = shares a preferred language, 1 = shares none (filler: its score is folded below every tier-0 score). */
   languageTier: 0 | 1;
   /** Sub-scores in [0, 1] per weighted part (for tests, evaluation and debugging). */
   parts: Record<WeightedPart, number>;
@@ -96,6 +109,7 @@ export const LEXICAL_SHARE_WITH_SEMANTIC = 0.6;
 // ---------------------------------------------------------------------------
 
 interface ExpertiseEntry {
+  /** as the coach wrote it, humanized (no raw snake_case tokens) */
   text: string;
   topics: Set<TopicId>;
   stems: Set<string>;
@@ -132,7 +146,7 @@ function coachSays(coach: PreparedCoach, phrase: readonly string[]): boolean {
 }
 
 export function prepareCoach(coach: MatchCoach): PreparedCoach {
-  const expertise = coach.expertise.map((text) => ({ text, topics: topicsOf(text), stems: contentStems(text) }));
+  const expertise = coach.expertise.map((text) => ({ text: humanize(text), topics: topicsOf(text), stems: contentStems(text) }));
   const expertiseTopics = new Map<TopicId, string>();
   const expertiseStems = new Set<string>();
   for (const entry of expertise) {
@@ -163,6 +177,7 @@ export function prepareCoach(coach: MatchCoach): PreparedCoach {
 }
 
 interface ClientItem {
+  /** the client's words, humanized ("career_transition" -> "career transition") */
   text: string;
   topics: Set<TopicId>;
   stems: Set<string>;
@@ -187,7 +202,7 @@ export interface PreparedClient {
 }
 
 function clientItem(text: string): ClientItem {
-  return { text, topics: topicsOf(text), stems: contentStems(text) };
+  return { text: humanize(text), topics: topicsOf(text), stems: contentStems(text) };
 }
 
 function industryPhrases(industry: string): string[][] {
@@ -224,46 +239,93 @@ export function prepareClient(quiz: Quiz, now: Date): PreparedClient {
 // Sub-scores
 // ---------------------------------------------------------------------------
 
+type CoverageKind = "expertise-concept" | "bio-concept" | "expertise-words" | "bio-words" | "off-concept-words";
+
 interface Coverage {
   value: number;
-  item?: string;
-  /** what on the coach's side covered it */
-  via?: string;
-  kind?: "expertise" | "bio";
+  item?: ClientItem;
+  kind?: CoverageKind;
+  /** the expertise entry that covers it (expertise kinds) */
+  entry?: string;
+  /** the shared concept (concept kinds) */
+  topic?: TopicId;
 }
 
-function coverItem(item: ClientItem, coach: PreparedCoach): Coverage {
-  let best: Coverage = { value: 0 };
-  for (const topic of item.topics) {
-    const entry = coach.expertiseTopics.get(topic);
-    if (entry !== undefined) return { value: 1, item: item.text, via: entry, kind: "expertise" };
-    if (coach.bioTopics.has(topic) && best.value < 0.7)
-      best = { value: 0.7, item: item.text, via: TOPICS[topic].label, kind: "bio" };
-  }
-  if (item.stems.size > 0) {
-    for (const entry of coach.expertise) {
-      let shared = 0;
-      for (const stem of item.stems) if (entry.stems.has(stem)) shared++;
-      const value = (0.8 * shared) / item.stems.size;
-      if (value > best.value) best = { value, item: item.text, via: entry.text, kind: "expertise" };
-    }
-    let sharedBio = 0;
-    for (const stem of item.stems) if (coach.bioStems.has(stem)) sharedBio++;
-    const bioValue = (0.5 * sharedBio) / item.stems.size;
-    if (bioValue > best.value) best = { value: bioValue, item: item.text, kind: "bio" };
+/** Best share of the item's content words found in one expertise entry, with that entry. */
+function bestEntryOverlap(item: ClientItem, coach: PreparedCoach): { share: number; entry?: string } {
+  let best: { share: number; entry?: string } = { share: 0 };
+  if (item.stems.size === 0) return best;
+  for (const entry of coach.expertise) {
+    let shared = 0;
+    for (const stem of item.stems) if (entry.stems.has(stem)) shared++;
+    const share = shared / item.stems.size;
+    if (share > best.share) best = { share, entry: entry.text };
   }
   return best;
 }
 
-function coverage(items: readonly ClientItem[], coach: PreparedCoach): { value: number; best: Coverage } {
-  let sum = 0;
-  let best: Coverage = { value: 0 };
-  for (const item of items) {
-    const covered = coverItem(item, coach);
-    sum += covered.value;
-    if (covered.value > best.value) best = covered;
+/**
+ * How well one goal/challenge is covered, by the strongest kind of evidence (COVERAGE).
+ * Saturating by construction: sets, not counts, so repeating the client's words adds nothing.
+ * An item with a known concept is matched at the concept level: the same need in other
+ * words counts fully, the client's words used for another concept barely count.
+ */
+function coverItem(item: ClientItem, coach: PreparedCoach): Coverage {
+  if (item.topics.size > 0) {
+    for (const topic of item.topics) {
+      const entry = coach.expertiseTopics.get(topic);
+      if (entry !== undefined) return { value: COVERAGE.expertiseConcept, item, kind: "expertise-concept", entry, topic };
+    }
+    let best: Coverage = { value: 0 };
+    for (const topic of item.topics)
+      if (coach.bioTopics.has(topic)) {
+        best = { value: COVERAGE.bioConcept, item, kind: "bio-concept", topic };
+        break;
+      }
+    const words = bestEntryOverlap(item, coach);
+    const value = COVERAGE.offConceptWords * words.share;
+    if (value > best.value) best = { value, item, kind: "off-concept-words", entry: words.entry };
+    return best;
   }
-  return { value: items.length > 0 ? sum / items.length : 0, best };
+  const words = bestEntryOverlap(item, coach);
+  let best: Coverage =
+    words.share > 0
+      ? { value: COVERAGE.expertiseWords * words.share, item, kind: "expertise-words", entry: words.entry }
+      : { value: 0 };
+  if (item.stems.size > 0) {
+    let sharedBio = 0;
+    for (const stem of item.stems) if (coach.bioStems.has(stem)) sharedBio++;
+    const bioValue = (COVERAGE.bioWords * sharedBio) / item.stems.size;
+    if (bioValue > best.value) best = { value: bioValue, item, kind: "bio-words" };
+  }
+  return best;
+}
+
+function coverage(items: readonly ClientItem[], coach: PreparedCoach): { value: number; covered: Coverage[] } {
+  let sum = 0;
+  const covered: Coverage[] = [];
+  for (const item of items) {
+    const result = coverItem(item, coach);
+    sum += result.value;
+    covered.push(result);
+  }
+  return { value: items.length > 0 ? sum / items.length : 0, covered };
+}
+
+/**
+ * The reason for a covered goal/challenge, or undefined when the evidence is not a
+ * concrete, relevant overlap: only the same concept in the expertise, or (for a need
+ * outside the taxonomy) most of its words in one expertise entry, is named.
+ */
+function coverageReason(covered: Coverage, what: "goal" | "challenge"): string | undefined {
+  const { item, entry, kind } = covered;
+  if (!item || !entry) return undefined;
+  if (kind === "expertise-concept" || (kind === "expertise-words" && covered.value >= COVERAGE.expertiseWords * 0.5)) {
+    return what === "goal"
+      ? `Expertise in ${entry} matches your goal: ${item.text}`
+      : `Expertise in ${entry} addresses your challenge: ${item.text}`;
+  }
+  return undefined;
 }
 
 function coversAny(coach: PreparedCoach, topics: readonly TopicId[]): TopicId | undefined {
@@ -406,7 +468,9 @@ function evaluate(
   // 8 budget_range.
   parts.budget_range = budgetScore(rate, quiz.budget_range.max);
   if (explain && rate <= quiz.budget_range.max)
-    reason("budget_range", `Within your budget (${formatRate(rate, coach.coach.currency)})`, 0.9);
+    // Strength 1.4 x its weight: a price the client can pay is named before the availability
+    // detail when all five places are taken (it is the question every client asks first).
+    reason("budget_range", `Within your budget (${formatRate(rate, coach.coach.currency)})`, 1.4);
 
   // 2 cultural_goals, 10 specific_challenges.
   const goals = coverage(client.goals, coach);
@@ -415,23 +479,20 @@ function evaluate(
   parts.cultural_goals = lexicalShare * goals.value + (semantic ? (1 - lexicalShare) * clamp01(semantic.goals) : 0);
   parts.specific_challenges =
     lexicalShare * challenges.value + (semantic ? (1 - lexicalShare) * clamp01(semantic.challenges) : 0);
-  if (explain && goals.best.value >= 0.4 && goals.best.item) {
-    const { via, item } = goals.best;
-    const text =
-      goals.best.kind === "expertise"
-        ? `Expertise in ${via} fits your goal "${item}"`
-        : via
-          ? `Works on ${via}, your goal "${item}"`
-          : `Describes work on your goal "${item}"`;
-    reason("cultural_goals", text, goals.best.value);
-  }
-  if (explain && challenges.best.value >= 0.4 && challenges.best.item) {
-    const { via, item } = challenges.best;
-    reason(
-      "specific_challenges",
-      via ? `Helps with "${item}" (${via})` : `Describes helping with "${item}"`,
-      challenges.best.value,
-    );
+  if (explain) {
+    // One reason per part: the first item with a nameable overlap, strength = the part's share of it.
+    for (const [part, result, what] of [
+      ["cultural_goals", goals, "goal"],
+      ["specific_challenges", challenges, "challenge"],
+    ] as const) {
+      for (const covered of result.covered) {
+        const text = coverageReason(covered, what);
+        if (text) {
+          reason(part, text, covered.value);
+          break;
+        }
+      }
+    }
   }
 
   // 1, 11, 12 countries, split by 13 relocation_stage.
@@ -469,7 +530,7 @@ function evaluate(
 
   // 4 industry.
   parts.industry = client.industryPhrases.some((phrase) => coachSays(coach, phrase)) ? 1 : 0;
-  if (explain && parts.industry > 0) reason("industry", `Knows the ${quiz.industry} sector`, 1);
+  if (explain && parts.industry > 0) reason("industry", `Knows the ${humanize(quiz.industry)} sector`, 1);
 
   // 5 family_status.
   const wantedFamilyTopics = familyTopics(quiz.family_status);
@@ -529,22 +590,26 @@ function evaluate(
     reason("languages_learning", `Also speaks ${joinList(learning)}, which you are learning`, 1);
 
   // 18 preferred_times (in 19 timezone), 16 duration, 17 frequency, 7 urgency.
-  const slots = preferredSlots(coachSlots(client, coach), quiz.preferred_times);
+  const counts = coachSlots(client, coach);
+  const slots = preferredSlots(counts, quiz.preferred_times);
   parts.preferred_times = Math.min(1, slots / SLOTS_FOR_FULL_TIME_FIT);
   parts.session_frequency = Math.min(1, slots / SLOTS_NEEDED_BY_FREQUENCY[quiz.session_frequency]);
   parts.timeline_urgency = Math.min(1, slots / slotsNeededForUrgency(quiz.timeline_urgency));
   parts.preferred_session_duration = Math.min(1, coach.availability.longestWindow / quiz.preferred_session_duration);
   if (explain && slots > 0) {
-    const times = joinList(quiz.preferred_times.map((time) => TIME_WORDS[time]));
+    // Name only the preferred times in which the coach really has a slot.
+    const open = quiz.preferred_times.filter((time) => preferredSlots(counts, [time]) > 0);
+    const times = joinList(open.map((time) => TIME_WORDS[time]));
     reason(
       "preferred_times",
-      `Available in your ${times} (${quiz.timezone} time): ${slots} ${quiz.preferred_session_duration}-minute slots a week`,
+      `Free in your ${times} (${zoneLabel(quiz.timezone)} time): ${slots} ${quiz.preferred_session_duration}-minute ${slots === 1 ? "slot" : "slots"} a week`,
       parts.preferred_times,
     );
   }
 
   // Quality priors.
-  parts.rating = clamp01(coach.coach.rating / 5);
+  // rating 0 means "no reviews yet" (a review is 1-5): a new coach is neither rewarded nor punished for it.
+  parts.rating = coach.coach.rating > 0 ? clamp01(coach.coach.rating / 5) : UNRATED_SCORE;
   parts.total_sessions = Math.min(1, Math.log10(1 + Math.max(0, coach.coach.totalSessions)) / 2);
   parts.is_verified = coach.coach.isVerified ? 1 : 0;
   if (explain && coach.coach.rating >= 4.5 && coach.coach.totalSessions > 0) {
@@ -593,17 +658,33 @@ function clamp01(value: number): number {
   return Number.isFinite(value) ? Math.max(0, Math.min(1, value)) : 0;
 }
 
-/** The total order of ranked matches (see the file comment). */
-export function compareMatches(
-  a: RankedMatch & { rating: number; totalSessions: number },
-  b: RankedMatch & { rating: number; totalSessions: number },
-): number {
+type Sortable = RankedMatch & { rating: number; totalSessions: number };
+
+/** The total order of ranked matches (see the file comment): score first, so the list is in descending match_score. */
+export function compareMatches(a: Sortable, b: Sortable): number {
   return (
-    a.languageTier - b.languageTier ||
     b.matchScore - a.matchScore ||
+    a.languageTier - b.languageTier ||
     b.rating - a.rating ||
     b.totalSessions - a.totalSessions ||
     (a.coachId < b.coachId ? -1 : a.coachId > b.coachId ? 1 : 0)
+  );
+}
+
+/**
+ * The language guarantee through the score: a coach sharing no preferred language scores at
+ * most the lowest score of the coaches who share one (equal scores: the sharing coach first).
+ * Depends only on the other coaches' scores, never lowers a sharing coach, and keeps the
+ * filler's own score when it is already lower.
+ */
+export function foldLanguageTier<T extends RankedMatch>(matches: T[]): T[] {
+  let floor = Number.POSITIVE_INFINITY;
+  for (const match of matches) if (match.languageTier === 0) floor = Math.min(floor, match.matchScore);
+  if (!Number.isFinite(floor)) return matches;
+  return matches.map((match) =>
+    match.languageTier === 1 && match.matchScore > floor
+      ? { ...match, matchScore: floor, confidence: confidenceOf(floor) }
+      : match,
   );
 }
 
@@ -614,13 +695,14 @@ export function rankPrepared(
   semantic?: ReadonlyMap<string, SemanticScores>,
   explainTop = Number.POSITIVE_INFINITY,
 ): RankedMatch[] {
-  const scored: Array<RankedMatch & { rating: number; totalSessions: number; prepared: PreparedCoach }> = [];
+  const scored: Array<Sortable & { prepared: PreparedCoach }> = [];
   for (const coach of coaches) {
     const match = evaluate(client, coach, semantic?.get(coach.coach.id), false);
     if (match) scored.push({ ...match, rating: coach.coach.rating, totalSessions: coach.coach.totalSessions, prepared: coach });
   }
-  scored.sort(compareMatches);
-  return scored.map(({ rating: _rating, totalSessions: _sessions, prepared, ...match }, index) =>
+  const folded = foldLanguageTier(scored);
+  folded.sort(compareMatches);
+  return folded.map(({ rating: _rating, totalSessions: _sessions, prepared, ...match }, index) =>
     index < explainTop
       ? { ...match, reasons: evaluate(client, prepared, semantic?.get(prepared.coach.id), true)!.reasons }
       : match,

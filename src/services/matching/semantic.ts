@@ -1,6 +1,6 @@
 /**
  * The semantic part of matching (optional): text embeddings of the client's
- * goals and challenges against each coach's expertise + bio, when a Workers
+ * goals and challenges against each coach's expertise (not the bio, see coachText), when a Workers
  * AI binding is configured. Coach embeddings are cached in KV under the
  * profile id and its updated_at, so a profile change re-embeds naturally and
  * an unchanged coach is never embedded twice.
@@ -52,11 +52,16 @@ export interface SemanticOptions {
 }
 
 export function coachEmbeddingKey(coach: SemanticCoach): string {
-  return `emb:v1:${coach.id}:${coach.updatedAt.getTime()}`;
+  return `emb:v2:${coach.id}:${coach.updatedAt.getTime()}`;
 }
 
+/**
+ * What a coach's vector is computed from: the structured expertise only (v2). A bio is free
+ * text where anyone can repeat a quiz's words, and an embedding rewards such repetition as
+ * much as real expertise; the bio still counts lexically, at the lower bio weight.
+ */
 export function coachText(coach: SemanticCoach): string {
-  return `${coach.expertise.join(", ")}. ${coach.bio ?? ""}`.slice(0, MAX_TEXT);
+  return coach.expertise.join(", ").slice(0, MAX_TEXT);
 }
 
 function encodeVector(vector: number[]): string {

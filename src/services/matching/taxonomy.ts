@@ -17,21 +17,33 @@ export const TOPICS = {
       "integration",
       "integrate",
       "acculturation",
-      "intercultural",
-      "cross-cultural",
-      "cross cultural",
       "cultural intelligence",
       "cultural awareness",
       "local culture",
       "local customs",
       "fit in",
       "fitting in",
-      "adapt to",
-      "adapting to",
-      "adaptation",
       "adjust to a new culture",
       "cultural differences",
       "cultural norms",
+      "how things work here",
+      "how things work",
+      "way of life",
+      "feel at home",
+      "feeling at home",
+      "at home in a foreign",
+      "unfamiliar culture",
+      "new culture",
+      "foreign culture",
+      "cultural transition",
+      "cultural fluency",
+      "cultural understanding",
+      "understand the culture",
+      "understanding the culture",
+      "cultural competence",
+      "intercultural competence",
+      "navigating a new culture",
+      "settle into a new culture",
     ],
   },
   culture_shock: {
@@ -44,12 +56,20 @@ export const TOPICS = {
       "isolated",
       "loneliness",
       "lonely",
-      "adjustment",
-      "overwhelmed",
       "feeling lost",
       "disoriented",
       "first move abroad",
       "first time abroad",
+      "first months",
+      "first hard months",
+      "hard months",
+      "first year",
+      "first-year",
+      "transition blues",
+      "expat blues",
+      "blues",
+      "missing home",
+      "miss home",
     ],
   },
   language: {
@@ -68,6 +88,14 @@ export const TOPICS = {
       "communication skills",
       "misunderstandings",
       "miscommunication",
+      "second language",
+      "local language",
+      "speak the language",
+      "speaking practice",
+      "fluent",
+      "tongue-tied",
+      "pronunciation",
+      "vocabulary",
     ],
   },
   career: {
@@ -82,7 +110,6 @@ export const TOPICS = {
       "employment",
       "work permit",
       "professional network",
-      "networking",
       "resume",
       "cv",
       "interview",
@@ -90,25 +117,54 @@ export const TOPICS = {
       "promotion",
       "professional growth",
       "career development",
+      "job",
+      "jobs",
+      "qualifications",
+      "qualification",
+      "credentials",
+      "credential recognition",
+      "recognised",
+      "recognized",
+      "in my field",
+      "reinvention",
+      "reinvent",
+      "career restart",
+      "restart my career",
+      "employability",
+      "recruiter",
+      "recruiters",
+      "hiring",
+      "professional networking",
+      "linkedin",
     ],
   },
   leadership: {
     label: "leadership",
     synonyms: [
       "leadership",
-      "executive",
-      "executives",
       "global leadership",
       "leading teams",
       "team leadership",
       "managing teams",
-      "management",
-      "manager",
-      "managers",
       "leading multicultural teams",
       "executive presence",
       "c-suite",
       "senior leaders",
+      "lead a team",
+      "lead teams",
+      "leading a team",
+      "lead people",
+      "manage people",
+      "managing people",
+      "people management",
+      "team management",
+      "manage a team",
+      "managing a team",
+      "cross-border team",
+      "global teams",
+      "multicultural team",
+      "international team",
+      "international teams",
     ],
   },
   business_culture: {
@@ -125,9 +181,15 @@ export const TOPICS = {
       "office politics",
       "international business",
       "global business",
-      "workplace",
-      "colleagues",
-      "hierarchy",
+      "speak up",
+      "speaking up",
+      "in meetings",
+      "at meetings",
+      "business customs",
+      "professional norms",
+      "workplace norms",
+      "work norms",
+      "office etiquette",
     ],
   },
   family: {
@@ -151,6 +213,14 @@ export const TOPICS = {
       "expat family",
       "expat families",
       "moving with children",
+      "partner who followed",
+      "followed me",
+      "followed my",
+      "trailing partner",
+      "accompanying spouse",
+      "expat partner",
+      "kids' school",
+      "school choice",
     ],
   },
   relationships: {
@@ -182,17 +252,22 @@ export const TOPICS = {
       "reentry",
       "homecoming",
       "coming home",
+      "go back home",
+      "going back home",
+      "back home",
+      "go back",
+      "going back",
+      "readjust",
+      "readjusting",
+      "readjustment",
+      "return to my home country",
+      "home country again",
+      "moving home",
     ],
   },
   relocation: {
     label: "relocation logistics",
     synonyms: [
-      "relocation",
-      "relocating",
-      "relocate",
-      "moving abroad",
-      "move abroad",
-      "moving to",
       "housing",
       "visa",
       "visas",
@@ -204,6 +279,17 @@ export const TOPICS = {
       "pre-departure",
       "preparing to move",
       "planning a move",
+      "red tape",
+      "immigration",
+      "permit",
+      "permits",
+      "admin",
+      "administration",
+      "registration",
+      "residency",
+      "apartment hunting",
+      "moving logistics",
+      "relocation planning",
     ],
   },
   wellbeing: {
@@ -218,10 +304,17 @@ export const TOPICS = {
       "burnout",
       "emotional",
       "self-care",
-      "confidence",
       "self-confidence",
       "mindfulness",
-      "coping",
+      "burning out",
+      "burn out",
+      "burned out",
+      "burnt out",
+      "emotionally balanced",
+      "balance",
+      "work-life balance",
+      "mental load",
+      "exhaustion",
     ],
   },
   social: {
@@ -233,11 +326,13 @@ export const TOPICS = {
       "friends",
       "friendship",
       "social network",
-      "community",
-      "belonging",
-      "sense of belonging",
       "meeting people",
       "expat community",
+      "social circle",
+      "circle of friends",
+      "friendship building",
+      "new friends",
+      "meet people",
     ],
   },
   identity: {
@@ -254,6 +349,15 @@ export const TOPICS = {
       "global nomad",
       "belonging nowhere",
       "rootlessness",
+      "where i belong",
+      "where i fit",
+      "mixed background",
+      "mixed heritage",
+      "no single home",
+      "between cultures",
+      "in between cultures",
+      "hybrid identity",
+      "bicultural identity",
     ],
   },
   diplomacy: {
@@ -326,6 +430,24 @@ export const TOPICS = {
 } as const;
 
 export type TopicId = keyof typeof TOPICS;
+
+/**
+ * Weak synonyms: words that name a topic only when nothing more specific is said.
+ * "Cross-cultural negotiation" is business culture, not cultural adaptation; "Family
+ * relocation" is about families; "Conversation confidence" is language, not wellbeing.
+ * A text's weak matches count only when it matches no (strong) synonym of any topic, so
+ * a reason never pairs a goal with expertise through a modifier word.
+ */
+export const WEAK_SYNONYMS: Partial<Record<TopicId, readonly string[]>> = {
+  cultural_adaptation: ["intercultural", "cross-cultural", "cross cultural", "adaptation", "adapt to", "adapting to"],
+  culture_shock: ["adjustment", "adjusting", "overwhelmed"],
+  wellbeing: ["confidence", "coping"],
+  relocation: ["relocation", "relocating", "relocate", "moving to", "moving abroad", "move abroad"],
+  social: ["community", "belonging", "sense of belonging", "belong"],
+  leadership: ["executive", "executives", "manager", "managers"],
+  career: ["networking", "network"],
+  business_culture: ["workplace", "colleagues", "hierarchy"],
+};
 export const TOPIC_IDS = Object.keys(TOPICS) as TopicId[];
 
 const TOPIC_INDEX = new PhraseIndex<TopicId>(
@@ -334,12 +456,14 @@ const TOPIC_INDEX = new PhraseIndex<TopicId>(
     readonly string[]
   >,
 );
+const WEAK_INDEX = new PhraseIndex<TopicId>(WEAK_SYNONYMS as Record<TopicId, readonly string[]>);
 const REVERSE_CULTURE_SHOCK = stemSequence("reverse culture shock");
 
-/** The topics a text touches (phrase matches on stems). */
+/** The topics a text touches (phrase matches on stems; weak synonyms only when nothing else matches). */
 export function topicsOf(text: string): Set<TopicId> {
   const sequence = stemSequence(text);
-  const found = TOPIC_INDEX.labelsIn(sequence);
+  let found = TOPIC_INDEX.labelsIn(sequence);
+  if (found.size === 0) found = WEAK_INDEX.labelsIn(sequence);
   // "reverse culture shock" is repatriation, not culture shock on arrival.
   if (found.has("culture_shock") && containsPhrase(sequence, REVERSE_CULTURE_SHOCK)) {
     found.delete("culture_shock");
@@ -351,7 +475,10 @@ export function topicsOf(text: string): Set<TopicId> {
 /** Lower-cased synonym phrases of topics: the SQL pre-rank matches coach expertise entries against them. */
 export function synonymPhrases(topics: Iterable<TopicId>): string[] {
   const phrases = new Set<string>();
-  for (const topic of topics) for (const phrase of TOPICS[topic].synonyms) phrases.add(phrase);
+  for (const topic of topics) {
+    for (const phrase of TOPICS[topic].synonyms) phrases.add(phrase);
+    for (const phrase of WEAK_SYNONYMS[topic] ?? []) phrases.add(phrase);
+  }
   return [...phrases];
 }
 

@@ -246,6 +246,21 @@ export function normalizeCountry(name: string): string {
   return COUNTRY_ALIASES[value] ?? value;
 }
 
+/**
+ * Words for a reason sentence: raw tokens as a form or an old client sends them
+ * ("career_transition", "family-relocation") become words ("career transition").
+ * Hyphens inside words people write ("cross-cultural") stay.
+ */
+export function humanize(text: string): string {
+  return text.replace(/_+/g, " ").replace(/\s+/g, " ").trim();
+}
+
+/** "America/New_York" -> "New York", "UTC" -> "UTC": a zone as a person names it. */
+export function zoneLabel(zone: string): string {
+  const last = zone.split("/").pop() ?? zone;
+  return humanize(last);
+}
+
 /** "Spanish", "Spanish and English", "Spanish, French and English". */
 export function joinList(items: readonly string[]): string {
   if (items.length <= 1) return items[0] ?? "";
