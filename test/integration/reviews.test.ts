@@ -352,7 +352,8 @@ describe("/openapi.json", () => {
     const document = (await get("/openapi.json")).body;
     const statuses = (path: string, method: string) => Object.keys(document.paths[path]?.[method]?.responses ?? {}).sort();
     expect(statuses("/booking/{id}/review", "post")).toEqual(["201", "400", "401", "403", "404", "409", "429", "500"]);
-    expect(statuses("/coaches/{id}/reviews", "get")).toEqual(["200", "400", "401", "404", "429", "500"]);
+    // A JSON GET also documents 304 (conditional GETs, contract v2).
+    expect(statuses("/coaches/{id}/reviews", "get")).toEqual(["200", "304", "400", "401", "404", "429", "500"]);
     expect(statuses("/admin/reviews/{id}", "delete")).toEqual(["204", "400", "401", "403", "404", "429", "500"]);
     expect(statuses("/admin/coaches/{id}/verification", "patch")).toEqual(["200", "400", "401", "403", "404", "429", "500"]);
     const listParameters = (document.paths["/coaches"].get.parameters as Json[]).map((parameter) => parameter.name);
