@@ -33,7 +33,7 @@ export const bookingRoutes = createRouter().openapi(listBookingsRoute, async (c)
   const filters = { status, coachId: coach_id, clientId: client_id, ...bookingRange(start_date, end_date) };
   if (format === "csv") {
     return c.body(
-      exportBookingsCsv(c.var.deps, filters),
+      await exportBookingsCsv(c.var.deps, filters),
       200,
       csvHeaders(`bookings-${c.var.now.toISOString().slice(0, 10)}.csv`),
     );

@@ -77,7 +77,11 @@ export const userRoutes = createRouter()
     const { role, is_active, search, format, ...pagination } = c.req.valid("query");
     const filters = { role, isActive: is_active, search };
     if (format === "csv") {
-      return c.body(exportUsersCsv(c.var.deps, filters), 200, csvHeaders(`users-${c.var.now.toISOString().slice(0, 10)}.csv`));
+      return c.body(
+        await exportUsersCsv(c.var.deps, filters),
+        200,
+        csvHeaders(`users-${c.var.now.toISOString().slice(0, 10)}.csv`),
+      );
     }
     const { items, total } = await listUsers(c.var.db, filters, pagination);
     return c.json(page(items, total, pagination), 200);

@@ -27,12 +27,17 @@ import { type UserFilters, usersExportChunk } from "./users.ts";
 
 export const EXPORT_CHUNK_ROWS = 1000;
 
-function exportStream<Item>(
+/**
+ * The first chunk is read before the stream is handed out: a database that is
+ * down answers the export with the usual 503 envelope, not a 200 whose body
+ * breaks off after the header row.
+ */
+async function exportStream<Item>(
   env: ServiceEnv,
   columns: readonly string[],
   read: (db: Database, cursor: ExportCursor | undefined) => Promise<{ items: Item[]; next: ExportCursor | undefined }>,
   shape: (item: Item) => Record<string, unknown>,
-): ReadableStream<Uint8Array> {
+): Promise<ReadableStream<Uint8Array>> {
   let session: ReturnType<typeof createDatabase> | undefined;
   const open = () => {
     session ??= createDatabase({ DATABASE_URL: env.config.database.url, WS_PROXY: env.config.database.wsProxy }, (error) =>
@@ -40,10 +45,18 @@ function exportStream<Item>(
     );
     return session.db;
   };
+  let first: { items: Item[]; next: ExportCursor | undefined } | undefined;
+  try {
+    first = await read(open(), undefined);
+  } catch (error) {
+    await session?.end();
+    throw error;
+  }
   return csvStream<ExportCursor>(
     columns,
     async (cursor) => {
-      const chunk = await read(open(), cursor);
+      const chunk = first ?? (await read(open(), cursor));
+      first = undefined;
       return { items: chunk.items.map(shape), next: chunk.next };
     },
     async () => {
