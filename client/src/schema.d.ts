@@ -394,7 +394,7 @@ export interface paths {
         };
         /**
          * Free slots of a coach (anyone)
-         * @description Starts every 30 minutes on the coach's wall clock (DST-correct) where the whole session fits one availability window, at least 2 hours ahead, not overlapping a pending/confirmed booking of the coach; start/end in UTC, sorted. A listed slot is accepted by POST /booking unless someone takes it first. Dates are read in the coach's time zone, both inclusive; at most 31 days. Cache-Control: private, max-age=30.
+         * @description Starts every 30 minutes on the coach's wall clock (DST-correct) where the whole session fits one availability window, at least 2 hours ahead, not overlapping a pending/confirmed booking of the coach; start/end in UTC, sorted. A listed slot is accepted by POST /booking unless someone takes it first. Dates are read in the coach's time zone, both inclusive; at most 31 days. Served from the edge cache keyed by the bookings data version; Cache-Control: private, max-age=0, must-revalidate (with an ETag).
          */
         get: operations["getCoachAvailability"];
         put?: never;

@@ -43,7 +43,7 @@ const freeSlotsRoute = createRoute({
   tags: ["Bookings"],
   summary: "Free slots of a coach (anyone)",
   description:
-    "Starts every 30 minutes on the coach's wall clock (DST-correct) where the whole session fits one availability window, at least 2 hours ahead, not overlapping a pending/confirmed booking of the coach; start/end in UTC, sorted. A listed slot is accepted by POST /booking unless someone takes it first. Dates are read in the coach's time zone, both inclusive; at most 31 days. Cache-Control: private, max-age=30.",
+    "Starts every 30 minutes on the coach's wall clock (DST-correct) where the whole session fits one availability window, at least 2 hours ahead, not overlapping a pending/confirmed booking of the coach; start/end in UTC, sorted. A listed slot is accepted by POST /booking unless someone takes it first. Dates are read in the coach's time zone, both inclusive; at most 31 days. Served from the edge cache keyed by the bookings data version; Cache-Control: private, max-age=0, must-revalidate (with an ETag).",
   request: { params: z.object({ coach_id: uuidParam("coach_id") }), query: FreeSlotsQuery },
   responses: { 200: jsonContent(FreeSlotsSchema, "The free slots"), ...errorResponses(404) },
 });
@@ -144,7 +144,6 @@ export const bookingRoutes = createRouter()
       ...(query.start_date ? { start: query.start_date } : {}),
       ...(query.end_date ? { end: query.end_date } : {}),
     });
-    c.header("Cache-Control", "private, max-age=30");
     return c.json(FreeSlotsSchema.parse(slots), 200);
   })
   .openapi(listClientRoute, async (c) => {

@@ -69,7 +69,8 @@ describe("GET /booking/coach/{coach_id}/availability", () => {
       });
       const result = await get(path(coach, `start_date=${day(3)}&end_date=${day(16)}&duration_minutes=60`));
       expect(result.status).toBe(200);
-      expect(result.headers.get("cache-control")).toBe("private, max-age=30");
+      // The edge cache's policy for public reads (docs/EDGE.md): revalidate, so the author sees a change at once.
+      expect(result.headers.get("cache-control")).toBe("private, max-age=0, must-revalidate");
       expect(result.body).toMatchObject({ coach_id: coach.id, timezone: "Asia/Kolkata", duration_minutes: 60 });
       const slots = result.body.available_slots as Json[];
       // Two Mondays x 5 starts (09:00..11:00) + two Fridays x 2 starts (14:00, 14:30).
