@@ -38,10 +38,23 @@ async function adminRequest(operation: Operation, token: string | undefined): Pr
     [victim.id],
   );
   victims.push({ userId: victim.id, postId: (post as { id: string }).id });
-  const path = operation.path.replace(
-    "{id}",
-    operation.path.startsWith("/admin/posts") ? (post as { id: string }).id : victim.id,
-  );
+  let id = operation.path.startsWith("/admin/posts") ? (post as { id: string }).id : victim.id;
+  if (operation.path.startsWith("/admin/coaches/")) id = (await createCoach()).id;
+  if (operation.path.startsWith("/admin/reviews/")) {
+    // A real review: a completed past session between a fresh client and coach, reviewed.
+    const [coach, client] = await Promise.all([createCoach(), createClient()]);
+    const [booking] = await query<{ id: string }>(
+      `INSERT INTO bookings (client_id, coach_id, session_datetime, duration_minutes, status)
+       VALUES ($1, $2, now() - interval '3 days', 60, 'completed') RETURNING id`,
+      [client.id, coach.id],
+    );
+    const [review] = await query<{ id: string }>(
+      "INSERT INTO reviews (booking_id, coach_id, client_id, rating) VALUES ($1, $2, $3, 5) RETURNING id",
+      [booking?.id, coach.id, client.id],
+    );
+    id = (review as { id: string }).id;
+  }
+  const path = operation.path.replace("{id}", id);
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   if (operation.body?.contentType === "text/csv") {
     return call(operation.method, path, {
@@ -52,7 +65,12 @@ async function adminRequest(operation: Operation, token: string | undefined): Pr
   if (operation.body)
     return call(operation.method, path, {
       headers,
-      body: operation.method === "PATCH" ? { is_active: false, role: "admin" } : {},
+      body:
+        operation.method !== "PATCH"
+          ? {}
+          : operation.path.startsWith("/admin/coaches/")
+            ? { is_verified: true, note: "control" }
+            : { is_active: false, role: "admin" },
     });
   return call(operation.method, path, { headers });
 }

@@ -29,6 +29,8 @@ function callerFor(path: string, users: Record<"client" | "coach" | "admin", Tes
   if (path.startsWith("/admin/")) return { token: users.admin.token, path };
   if (path.includes("{client_id}")) return { token: users.client.token, path: path.replace("{client_id}", users.client.id) };
   if (path.includes("{coach_id}")) return { token: users.coach.token, path: path.replace("{coach_id}", users.coach.id) };
+  // A coach's public sub-list (reviews): the coach's id, read by a client.
+  if (path.startsWith("/coaches/{id}")) return { token: users.client.token, path: path.replace("{id}", users.coach.id) };
   return { token: users.client.token, path };
 }
 
