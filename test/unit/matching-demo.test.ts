@@ -16,6 +16,9 @@ function recordingDb() {
   const inserted = new Map<unknown, Row[]>();
   let next = 0;
   const db = {
+    // The demo reviews' rating recomputation is one SQL statement; the ranking here reads the
+    // inserted profiles (their imported ratings), so the statement is accepted and ignored.
+    execute: () => Promise.resolve({ rows: [] }),
     insert(table: unknown) {
       return {
         values(values: Row | Row[]) {
