@@ -70,7 +70,7 @@ export const CurrencyQuery = currencyField.optional().openapi({
 
 export const AdminUserSchema = z
   .object({
-    id: z.string().uuid(),
+    id: z.string().guid(),
     email: z.string(),
     role: RoleField,
     is_active: z.boolean(),
@@ -84,20 +84,20 @@ export const AdminUserSchema = z
   .openapi("AdminUser");
 
 export const AdminBookingPartySchema = z.object({
-  id: z.string().uuid(),
+  id: z.string().guid(),
   first_name: z.string().nullable(),
   last_name: z.string().nullable(),
 });
 
 export const AdminBookingSchema = z
   .object({
-    id: z.string().uuid(),
-    client_id: z.string().uuid(),
-    coach_id: z.string().uuid(),
+    id: z.string().guid(),
+    client_id: z.string().guid(),
+    coach_id: z.string().guid(),
     session_datetime: z.string(),
     duration_minutes: z.number().int(),
     status: z.enum(bookingStatus.enumValues),
-    payment_id: z.string().uuid().nullable(),
+    payment_id: z.string().guid().nullable(),
     meeting_link: z.string().nullable(),
     notes: z.string().nullable(),
     created_at: z.string(),
@@ -112,8 +112,8 @@ export const AdminBookingListItemSchema = AdminBookingSchema.extend({
 
 export const AdminPaymentSchema = z
   .object({
-    id: z.string().uuid(),
-    booking_id: z.string().uuid(),
+    id: z.string().guid(),
+    booking_id: z.string().guid(),
     amount: z.number(),
     currency: z.string(),
     status: z.string(),
@@ -146,7 +146,7 @@ export const AdminUserDetailSchema = z
         payments: z.array(AdminPaymentSchema),
         posts: z.array(
           z.object({
-            id: z.string().uuid(),
+            id: z.string().guid(),
             title: z.string(),
             post_type: z.string(),
             is_private: z.boolean(),
@@ -155,7 +155,7 @@ export const AdminUserDetailSchema = z
           }),
         ),
         comments: z.array(
-          z.object({ id: z.string().uuid(), post_id: z.string().uuid(), content: z.string(), created_at: z.string() }),
+          z.object({ id: z.string().guid(), post_id: z.string().guid(), content: z.string(), created_at: z.string() }),
         ),
       })
       .openapi({ description: "The newest 50 of each (bookings as client or coach, their payments, posts, comments)" }),
@@ -210,7 +210,7 @@ export const RevenueSchema = z
     total_bookings: z.number().int(),
     average_booking_value: z.number(),
     by_coach: z.array(
-      z.object({ coach_id: z.string().uuid(), coach_name: z.string(), bookings: z.number().int(), revenue: z.number() }),
+      z.object({ coach_id: z.string().guid(), coach_name: z.string(), bookings: z.number().int(), revenue: z.number() }),
     ),
     daily_breakdown: z.array(z.object({ date: z.string(), bookings: z.number().int(), revenue: z.number() })),
   })
@@ -218,8 +218,8 @@ export const RevenueSchema = z
 
 export const AuditEntrySchema = z
   .object({
-    id: z.string().uuid(),
-    actor_id: z.string().uuid().nullable().openapi({ description: "null for the command-line import" }),
+    id: z.string().guid(),
+    actor_id: z.string().guid().nullable().openapi({ description: "null for the command-line import" }),
     action: z.string().openapi({ example: "user.update" }),
     target_type: z.string().openapi({ example: "user" }),
     target_id: z.string().nullable(),

@@ -22,7 +22,7 @@ const RoleField = z
 export const EmailTokenField = z.string().min(1).max(512);
 
 export const UserSummary = z
-  .object({ id: z.string().uuid(), email: z.string(), role: z.enum(["client", "coach", "admin"]) })
+  .object({ id: z.string().guid(), email: z.string(), role: z.enum(["client", "coach", "admin"]) })
   .openapi("UserSummary");
 
 export const TokenPair = z
@@ -37,7 +37,7 @@ export const TokenPair = z
 export const LoginResponse = TokenPair.extend({ user: UserSummary }).openapi("LoginResponse");
 
 export const SignupResponse = LoginResponse.extend({
-  id: z.string().uuid(),
+  id: z.string().guid(),
   email: z.string(),
   role: z.enum(["client", "coach"]),
   is_active: z.boolean(),

@@ -4,8 +4,8 @@ import { UUID_PATTERN } from "../lib/openapi.ts";
 
 export const CoachListItemSchema = z
   .object({
-    id: z.string().uuid().openapi({ description: "Coach profile id" }),
-    user_id: z.string().uuid(),
+    id: z.string().guid().openapi({ description: "Coach profile id" }),
+    user_id: z.string().guid(),
     first_name: z.string().nullable(),
     last_name: z.string().nullable(),
     photo_url: z.string().nullable(),

@@ -30,14 +30,14 @@ export const IdParams = z.object({
 });
 
 export const PersonSchema = z
-  .object({ id: z.string().uuid(), first_name: z.string().nullable(), last_name: z.string().nullable() })
+  .object({ id: z.string().guid(), first_name: z.string().nullable(), last_name: z.string().nullable() })
   .openapi("CommunityPerson", {
     description: "Names come from the person's client or coach profile; null when there is none (admins)",
   });
 
 export const PostSchema = z
   .object({
-    id: z.string().uuid(),
+    id: z.string().guid(),
     author: PersonSchema,
     title: z.string(),
     content: z.string(),
@@ -50,7 +50,7 @@ export const PostSchema = z
   .openapi("Post");
 
 export const CommentSchema = z
-  .object({ id: z.string().uuid(), author: PersonSchema, content: z.string(), created_at: z.string() })
+  .object({ id: z.string().guid(), author: PersonSchema, content: z.string(), created_at: z.string() })
   .openapi("Comment");
 
 export const PostDetailSchema = PostSchema.extend({ comments: z.array(CommentSchema) }).openapi("PostDetail");
@@ -59,14 +59,14 @@ export const UpvotesSchema = z.object({ upvotes: z.number().int() }).openapi("Up
 
 export const ResourceSchema = z
   .object({
-    id: z.string().uuid(),
+    id: z.string().guid(),
     title: z.string(),
     description: z.string().nullable(),
     resource_type: ResourceTypeField,
     url: z.string().nullable(),
     tags: z.array(z.string()),
     created_by: z
-      .object({ id: z.string().uuid(), first_name: z.string().nullable() })
+      .object({ id: z.string().guid(), first_name: z.string().nullable() })
       .nullable()
       .openapi({ description: "null when the creator's account no longer exists" }),
     created_at: z.string(),

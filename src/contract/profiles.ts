@@ -3,8 +3,8 @@ import { z } from "@hono/zod-openapi";
 
 export const ClientProfileSchema = z
   .object({
-    id: z.string().uuid(),
-    user_id: z.string().uuid(),
+    id: z.string().guid(),
+    user_id: z.string().guid(),
     first_name: z.string().nullable(),
     last_name: z.string().nullable(),
     photo_url: z.string().nullable(),
@@ -21,8 +21,8 @@ export const ClientProfileSchema = z
 
 export const CoachProfileSchema = z
   .object({
-    id: z.string().uuid(),
-    user_id: z.string().uuid(),
+    id: z.string().guid(),
+    user_id: z.string().guid(),
     first_name: z.string().nullable(),
     last_name: z.string().nullable(),
     photo_url: z.string().nullable(),

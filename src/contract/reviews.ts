@@ -32,9 +32,9 @@ export const ReviewCreateSchema = z
 
 export const ReviewSchema = z
   .object({
-    id: z.string().uuid(),
-    booking_id: z.string().uuid(),
-    coach_id: z.string().uuid().openapi({ description: "The coach's user id" }),
+    id: z.string().guid(),
+    booking_id: z.string().guid(),
+    coach_id: z.string().guid().openapi({ description: "The coach's user id" }),
     rating: z.number().int().min(1).max(5),
     comment: z.string().nullable(),
     created_at: z.string().openapi({ example: "2026-12-01T10:00:00Z" }),
@@ -43,7 +43,7 @@ export const ReviewSchema = z
 
 export const CoachReviewSchema = z
   .object({
-    id: z.string().uuid(),
+    id: z.string().guid(),
     rating: z.number().int().min(1).max(5),
     comment: z.string().nullable(),
     author: z

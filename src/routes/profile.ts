@@ -114,7 +114,7 @@ const ProfileObject = z.union([ClientProfileSchema, CoachProfileSchema]);
 
 const OwnProfileSchema = z
   .object({
-    user_id: z.string().uuid(),
+    user_id: z.string().guid(),
     email: z.string(),
     role: z.enum(["client", "coach", "admin"]),
     is_active: z.boolean(),
