@@ -282,7 +282,9 @@ export async function login(
   const rehash = needsRehash(user.passwordHash) ? await hashPassword(input.password) : undefined;
   // One statement for both writes (two statements "in parallel" would open a second pooled connection).
   const tokens = await issueTokenPairAndSeen(db, env, user, crypto.randomUUID(), now, {
-    issuedAt: issuedAfterChange(now, user.updatedAt),
+    // Only a change after signup moves the session to the next second: a login in the very second of
+    // the signup itself must stay revocable by a password change made in that same second.
+    issuedAt: issuedAfterChange(now, user.updatedAt?.getTime() === user.createdAt?.getTime() ? null : user.updatedAt),
     rehash,
   });
   return { user, tokens };
