@@ -94,7 +94,12 @@ const alive = (pid: number) => {
 
 describe.skipIf(process.platform !== "linux")("npm start launcher", () => {
   it("refuses to start when another process already listens on its port, and says so", async () => {
-    const squatter = net.createServer((socket) => socket.end("HTTP/1.1 503 Service Unavailable\r\n\r\n"));
+    const squatter = net.createServer((socket) => {
+      // The launcher's port probe may close its side with a reset before our answer is flushed;
+      // an unhandled 'error' on this socket would surface as an uncaught ECONNRESET in vitest.
+      socket.on("error", () => {});
+      socket.end("HTTP/1.1 503 Service Unavailable\r\n\r\n");
+    });
     const port = await freePort();
     await new Promise<void>((resolve) => squatter.listen(port, "127.0.0.1", () => resolve()));
     try {
