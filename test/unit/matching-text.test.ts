@@ -42,6 +42,16 @@ describe("taxonomy", () => {
     expect(topicsOf("Tax returns").size).toBe(0);
   });
 
+  it("counts modifier words (weak synonyms) only when nothing more specific is said", () => {
+    expect([...topicsOf("Cross-cultural negotiation")]).toEqual(["business_culture"]);
+    expect([...topicsOf("Family relocation")]).toEqual(["family"]);
+    expect([...topicsOf("Conversation confidence in a second language")]).toEqual(["language"]);
+    expect([...topicsOf("Building a social network")]).toEqual(["social"]);
+    expect([...topicsOf("networking abroad")]).toEqual(["career"]);
+    expect(topicsOf("Intercultural coaching")).toContain("cultural_adaptation"); // alone, the modifier still counts
+    expect([...topicsOf("career_transition")]).toEqual(["career"]); // raw form tokens split into words
+  });
+
   it("reads reverse culture shock as repatriation", () => {
     const topics = topicsOf("reverse culture shock");
     expect(topics).toContain("repatriation");

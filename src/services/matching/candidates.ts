@@ -125,7 +125,9 @@ export function candidateSql(quiz: Quiz): SQL {
   // Array overlap (&&) on small arrays costs far less per row than unnest() subqueries.
   const knows = (names: readonly string[], points: number) =>
     sql`(case when cp.countries && ${textArray(countryVariants(names))} then ${constant(points)} else 0 end)`;
-  const expertiseText = sql`lower(array_to_string(cp.expertise, ' | '))`;
+  // Lower-cased once per row (a lateral column), not once per LIKE.
+  const expertiseText = sql`ex.text`;
+  const lowered = sql`cross join lateral (select lower(array_to_string(cp.expertise, ' | ')) as text) ex`;
   const covers = (patterns: readonly string[], points: number) =>
     patterns.length > 0
       ? sql`(case when ${expertiseText} like any (${textArray(patterns)}) then ${constant(points)} else 0 end)`
@@ -157,13 +159,13 @@ export function candidateSql(quiz: Quiz): SQL {
   return sql`
     with focus as materialized (
       select ${columns}, ${prescore} as prescore
-        from coach_profiles cp
+        from coach_profiles cp ${lowered}
        where ${priced} and cp.languages && ${langs} and cp.countries && ${textArray(focusCountries(quiz))}
        ${order}
        limit ${take}),
     broad as materialized (
       select ${columns}, ${prescore} as prescore
-        from coach_profiles cp
+        from coach_profiles cp ${lowered}
        where (select count(*) from focus) < ${constant(FOCUS_ENOUGH)} and current_schema() is not null
          and ${priced} and cp.languages && ${langs}
        ${order}
