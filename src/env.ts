@@ -28,6 +28,14 @@ export interface Bindings {
   EMAIL_FROM?: string;
   /** Test-only: lets tests move the server clock (ignored unless ENVIRONMENT is test). */
   ALLOW_TEST_CLOCK?: string;
+  // --- payouts (Stripe Connect) ---
+  /** Platform fee in percent of each payment (default 15). */
+  PLATFORM_FEE_PERCENT?: string;
+  /** "1": POST /booking refuses coaches who cannot receive payouts. */
+  PAYOUTS_REQUIRED?: string;
+  /** Where Stripe sends the coach after onboarding / when the link expired; default under PUBLIC_BASE_URL. */
+  CONNECT_RETURN_URL?: string;
+  CONNECT_REFRESH_URL?: string;
 
   // bindings
   MATCH_CACHE: KVNamespace;
@@ -104,6 +112,11 @@ const rawConfigSchema = z.object({
   EMAIL_API_KEY: optionalText,
   EMAIL_FROM: optionalText,
   ALLOW_TEST_CLOCK: optionalText,
+  // --- payouts (Stripe Connect) ---
+  PLATFORM_FEE_PERCENT: optionalText,
+  PAYOUTS_REQUIRED: optionalText,
+  CONNECT_RETURN_URL: optionalText,
+  CONNECT_REFRESH_URL: optionalText,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -126,6 +139,15 @@ export interface Config {
   email: { apiUrl: string | undefined; apiKey: string | undefined; from: string };
   /** Tests move the clock with X-Test-Now only when ENVIRONMENT=test and ALLOW_TEST_CLOCK=1. */
   allowTestClock: boolean;
+  // --- payouts (Stripe Connect) ---
+  payouts: {
+    /** PLATFORM_FEE_PERCENT, 0-100 (default 15). */
+    feePercent: number;
+    /** PAYOUTS_REQUIRED=1: bookings only with coaches who can receive payouts. */
+    required: boolean;
+    returnUrl: string;
+    refreshUrl: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -136,6 +158,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 100;
+export const DEFAULT_PLATFORM_FEE_PERCENT = 15;
 
 /** Lenient on purpose: an unusable value means the documented default, not an outage. */
 export function rateLimitPerMinute(value: string | undefined): number {
@@ -181,6 +204,17 @@ export function readConfig(env: RawEnv): Config {
   const successUrl = raw.CHECKOUT_SUCCESS_URL ? url("CHECKOUT_SUCCESS_URL", raw.CHECKOUT_SUCCESS_URL, undefined) : undefined;
   const cancelUrl = raw.CHECKOUT_CANCEL_URL ? url("CHECKOUT_CANCEL_URL", raw.CHECKOUT_CANCEL_URL, undefined) : undefined;
   const emailApiUrl = raw.EMAIL_API_URL ? url("EMAIL_API_URL", raw.EMAIL_API_URL, undefined) : undefined;
+  // --- payouts (Stripe Connect) ---
+  const feePercent = raw.PLATFORM_FEE_PERCENT === undefined ? DEFAULT_PLATFORM_FEE_PERCENT : Number(raw.PLATFORM_FEE_PERCENT);
+  if (!Number.isFinite(feePercent) || feePercent < 0 || feePercent > 100)
+    problems.push("PLATFORM_FEE_PERCENT must be a number from 0 to 100");
+  if (raw.PAYOUTS_REQUIRED !== undefined && !["0", "1"].includes(raw.PAYOUTS_REQUIRED))
+    problems.push("PAYOUTS_REQUIRED must be 0 or 1");
+  const connectReturnUrl = raw.CONNECT_RETURN_URL ? url("CONNECT_RETURN_URL", raw.CONNECT_RETURN_URL, undefined) : undefined;
+  const connectRefreshUrl = raw.CONNECT_REFRESH_URL ? url("CONNECT_REFRESH_URL", raw.CONNECT_REFRESH_URL, undefined) : undefined;
+  // The local Stripe stand-in (npm start) speaks plain http on loopback: never outside development/test.
+  if (!isLocal && stripeApiBase && !stripeApiBase.startsWith("https://"))
+    problems.push("STRIPE_API_BASE must be https outside development");
   if (problems.length > 0) throw new ConfigError(problems);
 
   const base = publicBaseUrl ?? DEFAULT_DEV_BASE_URL;
@@ -209,6 +243,12 @@ export function readConfig(env: RawEnv): Config {
       from: raw.EMAIL_FROM ?? "CultureBridge <no-reply@culturebridge.app>",
     },
     allowTestClock: raw.ENVIRONMENT === "test" && raw.ALLOW_TEST_CLOCK === "1",
+    payouts: {
+      feePercent,
+      required: raw.PAYOUTS_REQUIRED === "1",
+      returnUrl: connectReturnUrl ?? `${base}/payouts/onboarding/return`,
+      refreshUrl: connectRefreshUrl ?? `${base}/payouts/onboarding/refresh`,
+    },
   };
 }
 

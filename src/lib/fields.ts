@@ -3,6 +3,7 @@
  * (PUT /profile), the Phase-1 import and the seed agree on one definition.
  */
 import { z } from "@hono/zod-openapi";
+import { isStripeCurrency } from "./currencies.ts";
 import { canonicalLanguage, LANGUAGES } from "./languages.ts";
 
 const zoneCache = new Map<string, boolean>();
@@ -79,7 +80,9 @@ export const currencyField = z
   .string()
   .trim()
   .regex(/^[A-Za-z]{3}$/, "Must be a 3-letter ISO 4217 code")
-  .transform((value) => value.toUpperCase());
+  .transform((value) => value.toUpperCase())
+  // Contract v2 Money: a currency Stripe Checkout cannot charge in would fail every checkout.
+  .refine(isStripeCurrency, "Must be a currency Stripe Checkout supports (ISO 4217, e.g. USD, EUR, JPY, KWD)");
 
 /** Free-form list entries ("other" answers fit): trimmed, 1-100 chars, at most 20. */
 export const freeTextItem = z.string().trim().min(1).max(100);

@@ -214,8 +214,20 @@ const RevenueSchema = z
     total_revenue: z.number(),
     total_bookings: z.number().int(),
     average_booking_value: z.number(),
+    // v2 payouts: the platform's fees, the coaches' shares transferred (destination charges), the shares still owed.
+    platform_fees: z.number(),
+    coach_payouts: z.number(),
+    owed: z.number(),
     by_coach: z.array(
-      z.object({ coach_id: z.string().uuid(), coach_name: z.string(), bookings: z.number().int(), revenue: z.number() }),
+      z.object({
+        coach_id: z.string().uuid(),
+        coach_name: z.string(),
+        bookings: z.number().int(),
+        revenue: z.number(),
+        platform_fees: z.number(),
+        coach_payouts: z.number(),
+        owed: z.number(),
+      }),
     ),
     daily_breakdown: z.array(z.object({ date: z.string(), bookings: z.number().int(), revenue: z.number() })),
   })
@@ -369,7 +381,7 @@ const revenueRoute = createRoute({
         "application/json": { schema: RevenueSchema },
         "text/csv": {
           schema: z.string().openapi({
-            description: `Header row \`coach_id,coach_name,bookings,revenue,currency\`, one row per coach (RFC 4180 quoting)`,
+            description: `Header row \`coach_id,coach_name,bookings,revenue,currency,platform_fees,coach_payouts,owed\`, one row per coach (RFC 4180 quoting)`,
           }),
         },
       },

@@ -184,6 +184,7 @@ export const bookingRoutes = createRouter()
       durationMinutes: body.duration_minutes,
       notes: body.notes ?? null,
       now: c.var.now,
+      payoutsRequired: c.var.config.payouts.required,
     });
     return c.json(booking, 201);
   })

@@ -10,6 +10,7 @@ import { communityRoutes } from "./community.ts";
 import { devRoutes } from "./dev.ts";
 import { matchRoutes } from "./match.ts";
 import { paymentRoutes } from "./payment.ts";
+import { payoutsRoutes } from "./payouts.ts";
 import { profileRoutes } from "./profile.ts";
 
 /** Every feature module, mounted at the root (each declares its full paths). */
@@ -20,6 +21,7 @@ export function mountFeatureRoutes(app: OpenAPIHono<RouterEnv>): void {
   app.route("/", matchRoutes);
   app.route("/", bookingRoutes);
   app.route("/", paymentRoutes);
+  app.route("/", payoutsRoutes);
   app.route("/", calendarRoutes);
   app.route("/", communityRoutes);
   app.route("/", adminRoutes);

@@ -2,15 +2,16 @@
  * Cancelling a booking: the one implementation behind DELETE /booking/{id},
  * PATCH /booking/{id}/status {status:"cancelled"} and account deletion.
  *
- * In one transaction: the booking row is locked (the webhook locks it too, so
- * a payment event and a cancellation are serialised), set to `cancelled`
- * (SEQUENCE + 1 for calendars), open checkout attempts are marked failed, a
- * refund due under the policy is made through Stripe (idempotency key per
- * payment, so a retry never refunds twice) and the emails are recorded.
- * The Stripe refund call is inside the transaction on purpose: if Stripe is
- * unreachable the cancellation answers 503 and nothing changed, so the caller
- * can retry; if the refund went through but the commit failed, Stripe's
- * `charge.refunded` webhook still cancels the booking and marks the payment.
+ * In one transaction: the booking row is locked (the webhook's guarded write
+ * sees the change and re-decides), set to `cancelled` (SEQUENCE + 1 for
+ * calendars), open checkout attempts are marked failed, a refund due under the
+ * policy is RECORDED (`refund_requested_at`) and the emails are recorded.
+ * Stripe is called only after the commit and after the response
+ * (payment-followups.ts): the refund with the payment's idempotency key, the
+ * open sessions expired. A cancellation therefore never waits on Stripe; a
+ * refund whose call fails stays recorded and the cron job makes it again
+ * (same key, so never twice); Stripe's answer or its `charge.refunded` event
+ * marks the payment refunded.
  */
 import { and, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { type Booking, bookings, payments } from "../../drizzle/schema.ts";
@@ -20,14 +21,14 @@ import { AppError, badRequest, notFound } from "../lib/errors.ts";
 import { type CancellingParty, refundDue } from "./booking-rules.ts";
 import { bookingEmails, loadParties } from "./bookings.ts";
 import { dispatchEmails, recordEmails } from "./notifications.ts";
-import { expireCheckoutSession, refundPaymentIntent, requireStripe, stripeClient } from "./stripe.ts";
+import { type RefundIntent, runStripeFollowUps } from "./payment-followups.ts";
 
 export type RefundResult =
   /** nothing was paid */
   | "not_paid"
-  /** paid, refunded and confirmed by Stripe */
+  /** paid, a full refund is due: recorded, made at Stripe right after the commit */
   | "full"
-  /** paid, refund requested; Stripe confirms later (charge.refunded) */
+  /** paid, refund due but it cannot be made automatically (no payment intent id): flagged for an admin */
   | "pending"
   /** paid, the policy gives no refund */
   | "none";
@@ -53,6 +54,7 @@ export async function cancelBooking(db: Database, env: ServiceEnv, input: Cancel
   const { now } = input;
   let expireSessions: string[] = [];
   let outboxIds: string[] = [];
+  const refunds: RefundIntent[] = [];
   const result = await db.transaction(async (tx) => {
     const [booking] = await tx.select().from(bookings).where(eq(bookings.id, input.bookingId)).for("update");
     if (!booking) throw notFound("Booking");
@@ -87,7 +89,6 @@ export async function cancelBooking(db: Database, env: ServiceEnv, input: Cancel
     let refund: RefundResult = paid.length === 0 ? "not_paid" : "none";
     const due = input.party === "system" || refundDue(input.party, booking.sessionDatetime, now);
     if (paid.length > 0 && due) {
-      const stripe = requireStripe(env);
       refund = "full";
       for (const payment of paid) {
         if (!payment.stripePaymentIntentId) {
@@ -99,24 +100,14 @@ export async function cancelBooking(db: Database, env: ServiceEnv, input: Cancel
           refund = "pending";
           continue;
         }
-        const outcome = await refundPaymentIntent(stripe, {
+        // The intent: made at Stripe after the commit (and by the cron job if that call fails).
+        await tx.update(payments).set({ refundRequestedAt: now, updatedAt: now }).where(eq(payments.id, payment.id));
+        refunds.push({
           paymentId: payment.id,
-          paymentIntentId: payment.stripePaymentIntentId,
           bookingId: booking.id,
+          paymentIntentId: payment.stripePaymentIntentId,
+          destinationCharge: payment.destinationAccount !== null,
         });
-        if (outcome.status === "succeeded") {
-          await tx
-            .update(payments)
-            .set({ status: "refunded", refundedAt: now, updatedAt: now })
-            .where(eq(payments.id, payment.id));
-        } else {
-          // Stripe accepted the refund but has not settled it: charge.refunded will mark it.
-          await tx
-            .update(payments)
-            .set({ flagReason: `refund ${outcome.refundId} ${outcome.status}`, updatedAt: now })
-            .where(eq(payments.id, payment.id));
-          refund = "pending";
-        }
       }
     }
 
@@ -135,10 +126,8 @@ export async function cancelBooking(db: Database, env: ServiceEnv, input: Cancel
   });
 
   await dispatchEmails(env, outboxIds);
-  if (expireSessions.length > 0) {
-    const stripe = stripeClient(env);
-    if (stripe) await Promise.all(expireSessions.map((sessionId) => expireCheckoutSession(stripe, sessionId)));
-  }
+  // After the commit and after the response: the booking is cancelled whatever Stripe does now.
+  runStripeFollowUps(env, { refunds, expireSessions }, now);
   return result;
 }
 
@@ -148,8 +137,8 @@ export async function cancelBooking(db: Database, env: ServiceEnv, input: Cancel
  * refund; the user is the coach -> full refund; the user is the client -> full
  * refund >= 24 h ahead, else none), notifying the other party only.
  * Each booking is its own transaction; returns how many were cancelled.
- * Stripe being unreachable while a refund is due -> 503 (the deletion should
- * then not proceed; already cancelled bookings stay cancelled and refunded).
+ * Refunds are recorded with each cancellation and made at Stripe after it
+ * (retried by the cron job), so Stripe being down does not block a deletion.
  */
 export async function cancelFutureBookingsOfUser(
   db: Database,

@@ -23,6 +23,7 @@ import {
 } from "./booking-rules.ts";
 import { bumpCoachesVersion } from "./coaches-version.ts";
 import { dispatchEmails, type Email, recordEmails } from "./notifications.ts";
+import { assertCoachCanBePaid, canReceivePayoutsSql } from "./payouts.ts";
 
 export interface BookingParty {
   id: string;
@@ -208,12 +209,19 @@ export interface CreateBookingInput {
   durationMinutes: number;
   notes: string | null;
   now: Date;
+  /** PAYOUTS_REQUIRED=1: only coaches who can receive payouts are bookable (payouts.ts) */
+  payoutsRequired?: boolean;
 }
 
 /** The bookable coach behind a user id or profile id: active, role coach, with a profile. */
 async function findBookableCoach(db: Executor, coachRef: string) {
   const [coach] = await db
-    .select({ userId: users.id, availability: coachProfiles.availability, hourlyRate: coachProfiles.hourlyRate })
+    .select({
+      userId: users.id,
+      availability: coachProfiles.availability,
+      hourlyRate: coachProfiles.hourlyRate,
+      canReceivePayouts: canReceivePayoutsSql, // payouts (PAYOUTS_REQUIRED)
+    })
     .from(coachProfiles)
     .innerJoin(users, eq(users.id, coachProfiles.userId))
     .where(
@@ -298,6 +306,7 @@ export async function createBooking(db: Database, input: CreateBookingInput): Pr
   const coach = await findBookableCoach(db, input.coachRef);
   if (!coach) throw notFound("Coach");
   if (coach.userId === input.clientId) throw badRequest("You cannot book yourself");
+  assertCoachCanBePaid(input.payoutsRequired === true, coach.canReceivePayouts);
   if (start.getTime() <= now.getTime()) {
     throw badRequest("session_datetime must be in the future", {
       errors: [{ field: "session_datetime", location: "body", message: "Must be in the future" }],

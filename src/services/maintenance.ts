@@ -7,6 +7,7 @@ import { emailOutbox, emailTokens, matchCache, refreshTokens } from "../../drizz
 import type { Database } from "../db/client.ts";
 import type { ServiceEnv } from "../env.ts";
 import { dispatchEmails } from "./notifications.ts";
+import { completePendingRefunds } from "./payment-followups.ts";
 import { releaseStalePendingBookings } from "./payments.ts";
 
 export interface MaintenanceReport {
@@ -18,6 +19,8 @@ type Step = (db: Database, env: ServiceEnv, now: Date) => Promise<number>;
 const steps: Record<string, Step> = {
   // Pending bookings whose checkout expired without an event (or never started): cancelled, slot freed.
   stale_pending_bookings: (db, env, now) => releaseStalePendingBookings(db, env, now),
+  // Refunds decided but not confirmed (the call after the commit failed): made again, same idempotency key.
+  pending_refunds: (db, env, now) => completePendingRefunds(db, env, now),
   expired_match_cache: async (db, _env, now) =>
     (await db.delete(matchCache).where(lt(matchCache.expiresAt, now)).returning({ id: matchCache.id })).length,
   expired_email_tokens: async (db, _env, now) =>

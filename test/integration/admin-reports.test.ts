@@ -239,7 +239,7 @@ describe("GET /admin/revenue", () => {
     const result = await get(`/admin/revenue?start_date=${day(now)}&end_date=${day(now)}&format=csv&currency=XTS`, {
       token: admin.token,
     });
-    expect(result.text).toBe("coach_id,coach_name,bookings,revenue,currency\r\n");
+    expect(result.text).toBe("coach_id,coach_name,bookings,revenue,currency,platform_fees,coach_payouts,owed\r\n");
   });
 
   it("error: bad dates, reversed or too long ranges and unknown formats are 400", async () => {
