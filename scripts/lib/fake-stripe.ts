@@ -161,6 +161,10 @@ export async function startFakeStripe(options: { webhook?: WebhookTarget; host?:
     const replayKey = idempotencyKey ? `${req.method} ${url.pathname} ${idempotencyKey}` : undefined;
     if (replayKey && idempotent.has(replayKey)) {
       const stored = idempotent.get(replayKey) as { status: number; body: Json };
+      if (lose) {
+        req.socket.destroy();
+        return;
+      }
       res.setHeader("idempotent-replayed", "true");
       return send(stored.status, stored.body);
     }
