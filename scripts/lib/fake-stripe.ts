@@ -262,6 +262,19 @@ export async function startFakeStripe(options: { webhook?: WebhookTarget; host?:
       return account ? reply(200, account) : reply(404, { error: { type: "invalid_request_error", code: "resource_missing" } });
     }
     if (req.method === "POST" && url.pathname === "/v1/account_links") {
+      // The demo data's connected accounts (drizzle/seed.ts) exist here from the start.
+      if (String(body.account).startsWith("acct_demo_") && !accounts.has(String(body.account))) {
+        accounts.set(String(body.account), {
+          id: body.account,
+          object: "account",
+          type: "express",
+          charges_enabled: true,
+          payouts_enabled: true,
+          details_submitted: true,
+          metadata: {},
+          created: now,
+        });
+      }
       const account = accounts.get(String(body.account));
       if (!account) return reply(400, { error: { type: "invalid_request_error", message: "No such account" } });
       const query = new URLSearchParams({
