@@ -10,7 +10,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bookingStatus, userRole } from "../../drizzle/schema.ts";
 import { badRequest, notFound } from "../lib/errors.ts";
-import { currencyField } from "../lib/fields.ts";
+import { isoCurrencyField } from "../lib/fields.ts";
 import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
 import { page, pageSchema, paginationQuery } from "../lib/pagination.ts";
 import { createRouter } from "../lib/router.ts";
@@ -68,7 +68,7 @@ const DateOrTimestampField = z
   )
   .openapi({ example: "2026-01-31" });
 
-const CurrencyQuery = currencyField.optional().openapi({
+const CurrencyQuery = isoCurrencyField.optional().openapi({
   description: "Amounts in different currencies are never added up: the figures are for this currency (default USD)",
   example: "USD",
 });
