@@ -10,8 +10,8 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { del, get, post } from "../helpers/api.ts";
-import { book, deliver, slot, stripeUrl } from "../helpers/booking-flow.ts";
-import { closeTestPool, query } from "../helpers/db.ts";
+import { book, checkout, deliver, paidSessionEvent, slot, stripeUrl } from "../helpers/booking-flow.ts";
+import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { fakeStripeRequests, setFakeStripeMode, stripeEvent } from "../helpers/fake-stripe.ts";
 import { createClient, createCoach } from "../helpers/fixtures.ts";
@@ -114,4 +114,42 @@ describe("a hanging Stripe holds nothing", () => {
       await setFakeStripeMode(stripeUrl(), { mode: "ok" });
     }
   }, 60_000);
+});
+
+describe("different events for one payment at the same moment (real Postgres)", () => {
+  it.runIf(isRealPostgres())(
+    "completed and payment_intent.succeeded, 6 of each with their own ids, concurrently: confirmed once, one email each",
+    async () => {
+      const [client, coach] = await Promise.all([createClient(), createCoach()]);
+      const booking = await book(client, coach, slot(6));
+      const session = await checkout(client, booking.id);
+      const completed = await paidSessionEvent(session.session_id);
+      const object = completed.data.object;
+      const succeeded = stripeEvent("payment_intent.succeeded", {
+        id: object.payment_intent,
+        object: "payment_intent",
+        amount: object.amount_total,
+        amount_received: object.amount_total,
+        currency: object.currency,
+        status: "succeeded",
+        metadata: object.metadata,
+      });
+      const deliveries = Array.from({ length: 6 }, () => [
+        deliver({ ...completed, id: `evt_c_${crypto.randomUUID()}` }),
+        deliver({ ...succeeded, id: `evt_pi_${crypto.randomUUID()}` }),
+      ]).flat();
+      const results = await Promise.all(deliveries);
+      expect(results.map((result) => result.status)).toEqual(results.map(() => 200));
+      const [row] = await query<{ status: string; sequence: number }>(`SELECT status, sequence FROM bookings WHERE id = $1`, [
+        booking.id,
+      ]);
+      expect(row).toEqual({ status: "confirmed", sequence: 1 });
+      expect((await paymentsOf(booking.id))[0]?.status).toBe("succeeded");
+      const confirmations = await query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM email_outbox WHERE to_address = $1 AND subject LIKE '%confirmed%' AND body LIKE '%' || $2 || '%'`,
+        [client.email, booking.id],
+      );
+      expect(confirmations[0]?.n).toBe(1);
+    },
+  );
 });
