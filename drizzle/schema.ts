@@ -110,6 +110,13 @@ export const coachProfiles = pgTable(
     // added: the rating that stood before the first review (imported), restored when the last
     // review is deleted; null while the coach has never had a review.
     importedRating: numeric("imported_rating", { precision: 3, scale: 2 }),
+    // added (payouts): the coach's Stripe Connect Express account and its flags, as the last
+    // applied account.updated event said (stripeAccountSyncedAt = that event's creation time).
+    stripeAccountId: varchar("stripe_account_id", { length: 255 }).unique("coach_profiles_stripe_account_id_key"),
+    stripeChargesEnabled: boolean("stripe_charges_enabled").notNull().default(false),
+    stripePayoutsEnabled: boolean("stripe_payouts_enabled").notNull().default(false),
+    stripeDetailsSubmitted: boolean("stripe_details_submitted").notNull().default(false),
+    stripeAccountSyncedAt: timestamp("stripe_account_synced_at", { withTimezone: true, mode: "date" }),
   },
   (t) => [
     index("ix_coach_profiles_languages").using("gin", t.languages),
@@ -177,9 +184,16 @@ export const payments = pgTable(
     paidAt: timestamp("paid_at", { withTimezone: true, mode: "date" }),
     refundedAt: timestamp("refunded_at", { withTimezone: true, mode: "date" }),
     // added: a paid amount/currency that differs from the expected one is kept here, not confirmed.
-    receivedAmount: numeric("received_amount", { precision: 10, scale: 2 }),
+    receivedAmount: numeric("received_amount", { precision: 12, scale: 3 }),
     receivedCurrency: varchar("received_currency", { length: 3 }),
     flagReason: text("flag_reason"),
+    // added (payouts): the split of `amount`. destination_account is set for a destination
+    // charge (the coach's share went to their connected account); null means the share is owed.
+    platformFee: numeric("platform_fee", { precision: 12, scale: 3 }),
+    coachAmount: numeric("coach_amount", { precision: 12, scale: 3 }),
+    destinationAccount: varchar("destination_account", { length: 255 }),
+    // added: a refund decided in a committed write, made at Stripe after the commit (retried by the cron).
+    refundRequestedAt: timestamp("refund_requested_at", { withTimezone: true, mode: "date" }),
   },
   (t) => [
     index("ix_payments_booking_id").on(t.bookingId),

@@ -3,8 +3,9 @@
  * (seeded PRNG), so every fresh `.data/` looks the same.
  */
 import bcrypt from "bcryptjs";
-import { sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { minorToDecimalString, platformFeeMinor, sessionPriceMinor } from "../src/lib/currencies.ts";
 import * as schema from "./schema.ts";
 
 export const DEMO_PASSWORD = "CultureBridge#2026";
@@ -235,6 +236,8 @@ export interface SeedSummary {
   clients: number;
   posts: number;
   resources: number;
+  bookings: number;
+  payments: number;
 }
 
 export async function seedDemoData(db: AnyDatabase, options: { coaches?: number; clients?: number } = {}): Promise<SeedSummary> {
@@ -394,7 +397,128 @@ export async function seedDemoData(db: AnyDatabase, options: { coaches?: number;
     coachUsers.map((user) => user.id),
     clientUsers.map((user) => user.id),
   );
-  return { coaches: coachCount, clients: clientCount, posts: postRows.length + 1, resources: resourceRows.length };
+  const money = await seedDemoBookings(db, coachUsers, clientUsers, new Date());
+  return { coaches: coachCount, clients: clientCount, posts: postRows.length + 1, resources: resourceRows.length, ...money };
+}
+
+/** The demo Express account of coach2 (the local Stripe stand-in knows every acct_demo_ id). */
+export const DEMO_CONNECTED_ACCOUNT = "acct_demo_coach2";
+const DEMO_FEE_PERCENT = 15;
+
+/**
+ * Paid history, so that the admin revenue report, a coach's earnings and the
+ * payment objects show something: completed sessions over the last two months
+ * (one refunded), and paid confirmed sessions ahead. coach2 has a connected
+ * account (destination charges: its shares were transferred); the others'
+ * shares are owed. coach1 has none, so that onboarding can be tried.
+ * No demo client is left holding unpaid bookings (the 3-unpaid limit).
+ */
+async function seedDemoBookings(
+  db: AnyDatabase,
+  coachUsers: { id: string }[],
+  clientUsers: { id: string }[],
+  now: Date,
+): Promise<{ bookings: number; payments: number }> {
+  const coaches = coachUsers.slice(0, 4);
+  const clients = clientUsers.slice(0, 6);
+  if (coaches.length < 4 || clients.length < 6) return { bookings: 0, payments: 0 };
+  const demoCoach = coaches[1] as { id: string };
+  await db
+    .update(schema.coachProfiles)
+    .set({
+      stripeAccountId: DEMO_CONNECTED_ACCOUNT,
+      stripeChargesEnabled: true,
+      stripePayoutsEnabled: true,
+      stripeDetailsSubmitted: true,
+    })
+    .where(eq(schema.coachProfiles.userId, demoCoach.id));
+  const rates = await db
+    .select({
+      userId: schema.coachProfiles.userId,
+      rate: schema.coachProfiles.hourlyRate,
+      currency: schema.coachProfiles.currency,
+    })
+    .from(schema.coachProfiles)
+    .where(
+      inArray(
+        schema.coachProfiles.userId,
+        coaches.map((coach) => coach.id),
+      ),
+    );
+  const rateOf = new Map(rates.map((row) => [row.userId, row]));
+  const DAY = 24 * 60 * 60 * 1000;
+  const at = (days: number, hour: number) => {
+    const date = new Date(now.getTime() + days * DAY);
+    date.setUTCHours(hour, 0, 0, 0);
+    return date;
+  };
+  // [coach index, client index, day offset, UTC hour, duration, outcome]
+  const plan: [number, number, number, number, number, "completed" | "confirmed" | "refunded"][] = [
+    [0, 0, -58, 9, 60, "completed"],
+    [1, 0, -51, 10, 60, "completed"],
+    [1, 1, -44, 11, 90, "completed"],
+    [2, 2, -37, 12, 60, "completed"],
+    [1, 3, -30, 9, 30, "completed"],
+    [3, 4, -23, 10, 60, "completed"],
+    [0, 5, -16, 11, 60, "refunded"],
+    [1, 2, -9, 12, 60, "completed"],
+    [2, 0, -5, 13, 60, "completed"],
+    [1, 4, 12, 9, 60, "confirmed"],
+    [0, 3, 13, 10, 60, "confirmed"],
+    [3, 1, 14, 11, 90, "confirmed"],
+  ];
+  let payments = 0;
+  for (const [coachIndex, clientIndex, day, hour, minutes, outcome] of plan) {
+    const coach = coaches[coachIndex] as { id: string };
+    const client = clients[clientIndex] as { id: string };
+    const priced = rateOf.get(coach.id);
+    if (!priced?.rate) continue;
+    const start = at(day, hour);
+    const bookedAt = new Date(Math.min(start.getTime() - 3 * DAY, now.getTime() - DAY));
+    const paidAt = new Date(bookedAt.getTime() + 10 * 60_000);
+    const amount = sessionPriceMinor(priced.rate, minutes, priced.currency);
+    const fee = platformFeeMinor(amount, DEMO_FEE_PERCENT, priced.currency);
+    const destination = coach.id === demoCoach.id ? DEMO_CONNECTED_ACCOUNT : null;
+    const [booking] = await db
+      .insert(schema.bookings)
+      .values({
+        clientId: client.id,
+        coachId: coach.id,
+        sessionDatetime: start,
+        durationMinutes: minutes,
+        status: outcome === "refunded" ? "cancelled" : outcome,
+        meetingLink: outcome === "refunded" ? null : `https://meet.jit.si/culturebridge-demo-${payments + 1}`,
+        notes: "Demo session",
+        createdAt: bookedAt,
+        updatedAt: paidAt,
+      })
+      .returning({ id: schema.bookings.id });
+    const bookingId = (booking as { id: string }).id;
+    const [payment] = await db
+      .insert(schema.payments)
+      .values({
+        bookingId,
+        amount: minorToDecimalString(amount, priced.currency),
+        currency: priced.currency,
+        status: outcome === "refunded" ? "refunded" : "succeeded",
+        stripeSessionId: `cs_demo_${bookingId.slice(0, 8)}`,
+        stripePaymentIntentId: `pi_demo_${bookingId.slice(0, 8)}`,
+        paidAt,
+        refundedAt: outcome === "refunded" ? new Date(paidAt.getTime() + DAY) : null,
+        platformFee: minorToDecimalString(fee, priced.currency),
+        coachAmount: minorToDecimalString(amount - fee, priced.currency),
+        destinationAccount: destination,
+        createdAt: bookedAt,
+        updatedAt: paidAt,
+      })
+      .returning({ id: schema.payments.id });
+    await db
+      .update(schema.bookings)
+      .set({ paymentId: (payment as { id: string }).id })
+      .where(eq(schema.bookings.id, bookingId));
+    payments++;
+  }
+  return { bookings: payments, payments };
 }
 
 const REVIEW_COMMENTS = [

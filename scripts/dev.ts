@@ -28,6 +28,7 @@ import { users } from "../drizzle/schema.ts";
 import { DEMO_LOGINS, DEMO_PASSWORD, seedDemoData } from "../drizzle/seed.ts";
 import { ensureAdmin } from "../src/services/admins.ts";
 import { type DatabaseHandle, projectRoot, startEmbeddedDatabase, useExternalDatabase } from "./lib/database.ts";
+import { startFakeStripe } from "./lib/fake-stripe.ts";
 import { connectNode } from "./lib/node-db.ts";
 import { configWithHyperdrive, portInUse, startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
 import { startWsProxy, type WsProxy } from "./lib/ws-proxy.ts";
@@ -50,6 +51,10 @@ const OVERRIDABLE = [
   "APP_VERSION",
   "ALLOW_TEST_CLOCK",
   "MEETING_BASE_URL",
+  "PLATFORM_FEE_PERCENT",
+  "PAYOUTS_REQUIRED",
+  "CONNECT_RETURN_URL",
+  "CONNECT_REFRESH_URL",
 ];
 
 function log(message: string) {
@@ -202,6 +207,21 @@ async function main() {
     proxy = await startWsProxy({ target: database.url });
     vars.WS_PROXY = proxy.url;
     log("database path: Neon serverless driver through the local WebSocket proxy");
+  }
+
+  // --- payments: the local Stripe stand-in (docs/PAYMENTS.md) ---
+  // In development without STRIPE_SECRET_KEY, checkout and payouts onboarding work end to end against
+  // scripts/lib/fake-stripe.ts (in this process, on loopback): its checkout page has Pay / Cancel and
+  // delivers signed webhooks to the Worker. A real key switches it off; nothing of it is in the Worker.
+  if (vars.ENVIRONMENT === "development" && !vars.STRIPE_SECRET_KEY) {
+    const webhookSecret = `whsec_local_${randomBytes(24).toString("hex")}`;
+    const standIn = await startFakeStripe({ webhook: { url: `http://${host}:${port}`, secret: webhookSecret } });
+    Object.assign(vars, {
+      STRIPE_SECRET_KEY: "sk_test_local_stand_in",
+      STRIPE_API_BASE: standIn.url,
+      STRIPE_WEBHOOK_SECRET: webhookSecret,
+    });
+    log(`payments: local Stripe stand-in on ${standIn.url} (no STRIPE_SECRET_KEY given; see docs/PAYMENTS.md)`);
   }
 
   const wrangler = startWranglerDev({ port, vars, persistTo: path.join(dataDir, "wrangler"), extraArgs });

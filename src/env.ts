@@ -31,6 +31,14 @@ export interface Bindings {
   ALLOW_TEST_CLOCK?: string;
   /** Generated meeting links: MEETING_BASE_URL + "/" + room (default https://meet.jit.si). */
   MEETING_BASE_URL?: string;
+  // --- payouts (Stripe Connect) ---
+  /** Platform fee in percent of each payment (default 15). */
+  PLATFORM_FEE_PERCENT?: string;
+  /** "1": POST /booking refuses coaches who cannot receive payouts. */
+  PAYOUTS_REQUIRED?: string;
+  /** Where Stripe sends the coach after onboarding / when the link expired; default under PUBLIC_BASE_URL. */
+  CONNECT_RETURN_URL?: string;
+  CONNECT_REFRESH_URL?: string;
 
   // bindings
   MATCH_CACHE: KVNamespace;
@@ -123,6 +131,11 @@ const rawConfigSchema = z.object({
   RATE_LIMIT_MODE: z.preprocess((value) => value || "location", z.enum(["location", "exact"])),
   // bookings (contract v2 Meeting links)
   MEETING_BASE_URL: optionalText,
+  // --- payouts (Stripe Connect) ---
+  PLATFORM_FEE_PERCENT: optionalText,
+  PAYOUTS_REQUIRED: optionalText,
+  CONNECT_RETURN_URL: optionalText,
+  CONNECT_REFRESH_URL: optionalText,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -164,6 +177,15 @@ export interface Config {
   // bookings (contract v2 Meeting links)
   /** Generated meeting links are this + "/" + an unguessable room name (default https://meet.jit.si). */
   meetingBaseUrl: string;
+  // --- payouts (Stripe Connect) ---
+  payouts: {
+    /** PLATFORM_FEE_PERCENT, 0-100 (default 15). */
+    feePercent: number;
+    /** PAYOUTS_REQUIRED=1: bookings only with coaches who can receive payouts. */
+    required: boolean;
+    returnUrl: string;
+    refreshUrl: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -174,6 +196,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 100;
+export const DEFAULT_PLATFORM_FEE_PERCENT = 15;
 
 /** Lenient on purpose: an unusable value means the documented default, not an outage. */
 export function rateLimitPerMinute(value: string | undefined): number {
@@ -223,6 +246,17 @@ export function readConfig(env: RawEnv): Config {
   const emailApiUrl = raw.EMAIL_API_URL ? url("EMAIL_API_URL", raw.EMAIL_API_URL, undefined) : undefined;
   const appBaseUrl = raw.APP_BASE_URL ? url("APP_BASE_URL", raw.APP_BASE_URL, undefined) : undefined;
   const meetingBaseUrl = url("MEETING_BASE_URL", raw.MEETING_BASE_URL, DEFAULT_MEETING_BASE_URL);
+  // --- payouts (Stripe Connect) ---
+  const feePercent = raw.PLATFORM_FEE_PERCENT === undefined ? DEFAULT_PLATFORM_FEE_PERCENT : Number(raw.PLATFORM_FEE_PERCENT);
+  if (!Number.isFinite(feePercent) || feePercent < 0 || feePercent > 100)
+    problems.push("PLATFORM_FEE_PERCENT must be a number from 0 to 100");
+  if (raw.PAYOUTS_REQUIRED !== undefined && !["0", "1"].includes(raw.PAYOUTS_REQUIRED))
+    problems.push("PAYOUTS_REQUIRED must be 0 or 1");
+  const connectReturnUrl = raw.CONNECT_RETURN_URL ? url("CONNECT_RETURN_URL", raw.CONNECT_RETURN_URL, undefined) : undefined;
+  const connectRefreshUrl = raw.CONNECT_REFRESH_URL ? url("CONNECT_REFRESH_URL", raw.CONNECT_REFRESH_URL, undefined) : undefined;
+  // The local Stripe stand-in (npm start) speaks plain http on loopback: never outside development/test.
+  if (!isLocal && stripeApiBase && !stripeApiBase.startsWith("https://"))
+    problems.push("STRIPE_API_BASE must be https outside development");
   if (problems.length > 0) throw new ConfigError(problems);
   const corsOrigins = (raw.CORS_ORIGINS ?? "")
     .split(",")
@@ -257,6 +291,12 @@ export function readConfig(env: RawEnv): Config {
     // --- edge data path (issue 13) ---
     rateLimitMode: raw.RATE_LIMIT_MODE,
     meetingBaseUrl: meetingBaseUrl ?? DEFAULT_MEETING_BASE_URL,
+    payouts: {
+      feePercent,
+      required: raw.PAYOUTS_REQUIRED === "1",
+      returnUrl: connectReturnUrl ?? `${base}/payouts/onboarding/return`,
+      refreshUrl: connectRefreshUrl ?? `${base}/payouts/onboarding/refresh`,
+    },
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { bookingStatus, userRole } from "../../drizzle/schema.ts";
-import { currencyField } from "../lib/fields.ts";
+import { isoCurrencyField } from "../lib/fields.ts";
 import { UUID_PATTERN } from "../lib/openapi.ts";
 import { paginationQuery } from "../lib/pagination.ts";
 import { DAY_MS } from "../lib/time.ts";
@@ -63,7 +63,8 @@ export const DateOrTimestampField = z
   )
   .openapi({ example: "2026-01-31" });
 
-export const CurrencyQuery = currencyField.optional().openapi({
+// Any ISO code: reports may ask for a currency no coach charges in (only a coach's own currency must be Stripe-chargeable).
+export const CurrencyQuery = isoCurrencyField.optional().openapi({
   description: "Amounts in different currencies are never added up: the figures are for this currency (default USD)",
   example: "USD",
 });
@@ -209,8 +210,20 @@ export const RevenueSchema = z
     total_revenue: z.number(),
     total_bookings: z.number().int(),
     average_booking_value: z.number(),
+    // v2 payouts: the platform's fees, the coaches' shares transferred (destination charges), the shares still owed.
+    platform_fees: z.number(),
+    coach_payouts: z.number(),
+    owed: z.number(),
     by_coach: z.array(
-      z.object({ coach_id: z.string().guid(), coach_name: z.string(), bookings: z.number().int(), revenue: z.number() }),
+      z.object({
+        coach_id: z.string().guid(),
+        coach_name: z.string(),
+        bookings: z.number().int(),
+        revenue: z.number(),
+        platform_fees: z.number(),
+        coach_payouts: z.number(),
+        owed: z.number(),
+      }),
     ),
     daily_breakdown: z.array(z.object({ date: z.string(), bookings: z.number().int(), revenue: z.number() })),
   })

@@ -3,6 +3,7 @@
  * (PUT /profile), the Phase-1 import and the seed agree on one definition.
  */
 import { z } from "@hono/zod-openapi";
+import { isStripeCurrency } from "./currencies.ts";
 import { canonicalLanguage, LANGUAGES } from "./languages.ts";
 
 const zoneCache = new Map<string, boolean>();
@@ -75,11 +76,18 @@ export const hourlyRateField = z
     "At most two decimals",
   );
 
-export const currencyField = z
+/** Any ISO 4217-shaped code (report filters over stored data). */
+export const isoCurrencyField = z
   .string()
   .trim()
   .regex(/^[A-Za-z]{3}$/, "Must be a 3-letter ISO 4217 code")
   .transform((value) => value.toUpperCase());
+
+/** A coach's currency (profile, import): contract v2 Money, one Stripe Checkout can charge in. */
+export const currencyField = isoCurrencyField.refine(
+  isStripeCurrency,
+  "Must be a currency Stripe Checkout supports (ISO 4217, e.g. USD, EUR, JPY, KWD)",
+);
 
 /** Free-form list entries ("other" answers fit): trimmed, 1-100 chars, at most 20. */
 export const freeTextItem = z.string().trim().min(1).max(100);

@@ -131,6 +131,7 @@ export const bookingRoutes = createRouter()
       durationMinutes: body.duration_minutes,
       notes: body.notes ?? null,
       now: c.var.now,
+      payoutsRequired: c.var.config.payouts.required,
     });
     return c.json(BookingSchema.parse(booking), 201);
   })

@@ -11,6 +11,7 @@ import { communityRoutes } from "./community/index.ts";
 import { devRoutes } from "./dev/index.ts";
 import { matchRoutes } from "./match.ts";
 import { paymentRoutes } from "./payment.ts";
+import { payoutsRoutes } from "./payouts.ts";
 import { profileRoutes } from "./profile.ts";
 import { reviewRoutes } from "./reviews.ts";
 
@@ -23,6 +24,7 @@ export function mountFeatureRoutes(app: OpenAPIHono<RouterEnv>): void {
   app.route("/", matchRoutes);
   app.route("/", bookingRoutes);
   app.route("/", paymentRoutes);
+  app.route("/", payoutsRoutes);
   app.route("/", calendarRoutes);
   app.route("/", communityRoutes);
   app.route("/", adminRoutes);

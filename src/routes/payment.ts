@@ -2,40 +2,12 @@
  * Payments (contract: Payments (Stripe)). Thin: validate -> service -> shape.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { CheckoutRequestSchema, CheckoutSessionSchema, PaymentSchema, WebhookReceivedSchema } from "../contract/payments.ts";
 import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireUser } from "../middleware/auth.ts";
-import { createCheckout, getPaymentFor, handleStripeEvent, verifyStripeEvent } from "../services/payments.ts";
-
-const CheckoutBody = z.object({ booking_id: z.string().regex(UUID_PATTERN, "Must be a UUID") }).openapi("CheckoutRequest");
-
-const CheckoutSchema = z
-  .object({
-    session_id: z.string().openapi({ example: "cs_test_a1b2c3" }),
-    checkout_url: z.string().openapi({ example: "https://checkout.stripe.com/c/pay/cs_test_a1b2c3" }),
-    expires_at: z.string().openapi({ example: "2026-03-02T10:30:00Z" }),
-  })
-  .openapi("CheckoutSession");
-
-const PaymentSchema = z
-  .object({
-    id: z.string(),
-    booking_id: z.string(),
-    amount: z.number().openapi({ example: 120 }),
-    currency: z.string().openapi({ example: "USD" }),
-    status: z.enum(["pending", "succeeded", "failed", "refunded"]),
-    stripe_session_id: z.string().nullable(),
-    stripe_payment_intent_id: z.string().nullable(),
-    created_at: z.string(),
-    updated_at: z.string(),
-    paid_at: z.string().nullable(),
-    refunded_at: z.string().nullable(),
-    flag_reason: z
-      .string()
-      .nullable()
-      .openapi({ description: "why the payment needs attention (amount mismatch, paid after cancellation...)" }),
-  })
-  .openapi("Payment");
+import { createCheckout, getPaymentFor } from "../services/payments.ts";
+import { handleStripeEvent, verifyStripeEvent } from "../services/stripe-webhook.ts";
 
 const checkoutRoute = createRoute({
   method: "post",
@@ -43,10 +15,10 @@ const checkoutRoute = createRoute({
   tags: ["Payments"],
   summary: "Open (or return the open) Stripe Checkout Session of the caller's pending booking",
   description:
-    "Amount = coach hourly_rate x duration / 60 in the coach's currency; the session lives 30 minutes; a second call while it is open returns the same session. 503 when payments are not configured or Stripe is unreachable.",
+    "Amount = coach hourly_rate x duration / 60 in the coach's currency, in Stripe's minor units (0, 2 or 3 decimals); the session lives 30 minutes; a second call while it is open returns the same session, and a retry after a lost answer gets the same session too. When the coach's connected account has charges_enabled it is a destination charge (application_fee_amount = PLATFORM_FEE_PERCENT of the amount). No session of a booking expires later than 60 minutes after the booking was created (409 `payment_window_closed` after that). 503 when payments are not configured or Stripe is unreachable.",
   security: bearerSecurity,
-  request: { body: { content: { "application/json": { schema: CheckoutBody } }, required: true } },
-  responses: { 200: jsonContent(CheckoutSchema, "The checkout session"), ...errorResponses(401, 403, 404, 409, 503) },
+  request: { body: { content: { "application/json": { schema: CheckoutRequestSchema } }, required: true } },
+  responses: { 200: jsonContent(CheckoutSessionSchema, "The checkout session"), ...errorResponses(401, 403, 404, 409, 503) },
 });
 
 const webhookRoute = createRoute({
@@ -55,16 +27,13 @@ const webhookRoute = createRoute({
   tags: ["Payments"],
   summary: "Stripe webhook (signed with STRIPE_WEBHOOK_SECRET)",
   description:
-    "The raw body is verified against the Stripe-Signature header (300 s tolerance). Each event is applied exactly once (its id is recorded in the same transaction as its effect); unknown types are acknowledged and ignored. States only move forward: a payment completed for a booking that is already cancelled (or confirmed by another payment) is recorded as succeeded with a flag_reason and refunded at once, never reviving the booking; a refund that arrives before the completion is kept; a paid amount or currency different from the expected one is stored (received_amount, received_currency, flag_reason) and the booking is not confirmed.",
+    "The raw body is verified against the Stripe-Signature header (300 s tolerance). Each event is applied exactly once (its id is recorded in the same statement as its effect); unknown types are acknowledged and ignored. Events are matched to their own Checkout Session (or payment intent), never by booking alone. States only move forward: a payment completed for a booking that is already cancelled (or confirmed by another payment) is recorded as succeeded with a flag_reason and refunded, never reviving the booking; a refund that arrives before the completion is kept; a paid amount or currency different from the expected one is stored (received_amount, received_currency, flag_reason) and the booking is not confirmed. account.updated stores the connected account's flags unless an event created later was already applied.",
   request: {
     headers: z.object({ "stripe-signature": z.string().optional().openapi({ description: "Stripe's signature header" }) }),
     body: { content: { "application/json": { schema: z.object({}).passthrough().openapi("StripeEvent") } }, required: true },
   },
   responses: {
-    200: jsonContent(
-      z.object({ received: z.literal(true) }).openapi("WebhookReceived"),
-      "Accepted (also for duplicates and ignored types)",
-    ),
+    200: jsonContent(WebhookReceivedSchema, "Accepted (also for duplicates and ignored types)"),
     ...errorResponses(503),
   },
 });
@@ -100,18 +69,20 @@ paymentRoutes
     const raw = await c.req.text();
     const event = await verifyStripeEvent(c.var.deps, raw, c.req.header("stripe-signature"), c.var.now);
     await handleStripeEvent(c.var.db, c.var.deps, event, c.var.now);
-    return c.json({ received: true as const }, 200);
+    return c.json(WebhookReceivedSchema.parse({ received: true }), 200);
   })
   .openapi(checkoutRoute, async (c) => {
     const user = requireUser(c);
     const { booking_id } = c.req.valid("json");
-    return c.json(
-      await createCheckout(c.var.db, c.var.deps, { bookingId: booking_id.toLowerCase(), caller: user, now: c.var.now }),
-      200,
-    );
+    const session = await createCheckout(c.var.db, c.var.deps, {
+      bookingId: booking_id.toLowerCase(),
+      caller: user,
+      now: c.var.now,
+    });
+    return c.json(CheckoutSessionSchema.parse(session), 200);
   })
   .openapi(getPaymentRoute, async (c) => {
     const user = requireUser(c);
     const { id } = c.req.valid("param");
-    return c.json(await getPaymentFor(c.var.db, id.toLowerCase(), user), 200);
+    return c.json(PaymentSchema.parse(await getPaymentFor(c.var.db, id.toLowerCase(), user)), 200);
   });

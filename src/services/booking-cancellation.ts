@@ -9,14 +9,12 @@
  * (SEQUENCE + 1 for calendars), fails open checkouts, records the refund
  * intent on paid payments ("refund requested") and the emails -- one statement.
  *
- * Stripe is called only after that commit (no row lock or connection held while
- * Stripe answers): open checkout sessions are expired (best effort) and due
- * refunds are requested with an idempotency key per payment, so a retry never
- * refunds twice. A refund Stripe settles at once marks the payment `refunded`
- * (one more statement, only for paid cancellations); otherwise Stripe's
- * `charge.refunded` webhook does. When Stripe is unreachable the cancellation
- * stands and the answer is 503: the refund intent stays recorded and calling
- * the cancellation again completes it.
+ * Stripe is called only after that commit and after the response
+ * (payment-followups.ts), so a cancellation never waits on Stripe: open checkout
+ * sessions are expired (best effort) and due refunds are made with the payment's
+ * idempotency key. A refund whose call fails stays recorded (refund_requested_at)
+ * and the cron job makes it again (same key, so never twice); Stripe's answer or
+ * its `charge.refunded` event marks the payment refunded.
  */
 import { and, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { type Booking, bookings, payments } from "../../drizzle/schema.ts";
@@ -27,16 +25,16 @@ import { AppError, badRequest, notFound } from "../lib/errors.ts";
 import { type BookingParties, bookingEmails } from "./booking-emails.ts";
 import { type CancellingParty, refundDue } from "./booking-rules.ts";
 import { concurrentChange } from "./booking-status.ts";
-import { assertParticipant, callBookingFunction, loadBookingForWrite, type PaidPayment } from "./bookings.ts";
+import { assertParticipant, callBookingFunction, loadBookingForWrite } from "./bookings.ts";
 import { dispatchEmails } from "./notifications.ts";
-import { expireCheckoutSession, refundPaymentIntent, requireStripe, stripeClient } from "./stripe.ts";
+import { runStripeFollowUps } from "./payment-followups.ts";
 
 export type RefundResult =
   /** nothing was paid */
   | "not_paid"
-  /** paid, refunded and confirmed by Stripe */
+  /** paid, a full refund is made (at Stripe right after the answer; retried by the cron job) */
   | "full"
-  /** paid, refund requested; Stripe confirms later (charge.refunded) */
+  /** paid, a refund is due but cannot be made automatically (flagged for an admin) */
   | "pending"
   /** paid, the policy gives no refund */
   | "none";
@@ -58,9 +56,6 @@ export interface CancelBookingInput {
   skipNotifyUserIds?: readonly string[];
 }
 
-/** Marks a paid payment whose refund is due but not yet confirmed (the intent, retried by a repeated cancellation). */
-export const REFUND_REQUESTED = "refund requested";
-
 const CANCELLABLE = ["pending", "confirmed"] as const;
 
 type CancelOutcome =
@@ -68,7 +63,10 @@ type CancelOutcome =
       outcome: "cancelled";
       booking: Record<string, unknown>;
       expire_sessions: string[];
-      refunds: Array<{ payment_id: string; payment_intent_id: string | null }>;
+      /** refunds recorded (refund_requested_at) with what the Stripe call needs */
+      refunds: Array<{ payment_id: string; payment_intent_id: string; destination_account: string | null }>;
+      /** paid payments due a refund that have no payment intent (flagged; cannot happen for Stripe-confirmed ones) */
+      unrefundable: number;
       email_ids: string[];
     }
   | { outcome: "not_found" }
@@ -97,13 +95,6 @@ export async function cancelBooking(db: Executor, env: ServiceEnv, input: Cancel
     const { booking, parties, paidPayments } = state;
     const party = partyOf(booking, input);
 
-    if (booking.status === "cancelled") {
-      // A cancellation whose refund Stripe could not take yet: this retry completes it.
-      const outstanding = paidPayments.filter((payment) => payment.flag === REFUND_REQUESTED);
-      if (outstanding.length === 0) throw notCancellable(booking.status);
-      const refund = await issueRefunds(db, env, booking.id, outstanding, now);
-      return { booking, parties, refund };
-    }
     if (!(CANCELLABLE as readonly string[]).includes(booking.status)) throw notCancellable(booking.status);
 
     const due = party === "system" || refundDue(party, booking.sessionDatetime, now);
@@ -128,65 +119,23 @@ export async function cancelBooking(db: Executor, env: ServiceEnv, input: Cancel
     if (result.outcome === "bad_status") throw notCancellable(result.status);
 
     await dispatchEmails(env, result.email_ids);
-    if (result.expire_sessions.length > 0) {
-      const stripe = stripeClient(env);
-      if (stripe) await Promise.all(result.expire_sessions.map((sessionId) => expireCheckoutSession(stripe, sessionId)));
-    }
-    const cancelled = rowFromJson(bookings, result.booking);
-    const refund =
-      result.refunds.length === 0
-        ? wording
-        : await issueRefunds(
-            db,
-            env,
-            booking.id,
-            result.refunds.map((row) => ({ id: row.payment_id, intent: row.payment_intent_id, flag: REFUND_REQUESTED })),
-            now,
-          );
-    return { booking: cancelled, parties, refund };
+    // After the commit and after the response: the booking is cancelled whatever Stripe does now.
+    runStripeFollowUps(
+      env,
+      {
+        expireSessions: result.expire_sessions,
+        refunds: result.refunds.map((row) => ({
+          paymentId: row.payment_id,
+          bookingId: booking.id,
+          paymentIntentId: row.payment_intent_id,
+          destinationCharge: row.destination_account !== null,
+        })),
+      },
+      now,
+    );
+    const refund: RefundResult = result.unrefundable > 0 ? "pending" : wording;
+    return { booking: rowFromJson(bookings, result.booking), parties, refund };
   }
-}
-
-/**
- * After the cancellation committed: asks Stripe for each due refund (idempotency
- * key per payment) and records what Stripe says. Stripe unreachable -> 503; the
- * intent stays, and the next cancellation call (or charge.refunded) completes it.
- */
-async function issueRefunds(
-  db: Executor,
-  env: ServiceEnv,
-  bookingId: string,
-  due: readonly PaidPayment[],
-  now: Date,
-): Promise<RefundResult> {
-  const stripe = requireStripe(env);
-  let result: RefundResult = "full";
-  for (const payment of due) {
-    if (!payment.intent) {
-      // Cannot happen for a payment confirmed by Stripe; keep it visible rather than guess.
-      await db
-        .update(payments)
-        .set({ flagReason: "refund due but no payment intent id", updatedAt: now })
-        .where(eq(payments.id, payment.id));
-      result = "pending";
-      continue;
-    }
-    const outcome = await refundPaymentIntent(stripe, { paymentId: payment.id, paymentIntentId: payment.intent, bookingId });
-    if (outcome.status === "succeeded") {
-      await db
-        .update(payments)
-        .set({ status: "refunded", refundedAt: now, flagReason: null, updatedAt: now })
-        .where(and(eq(payments.id, payment.id), eq(payments.status, "succeeded")));
-    } else {
-      // Stripe accepted the refund but has not settled it: charge.refunded will mark it.
-      await db
-        .update(payments)
-        .set({ flagReason: `refund ${outcome.refundId} ${outcome.status}`, updatedAt: now })
-        .where(eq(payments.id, payment.id));
-      result = "pending";
-    }
-  }
-  return result;
 }
 
 /**
@@ -194,9 +143,9 @@ async function issueRefunds(
  * user is the client or the coach, under the policy (by an admin -> full
  * refund; the user is the coach -> full refund; the user is the client -> full
  * refund >= 24 h ahead, else none), notifying the other party only.
- * Returns how many were cancelled. Stripe being unreachable while a refund is
- * due -> 503 (the deletion should then not proceed; already cancelled bookings
- * stay cancelled, their refund intents recorded).
+ * Returns how many were cancelled. Refunds are recorded with each cancellation
+ * and made at Stripe after it (retried by the cron job), so Stripe being down
+ * does not block a deletion.
  */
 export async function cancelFutureBookingsOfUser(
   db: Database,

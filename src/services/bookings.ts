@@ -26,6 +26,7 @@ import {
   MAX_UNPAID_BOOKINGS_UNVERIFIED,
   MAX_UNPAID_PENDING_BOOKINGS,
 } from "./booking-rules.ts";
+import { assertCoachCanBePaid, canReceivePayoutsSql } from "./payouts.ts";
 
 // payments.ts and booking-cancellation.ts import these from here.
 export {
@@ -164,12 +165,19 @@ export interface CreateBookingInput {
   durationMinutes: number;
   notes: string | null;
   now: Date;
+  /** PAYOUTS_REQUIRED=1: only coaches who can receive payouts are bookable (payouts.ts) */
+  payoutsRequired?: boolean;
 }
 
 /** The bookable coach behind a user id or profile id: active, role coach, with a profile. */
 async function findBookableCoach(db: Executor, coachRef: string) {
   const [coach] = await db
-    .select({ userId: users.id, availability: coachProfiles.availability, hourlyRate: coachProfiles.hourlyRate })
+    .select({
+      userId: users.id,
+      availability: coachProfiles.availability,
+      hourlyRate: coachProfiles.hourlyRate,
+      canReceivePayouts: canReceivePayoutsSql, // payouts (PAYOUTS_REQUIRED)
+    })
     .from(coachProfiles)
     .innerJoin(users, eq(users.id, coachProfiles.userId))
     .where(
@@ -202,6 +210,7 @@ export async function createBooking(db: Executor, input: CreateBookingInput): Pr
   const coach = await findBookableCoach(db, input.coachRef);
   if (!coach) throw notFound("Coach");
   if (coach.userId === input.clientId) throw badRequest("You cannot book yourself");
+  assertCoachCanBePaid(input.payoutsRequired === true, coach.canReceivePayouts);
   futureStartRequired(start, now);
   if (coach.hourlyRate === null)
     throw conflict("The coach has not set an hourly rate yet and cannot be booked", { reason: "coach_has_no_rate" });

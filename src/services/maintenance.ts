@@ -7,6 +7,7 @@ import { emailOutbox, emailTokens, matchCache, refreshTokens } from "../../drizz
 import type { Database } from "../db/client.ts";
 import type { ServiceEnv } from "../env.ts";
 import { dispatchEmails } from "./notifications.ts";
+import { completePendingRefunds } from "./payment-followups.ts";
 import { releaseStalePendingBookings } from "./payments.ts";
 import { sendDueReminders } from "./reminders.ts";
 
@@ -21,6 +22,8 @@ const steps: Record<string, Step> = {
   stale_pending_bookings: (db, env, now) => releaseStalePendingBookings(db, env, now),
   // Contract v2: "Reminder: ..." emails 24 h and 1 h before each confirmed session, each exactly once.
   session_reminders: (db, env, now) => sendDueReminders(db, env, now),
+  // Refunds decided but not confirmed (the call after the commit failed): made again, same idempotency key.
+  pending_refunds: (db, env, now) => completePendingRefunds(db, env, now),
   expired_match_cache: async (db, _env, now) =>
     (await db.delete(matchCache).where(lt(matchCache.expiresAt, now)).returning({ id: matchCache.id })).length,
   expired_email_tokens: async (db, _env, now) =>

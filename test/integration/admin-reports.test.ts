@@ -164,9 +164,21 @@ describe("GET /admin/revenue", () => {
       total_revenue: 260.25,
       total_bookings: 3,
       average_booking_value: 86.75,
+      // v2 payouts: these fixture payments carry no fee split and no transfer, so the whole amount is owed.
+      platform_fees: 0,
+      coach_payouts: 0,
+      owed: 260.25,
       by_coach: [
-        { coach_id: alice.id, coach_name: "Alice Coach", bookings: 2, revenue: 200.25 },
-        { coach_id: bob.id, coach_name: "Bob Coach", bookings: 1, revenue: 60 },
+        {
+          coach_id: alice.id,
+          coach_name: "Alice Coach",
+          bookings: 2,
+          revenue: 200.25,
+          platform_fees: 0,
+          coach_payouts: 0,
+          owed: 200.25,
+        },
+        { coach_id: bob.id, coach_name: "Bob Coach", bookings: 1, revenue: 60, platform_fees: 0, coach_payouts: 0, owed: 60 },
       ],
       daily_breakdown: [
         { date: day(start), bookings: 1, revenue: 120 },
@@ -213,7 +225,16 @@ describe("GET /admin/revenue", () => {
     expect(result.headers.get("content-disposition")).toBe(`attachment; filename="revenue-${day(now)}-${day(now)}.csv"`);
 
     const rows = parse(result.text, { columns: true }) as Record<string, string>[];
-    expect(Object.keys(rows[0] ?? {})).toEqual(["coach_id", "coach_name", "bookings", "revenue", "currency"]);
+    expect(Object.keys(rows[0] ?? {})).toEqual([
+      "coach_id",
+      "coach_name",
+      "bookings",
+      "revenue",
+      "currency",
+      "platform_fees",
+      "coach_payouts",
+      "owed",
+    ]);
     expect(rows).toHaveLength(3);
     const byCoach = new Map(rows.map((row) => [row.coach_id, row]));
     expect(byCoach.get(coaches[0]?.id as string)).toEqual({
@@ -222,6 +243,9 @@ describe("GET /admin/revenue", () => {
       bookings: "1",
       revenue: "100.00",
       currency: "XTS",
+      platform_fees: "0.00",
+      coach_payouts: "0.00",
+      owed: "100.00",
     });
     expect(byCoach.get(coaches[1]?.id as string)?.coach_name).toBe("Multi\nLine Name\r\nCRLF");
     // A name that a spreadsheet would run as a formula is neutralised with a leading apostrophe.
@@ -239,7 +263,7 @@ describe("GET /admin/revenue", () => {
     const result = await get(`/admin/revenue?start_date=${day(now)}&end_date=${day(now)}&format=csv&currency=XTS`, {
       token: admin.token,
     });
-    expect(result.text).toBe("coach_id,coach_name,bookings,revenue,currency\r\n");
+    expect(result.text).toBe("coach_id,coach_name,bookings,revenue,currency,platform_fees,coach_payouts,owed\r\n");
   });
 
   it("error: bad dates, reversed or too long ranges and unknown formats are 400", async () => {

@@ -9,11 +9,13 @@ import { createDatabase, type DatabaseSession } from "../../src/db/client.ts";
 import { type Bindings, type ServiceEnv, serviceEnvOf } from "../../src/env.ts";
 import { createLog } from "../../src/lib/log.ts";
 import { cancelFutureBookingsOfUser } from "../../src/services/booking-cancellation.ts";
+import { completePendingRefunds } from "../../src/services/payment-followups.ts";
 import { releaseStalePendingBookings } from "../../src/services/payments.ts";
-import { get, post } from "../helpers/api.ts";
+import { del, get, post } from "../helpers/api.ts";
 import { book, checkout, confirmedBooking, deliver, HOUR, paidSessionEvent, slot, stripeUrl } from "../helpers/booking-flow.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
-import { fakeStripeRequests } from "../helpers/fake-stripe.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { fakeStripeRequests, setFakeStripeMode } from "../helpers/fake-stripe.ts";
 import { createClient, createCoach, type TestUser } from "../helpers/fixtures.ts";
 import { TEST_STRIPE_KEY } from "../helpers/stack.ts";
 
@@ -27,6 +29,7 @@ beforeAll(() => {
     {
       ENVIRONMENT: "test",
       DATABASE_URL: inject("databaseUrl"),
+      WS_PROXY: inject("proxyUrl"),
       STRIPE_SECRET_KEY: TEST_STRIPE_KEY,
       STRIPE_API_BASE: stripeUrl(),
     } as Bindings,
@@ -47,6 +50,13 @@ async function status(bookingId: string): Promise<string | undefined> {
 /** Makes a booking look as if it had been created `minutes` ago. */
 async function age(bookingId: string, minutes: number): Promise<void> {
   await query(`UPDATE bookings SET created_at = now() - make_interval(mins => $2) WHERE id = $1`, [bookingId, minutes]);
+}
+
+async function paidStatus(bookingId: string): Promise<string | undefined> {
+  const [payment] = await query<{ status: string }>(`SELECT status FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`, [
+    bookingId,
+  ]);
+  return payment?.status;
 }
 
 async function subjectsTo(user: TestUser): Promise<string[]> {
@@ -120,11 +130,8 @@ describe("account deletion: cancelFutureBookingsOfUser", () => {
     expect(count).toBe(2);
     expect(await status(paid.id)).toBe("cancelled");
     expect(await status(unpaid.id)).toBe("cancelled");
-    const [payment] = await query<{ status: string }>(
-      `SELECT status FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`,
-      [paid.id],
-    );
-    expect(payment?.status).toBe("refunded");
+    // Refunds are made after each cancellation committed (docs/PAYMENTS.md).
+    await eventually(async () => expect(await paidStatus(paid.id)).toBe("refunded"));
     const refunds = (await fakeStripeRequests(stripeUrl())).filter(
       (request) => request.path === "/v1/refunds" && request.body.payment_intent === event.data.object.payment_intent,
     );
@@ -163,11 +170,7 @@ describe("account deletion: cancelFutureBookingsOfUser", () => {
         now: new Date(start.getTime() - HOUR),
       }),
     ).toBe(1);
-    const [payment] = await query<{ status: string }>(
-      `SELECT status FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`,
-      [booking.id],
-    );
-    expect(payment?.status).toBe("refunded");
+    await eventually(async () => expect(await paidStatus(booking.id)).toBe("refunded"));
     expect((await subjectsTo(client)).some((subject) => subject.includes("cancelled"))).toBe(true);
 
     const { booking: second } = await confirmedBooking(client2, coach2, start);
@@ -178,10 +181,38 @@ describe("account deletion: cancelFutureBookingsOfUser", () => {
         now: new Date(start.getTime() - HOUR),
       }),
     ).toBe(1);
-    const [secondPayment] = await query<{ status: string }>(
-      `SELECT status FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`,
-      [second.id],
-    );
-    expect(secondPayment?.status).toBe("refunded");
+    await eventually(async () => expect(await paidStatus(second.id)).toBe("refunded"));
+  });
+});
+
+describe("cron: refunds whose call after the commit failed", () => {
+  it("pending_refunds makes the recorded refund again with the same key, once it is 5 minutes old", async () => {
+    const [client, coach] = await Promise.all([createClient(), createCoach()]);
+    const { booking, event } = await confirmedBooking(client, coach, slot(5));
+    const intent = event.data.object.payment_intent as string;
+    const refundCalls = async () =>
+      (await fakeStripeRequests(stripeUrl())).filter(
+        (request) => request.path === "/v1/refunds" && request.body.payment_intent === intent,
+      );
+    await setFakeStripeMode(stripeUrl(), { mode: "error", match: intent });
+    try {
+      expect((await del(`/booking/${booking.id}`, { token: coach.token })).status).toBe(204);
+      await eventually(async () => expect((await refundCalls()).length).toBeGreaterThan(0));
+    } finally {
+      await setFakeStripeMode(stripeUrl(), {});
+    }
+    expect(await paidStatus(booking.id)).toBe("succeeded");
+    // Too fresh: the cron leaves it (the call after the commit may still be under way).
+    await completePendingRefunds(session.db, env, new Date());
+    expect(await paidStatus(booking.id)).toBe("succeeded");
+    const later = new Date(Date.now() + 6 * 60_000);
+    expect(await completePendingRefunds(session.db, env, later)).toBeGreaterThanOrEqual(1);
+    expect(await paidStatus(booking.id)).toBe("refunded");
+    // Every attempt carried the payment's key: Stripe refunds once.
+    const calls = await refundCalls();
+    expect(new Set(calls.map((request) => request.idempotencyKey)).size).toBe(1);
+    // Done: a later run does not ask again.
+    await completePendingRefunds(session.db, env, later);
+    expect(await refundCalls()).toHaveLength(calls.length);
   });
 });

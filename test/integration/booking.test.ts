@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { del, expectEnvelope, get, patch, post } from "../helpers/api.ts";
 import { book, confirmedBooking, DAY, HOUR, slot, stripeUrl } from "../helpers/booking-flow.ts";
 import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { fakeStripeRequests, setFakeStripeMode } from "../helpers/fake-stripe.ts";
 import { accessToken, createClient, createCoach, createUser, type TestUser } from "../helpers/fixtures.ts";
 
@@ -591,8 +592,9 @@ describe("DELETE /booking/{id} (cancellation policy)", () => {
     const { booking } = await confirmedBooking(client, coach, slot(5));
     const result = await del(`/booking/${booking.id}`, { token: client.token });
     expect(result.status).toBe(204);
+    // The refund is made right after the cancellation committed (docs/PAYMENTS.md); Stripe's answer marks it.
+    await eventually(async () => expect((await paymentOf(booking.id)).status).toBe("refunded"));
     const payment = await paymentOf(booking.id);
-    expect(payment.status).toBe("refunded");
     const refunds = await refundsFor(payment.stripe_payment_intent_id);
     expect(refunds).toHaveLength(1);
     expect(refunds[0]?.idempotencyKey).toBeTruthy();
@@ -625,36 +627,32 @@ describe("DELETE /booking/{id} (cancellation policy)", () => {
     const byCoach = await confirmedBooking(client, coach, start);
     const late = new Date(start.getTime() - HOUR);
     expect((await del(`/booking/${byCoach.booking.id}`, await at(coach, late))).status).toBe(204);
-    expect((await paymentOf(byCoach.booking.id)).status).toBe("refunded");
+    await eventually(async () => expect((await paymentOf(byCoach.booking.id)).status).toBe("refunded"));
     const byAdmin = await confirmedBooking(client2, coach, slot(6));
     expect((await del(`/booking/${byAdmin.booking.id}`, await at(admin, new Date(slot(6).getTime() - HOUR)))).status).toBe(204);
-    expect((await paymentOf(byAdmin.booking.id)).status).toBe("refunded");
+    await eventually(async () => expect((await paymentOf(byAdmin.booking.id)).status).toBe("refunded"));
   });
 
-  it("errors: Stripe down while a refund is due -> 503, cancelled with the refund intent kept; the retry refunds once", async () => {
+  it("Stripe down while a refund is due: still 204 and cancelled; the refund stays recorded for the cron job", async () => {
     const [client, coach] = await Promise.all([createClient(), createCoach()]);
     const { booking } = await confirmedBooking(client, coach, slot(5));
     await setFakeStripeMode(stripeUrl(), { mode: "error", match: booking.id });
     try {
-      expectEnvelope(await del(`/booking/${booking.id}`, { token: coach.token }), 503, "SERVICE_UNAVAILABLE");
+      expect((await del(`/booking/${booking.id}`, { token: coach.token })).status).toBe(204);
+      const payment = await paymentOf(booking.id);
+      await eventually(async () => expect(await refundsFor(payment.stripe_payment_intent_id)).not.toHaveLength(0));
     } finally {
       await setFakeStripeMode(stripeUrl(), {});
     }
-    // Stripe is called after the cancellation committed (issue 14): the slot is free at once and
-    // the refund intent is recorded on the payment; repeating the cancellation completes it.
     expect((await get(`/booking/${booking.id}`, { token: client.token })).body.status).toBe("cancelled");
-    expect((await paymentOf(booking.id)).status).toBe("succeeded");
-    const [intent] = await query<{ flag_reason: string }>(
-      `SELECT flag_reason FROM payments WHERE booking_id = $1 AND paid_at IS NOT NULL`,
+    // Not refunded yet, but the decision is recorded: the cron job's pending_refunds step makes it
+    // with the same idempotency key (test/integration/booking-lifecycle.test.ts).
+    const [row] = await query<{ status: string; refund_requested_at: Date | null }>(
+      `SELECT status, refund_requested_at FROM payments WHERE booking_id = $1`,
       [booking.id],
     );
-    expect(intent?.flag_reason).toBe("refund requested");
-    expect((await del(`/booking/${booking.id}`, { token: coach.token })).status).toBe(204);
-    const payment = await paymentOf(booking.id);
-    expect(payment.status).toBe("refunded");
-    // Every attempt used the same idempotency key, so Stripe refunds at most once.
-    const keys = new Set((await refundsFor(payment.stripe_payment_intent_id)).map((request) => request.idempotencyKey));
-    expect(keys.size).toBe(1);
+    expect(row?.status).toBe("succeeded");
+    expect(row?.refund_requested_at).not.toBeNull();
   });
 
   it("errors: unknown 404, already cancelled 400, malformed 400", async () => {

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { type CallResult, del, expectEnvelope, get, type Json, post } from "../helpers/api.ts";
 import { book, checkout, confirmedBooking, deliver, HOUR, paidSessionEvent, slot, stripeUrl } from "../helpers/booking-flow.ts";
 import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
+import { eventually } from "../helpers/eventually.ts";
 import {
   completeFakeSession,
   fakeStripeRequests,
@@ -29,6 +30,10 @@ interface PaymentRow {
   received_amount: string | null;
   received_currency: string | null;
   flag_reason: string | null;
+  refund_requested_at: Date | null;
+  platform_fee: string | null;
+  coach_amount: string | null;
+  destination_account: string | null;
 }
 
 async function paymentsOf(bookingId: string): Promise<PaymentRow[]> {
@@ -37,12 +42,13 @@ async function paymentsOf(bookingId: string): Promise<PaymentRow[]> {
   ]);
 }
 
-async function bookingRow(bookingId: string): Promise<{ status: string; sequence: number; payment_id: string | null }> {
-  const [row] = await query<{ status: string; sequence: number; payment_id: string | null }>(
-    `SELECT status, sequence, payment_id FROM bookings WHERE id = $1`,
-    [bookingId],
-  );
-  return row as { status: string; sequence: number; payment_id: string | null };
+type BookingRow = { status: string; sequence: number; payment_id: string | null; meeting_link: string | null };
+
+async function bookingRow(bookingId: string): Promise<BookingRow> {
+  const [row] = await query<BookingRow>(`SELECT status, sequence, payment_id, meeting_link FROM bookings WHERE id = $1`, [
+    bookingId,
+  ]);
+  return row as BookingRow;
 }
 
 async function emailsTo(user: TestUser): Promise<{ subject: string; text: string }[]> {
@@ -102,7 +108,8 @@ describe("POST /payment/checkout", () => {
       const before = Date.now();
       const { client, booking, session, stored } = await openCheckout({ rate: 120, currency: "EUR", duration: 90 });
       expect(session.session_id).toMatch(/^cs_test_/);
-      expect(session.checkout_url).toMatch(/^https:\/\//);
+      // The stand-in's hosted page (scripts/lib/fake-stripe-pages.ts); Stripe's is https.
+      expect(session.checkout_url).toMatch(/^https?:\/\//);
       const expiresAt = new Date(session.expires_at).getTime();
       expect(expiresAt - before).toBeGreaterThanOrEqual(30 * 60_000 - 1000);
       expect(expiresAt - Date.now()).toBeLessThanOrEqual(31 * 60_000);
@@ -111,7 +118,7 @@ describe("POST /payment/checkout", () => {
         (request) => request.path === "/v1/checkout/sessions" && request.body.metadata?.booking_id === booking.id,
       );
       expect(create).toBeDefined();
-      expect(create?.idempotencyKey).toContain(booking.id);
+      expect(create?.idempotencyKey).toBe(`checkout-${(await paymentsOf(booking.id))[0]?.id}`);
       const body = create?.body as Json;
       expect(body.mode).toBe("payment");
       expect(body.line_items[0].price_data).toMatchObject({ currency: "eur", unit_amount: "18000" });
@@ -153,22 +160,27 @@ describe("POST /payment/checkout", () => {
       expect(await paymentsOf(booking.id)).toHaveLength(1);
     });
 
-    it("after the session expired, a new attempt gets a new session, row and idempotency key", async () => {
+    it("re-opened just before it expires: a new session, row and key, but never past the hold bound (60 min from the booking)", async () => {
       const { client, booking, session } = await openCheckout();
-      const later = new Date(new Date(session.expires_at).getTime() + 60_000);
       const { accessToken } = await import("../helpers/fixtures.ts");
-      const again = await post(
-        "/payment/checkout",
-        { booking_id: booking.id },
-        { token: await accessToken(client.id, "client", later), now: later },
-      );
-      expect(again.status).toBe(200);
-      expect(again.body.session_id).not.toBe(session.session_id);
+      const at = async (when: Date) =>
+        post("/payment/checkout", { booking_id: booking.id }, { token: await accessToken(client.id, "client", when), now: when });
+      // 59 s before the first session ends it is not handed out again: a new one, ending <= 60 min after the booking.
+      const nearEnd = new Date(new Date(session.expires_at).getTime() - 59_000);
+      const second = await at(nearEnd);
+      expect(second.status).toBe(200);
+      expect(second.body.session_id).not.toBe(session.session_id);
+      const holdEnd = new Date(booking.created_at).getTime() + 60 * 60_000;
+      expect(new Date(second.body.expires_at).getTime()).toBeLessThanOrEqual(holdEnd);
       const creates = await stripeCalls(
         (request) => request.path === "/v1/checkout/sessions" && request.body.metadata?.booking_id === booking.id,
       );
       expect(creates).toHaveLength(2);
       expect(creates[0]?.idempotencyKey).not.toBe(creates[1]?.idempotencyKey);
+      expect(await paymentsOf(booking.id)).toHaveLength(2);
+      // Just before the second one ends: no third session, the hold cannot be extended any further.
+      const third = await at(new Date(new Date(second.body.expires_at).getTime() - 59_000));
+      expect(expectEnvelope(third, 409, "CONFLICT").details.reason).toBe("payment_window_closed");
       expect(await paymentsOf(booking.id)).toHaveLength(2);
     });
   });
@@ -191,7 +203,7 @@ describe("POST /payment/checkout", () => {
       );
     });
 
-    it("503 and nothing written when Stripe fails", async () => {
+    it("503 when Stripe fails: only the intent is recorded, and the retry completes it with the same key", async () => {
       const [client, coach] = await Promise.all([createClient(), createCoach()]);
       const booking = await book(client, coach, slot(6));
       await setFakeStripeMode(stripeUrl(), { mode: "error", match: booking.id });
@@ -201,12 +213,23 @@ describe("POST /payment/checkout", () => {
           503,
           "SERVICE_UNAVAILABLE",
         );
-        expect(await paymentsOf(booking.id)).toHaveLength(0);
-        expect((await bookingRow(booking.id)).payment_id).toBeNull();
+        const [intent] = await paymentsOf(booking.id);
+        expect(intent).toMatchObject({ status: "pending", stripe_session_id: null, checkout_url: null });
+        expect((await bookingRow(booking.id)).payment_id).toBe(intent?.id);
       } finally {
         await setFakeStripeMode(stripeUrl(), { mode: "ok" });
       }
-      expect((await post("/payment/checkout", { booking_id: booking.id }, { token: client.token })).status).toBe(200);
+      const retry = await post("/payment/checkout", { booking_id: booking.id }, { token: client.token });
+      expect(retry.status).toBe(200);
+      const rows = await paymentsOf(booking.id);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]?.stripe_session_id).toBe(retry.body.session_id);
+      const keys = (
+        await stripeCalls(
+          (request) => request.path === "/v1/checkout/sessions" && request.body.metadata?.booking_id === booking.id,
+        )
+      ).map((request) => request.idempotencyKey);
+      expect(new Set(keys)).toEqual(new Set([`checkout-${rows[0]?.id}`]));
     });
 
     it("503 SERVICE_UNAVAILABLE when STRIPE_SECRET_KEY is not configured", async () => {
@@ -291,10 +314,13 @@ describe("POST /payment/webhook", () => {
       expect(payment?.paid_at).toBeInstanceOf(Date);
       const row = await bookingRow(booking.id);
       expect(row).toMatchObject({ status: "confirmed", payment_id: payment?.id, sequence: 1 });
+      // Contract v2 Meeting links: confirmed by payment -> a generated, unguessable link, in both emails.
+      expect(row.meeting_link).toMatch(/^https:\/\/meet\.jit\.si\/CultureBridge-[0-9a-f]{32}$/);
       for (const user of [client, coach]) {
         const confirmations = (await emailsTo(user)).filter((mail) => mail.subject.includes("confirmed"));
         expect(confirmations).toHaveLength(1);
         expect(confirmations[0]?.text).toContain(booking.id);
+        expect(confirmations[0]?.text).toContain(row.meeting_link as string);
       }
       const view = await get(`/payment/${payment?.id}`, { token: client.token });
       expect(view.status).toBe(200);
@@ -366,7 +392,7 @@ describe("POST /payment/webhook", () => {
       const first = await openCheckout();
       ok(await deliver(await paidSessionEvent(first.session.session_id, { amount_total: 100 })));
       const [underpaid] = await paymentsOf(first.booking.id);
-      expect(underpaid).toMatchObject({ status: "pending", received_amount: "1.00", received_currency: "USD" });
+      expect(underpaid).toMatchObject({ status: "pending", received_amount: "1.000", received_currency: "USD" });
       expect(underpaid?.flag_reason).toContain("mismatch");
       expect((await bookingRow(first.booking.id)).status).toBe("pending");
 
@@ -414,16 +440,19 @@ describe("POST /payment/webhook", () => {
     it("completion after the client cancelled: the booking is not revived; the payment is flagged and refunded", async () => {
       const { client, booking, session } = await openCheckout();
       expect((await del(`/booking/${booking.id}`, { token: client.token })).status).toBe(204);
-      // The open session was expired at Stripe on cancellation.
-      expect(await stripeCalls((request) => request.path === `/v1/checkout/sessions/${session.session_id}/expire`)).toHaveLength(
-        1,
+      // The open session is expired at Stripe after the cancellation committed (not waited for).
+      await eventually(async () =>
+        expect(
+          await stripeCalls((request) => request.path === `/v1/checkout/sessions/${session.session_id}/expire`),
+        ).toHaveLength(1),
       );
       // ...but the customer had already paid (a race Stripe allows).
       const completed = await paidSessionEvent(session.session_id);
       ok(await deliver(completed));
       expect((await bookingRow(booking.id)).status).toBe("cancelled");
+      // The refund is made after the webhook's write committed; Stripe's answer marks it.
+      await eventually(async () => expect((await paymentsOf(booking.id))[0]?.status).toBe("refunded"));
       const [payment] = await paymentsOf(booking.id);
-      expect(payment?.status).toBe("refunded");
       expect(payment?.flag_reason).toContain("cancelled");
       const refunds = await stripeCalls(
         (request) => request.path === "/v1/refunds" && request.body.payment_intent === completed.data.object.payment_intent,
@@ -517,12 +546,17 @@ describe("refund that Stripe settles later", () => {
     await setFakeStripeMode(stripeUrl(), { refundStatus: "pending", match: booking.id });
     try {
       expect((await del(`/booking/${booking.id}`, { token: coach.token })).status).toBe(204);
+      await eventually(async () =>
+        expect(
+          await stripeCalls((request) => request.path === "/v1/refunds" && request.body.metadata?.booking_id === booking.id),
+        ).toHaveLength(1),
+      );
     } finally {
       await setFakeStripeMode(stripeUrl(), {});
     }
     const [payment] = await paymentsOf(booking.id);
     expect(payment?.status).toBe("succeeded");
-    expect(payment?.flag_reason).toContain("pending");
+    expect(payment?.refund_requested_at).not.toBeNull();
     ok(
       await deliver(
         refundedEvent(await completeFakeSession(stripeUrl(), session.session_id), completed.data.object.payment_intent),

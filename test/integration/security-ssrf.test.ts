@@ -74,7 +74,7 @@ describe("API7 static: every outbound call in src/ has a configured destination"
   });
 
   it("the Stripe SDK's host comes from STRIPE_API_BASE only", () => {
-    const stripe = fs.readFileSync(path.join(projectRoot, "src/services/stripe.ts"), "utf8");
+    const stripe = fs.readFileSync(path.join(projectRoot, "src/platform/stripe.ts"), "utf8");
     expect(stripe).toMatch(/const base = env\.config\.stripe\.apiBase;/);
     expect(stripe).not.toMatch(/new URL\(/);
     // readConfig is the one place that turns the var into the URL.

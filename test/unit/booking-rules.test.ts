@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { sessionPriceMinor, toMinorUnits } from "../../src/lib/currencies.ts";
 import { checkAvailability, isAllowedTransition, localTime, refundDue } from "../../src/services/booking-rules.ts";
-import { sessionPriceMinor } from "../../src/services/payments.ts";
-import { toMinorUnits } from "../../src/services/stripe.ts";
 
 const at = (iso: string) => new Date(iso);
 

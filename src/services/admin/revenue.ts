@@ -8,12 +8,18 @@
  * its `paid_at` (`created_at` for rows without one). Amounts in different
  * currencies are never added together: the report is for one currency (USD
  * unless asked otherwise).
+ *
+ * Payouts (v2): each payment is split into `platform_fee` and `coach_amount`.
+ * `platform_fees` adds the fees; `coach_payouts` the coaches' shares that went
+ * to their connected accounts (destination charges); `owed` the shares the
+ * platform collected alone and still has to pay out.
  */
 
 import { sql } from "drizzle-orm";
 import { revenuePeriodProblem } from "../../contract/admin.ts";
 import type { Executor } from "../../db/client.ts";
 import { csvText } from "../../lib/csv.ts";
+import { currencyExponent } from "../../lib/currencies.ts";
 import { badRequest } from "../../lib/errors.ts";
 import { DAY_MS } from "../../lib/time.ts";
 
@@ -48,14 +54,32 @@ export interface RevenueReport {
   total_revenue: number;
   total_bookings: number;
   average_booking_value: number;
-  by_coach: { coach_id: string; coach_name: string; bookings: number; revenue: number }[];
+  platform_fees: number;
+  coach_payouts: number;
+  owed: number;
+  by_coach: (PayoutSplit & { coach_id: string; coach_name: string; bookings: number; revenue: number })[];
   daily_breakdown: { date: string; bookings: number; revenue: number }[];
 }
+
+export interface PayoutSplit {
+  platform_fees: number;
+  coach_payouts: number;
+  owed: number;
+}
+
+type SplitText = Record<keyof PayoutSplit, number | string | null>;
+
+const split = (row: SplitText): PayoutSplit => ({
+  platform_fees: Number(row.platform_fees ?? 0),
+  coach_payouts: Number(row.coach_payouts ?? 0),
+  owed: Number(row.owed ?? 0),
+});
 
 interface RevenueRow extends Record<string, unknown> {
   total_revenue: string;
   total_bookings: string | number;
-  by_coach: { coach_id: string; coach_name: string; bookings: number; revenue: number | string }[];
+  totals_split: SplitText;
+  by_coach: (SplitText & { coach_id: string; coach_name: string; bookings: number; revenue: number | string })[];
   daily: { date: string; bookings: number; revenue: number | string }[];
 }
 
@@ -64,6 +88,9 @@ export async function getRevenueReport(db: Executor, start: string, end: string,
   const result = await db.execute<RevenueRow>(sql`
     WITH paid AS (
       SELECT p.amount, p.booking_id, b.coach_id,
+             coalesce(p.platform_fee, 0) AS fee,
+             CASE WHEN p.destination_account IS NOT NULL THEN coalesce(p.coach_amount, p.amount - coalesce(p.platform_fee, 0)) ELSE 0 END AS transferred,
+             CASE WHEN p.destination_account IS NULL THEN coalesce(p.coach_amount, p.amount - coalesce(p.platform_fee, 0)) ELSE 0 END AS owed,
              (coalesce(p.paid_at, p.created_at) AT TIME ZONE 'UTC')::date AS day
         FROM payments p
         JOIN bookings b ON b.id = p.booking_id
@@ -76,7 +103,8 @@ export async function getRevenueReport(db: Executor, start: string, end: string,
       SELECT paid.coach_id,
              coalesce(nullif(trim(concat_ws(' ', cp.first_name, cp.last_name)), ''), u.email) AS coach_name,
              count(DISTINCT paid.booking_id) AS bookings,
-             sum(paid.amount) AS revenue
+             sum(paid.amount) AS revenue,
+             sum(paid.fee) AS platform_fees, sum(paid.transferred) AS coach_payouts, sum(paid.owed) AS owed
         FROM paid
         JOIN users u ON u.id = paid.coach_id
         LEFT JOIN coach_profiles cp ON cp.user_id = paid.coach_id
@@ -88,8 +116,11 @@ export async function getRevenueReport(db: Executor, start: string, end: string,
     SELECT
       (SELECT coalesce(sum(amount), 0)::text FROM paid) AS total_revenue,
       (SELECT count(DISTINCT booking_id) FROM paid) AS total_bookings,
+      (SELECT json_build_object('platform_fees', coalesce(sum(fee), 0), 'coach_payouts', coalesce(sum(transferred), 0),
+                                'owed', coalesce(sum(owed), 0)) FROM paid) AS totals_split,
       (SELECT coalesce(json_agg(json_build_object(
-                 'coach_id', coach_id, 'coach_name', coach_name, 'bookings', bookings, 'revenue', revenue)
+                 'coach_id', coach_id, 'coach_name', coach_name, 'bookings', bookings, 'revenue', revenue,
+                 'platform_fees', platform_fees, 'coach_payouts', coach_payouts, 'owed', owed)
                ORDER BY revenue DESC, coach_id), '[]'::json)
          FROM per_coach) AS by_coach,
       -- Only days with activity (contract v2): a 10-year period is not 3,653 mostly empty rows.
@@ -108,17 +139,28 @@ export async function getRevenueReport(db: Executor, start: string, end: string,
     total_revenue: totalRevenue,
     total_bookings: totalBookings,
     average_booking_value: totalBookings > 0 ? Math.round((totalRevenue / totalBookings) * 100) / 100 : 0,
+    ...split(row.totals_split),
     by_coach: row.by_coach.map((coach) => ({
       coach_id: coach.coach_id,
       coach_name: coach.coach_name,
       bookings: Number(coach.bookings),
       revenue: Number(coach.revenue),
+      ...split(coach),
     })),
     daily_breakdown: daily.map((day) => ({ date: day.date, bookings: Number(day.bookings), revenue: Number(day.revenue) })),
   };
 }
 
-export const REVENUE_CSV_COLUMNS = ["coach_id", "coach_name", "bookings", "revenue", "currency"] as const;
+export const REVENUE_CSV_COLUMNS = [
+  "coach_id",
+  "coach_name",
+  "bookings",
+  "revenue",
+  "currency",
+  "platform_fees",
+  "coach_payouts",
+  "owed",
+] as const;
 
 /**
  * The CSV form: one row per coach (the table an accountant pays out from),
@@ -128,8 +170,20 @@ export const REVENUE_CSV_COLUMNS = ["coach_id", "coach_name", "bookings", "reven
  * `@`, tab or CR gets a leading `'`). The JSON report keeps names untouched.
  */
 export function revenueCsv(report: RevenueReport): string {
+  // Amounts with the currency's own minor-unit digits (0 for JPY, 3 for KWD, 2 otherwise).
+  const digits = currencyExponent(report.currency);
+  const money = (amount: number) => amount.toFixed(digits);
   return csvText(
     REVENUE_CSV_COLUMNS,
-    report.by_coach.map((coach) => [coach.coach_id, coach.coach_name, coach.bookings, coach.revenue.toFixed(2), report.currency]),
+    report.by_coach.map((coach) => [
+      coach.coach_id,
+      coach.coach_name,
+      coach.bookings,
+      money(coach.revenue),
+      report.currency,
+      money(coach.platform_fees),
+      money(coach.coach_payouts),
+      money(coach.owed),
+    ]),
   );
 }
