@@ -58,9 +58,10 @@ describe("limit routes in the test environment", () => {
 describe("security: outside development and test the limit routes do not exist", () => {
   let production: WranglerDev;
   beforeAll(async () => {
+    // No STRIPE_API_BASE: outside development an http Stripe base (the test fake) is a configuration error (503).
     production = await startTestWorker(
       { databaseUrl: inject("databaseUrl"), proxyUrl: inject("proxyUrl"), stripeUrl: inject("stripeUrl") },
-      { ENVIRONMENT: "production", ALLOW_TEST_CLOCK: "0" },
+      { ENVIRONMENT: "production", ALLOW_TEST_CLOCK: "0", STRIPE_API_BASE: "" },
     );
   });
   afterAll(async () => {

@@ -21,9 +21,10 @@ let production: WranglerDev;
 
 beforeAll(async () => {
   // Production settings, with the test-only switch left on: it must have no effect there.
+  // No STRIPE_API_BASE: outside development an http Stripe base (the test fake) is a configuration error (503).
   production = await startTestWorker(
     { databaseUrl: inject("databaseUrl"), proxyUrl: inject("proxyUrl"), stripeUrl: inject("stripeUrl") },
-    { ENVIRONMENT: "production", ALLOW_TEST_CLOCK: "1", CORS_ORIGINS: "" },
+    { ENVIRONMENT: "production", ALLOW_TEST_CLOCK: "1", CORS_ORIGINS: "", STRIPE_API_BASE: "" },
   );
 });
 

@@ -19,6 +19,10 @@ function recordingDb() {
     // The demo reviews' rating recomputation is one SQL statement; the ranking here reads the
     // inserted profiles (their imported ratings), so the statement is accepted and ignored.
     execute: () => Promise.resolve({ rows: [] }),
+    // The demo's paid history (seedDemoBookings) marks coach2's connected account and reads the
+    // coaches' rates; with no rates read it books nothing, which the ranking here does not use.
+    update: () => ({ set: () => ({ where: () => Promise.resolve() }) }),
+    select: () => ({ from: () => ({ where: () => Promise.resolve([]) }) }),
     insert(table: unknown) {
       return {
         values(values: Row | Row[]) {
