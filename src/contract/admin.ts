@@ -14,13 +14,6 @@ import { DAY_MS } from "../lib/time.ts";
 
 export const uuidField = (description: string) => z.string().regex(UUID_PATTERN, "Must be a UUID").openapi({ description });
 
-export const IdParams = z.object({
-  id: z
-    .string()
-    .regex(UUID_PATTERN, "Must be a UUID")
-    .openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
-});
-
 export const RoleField = z.enum(userRole.enumValues);
 export const BooleanQuery = z.enum(["true", "false"]).transform((value) => value === "true");
 

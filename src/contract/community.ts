@@ -22,13 +22,6 @@ function verbatimText(max: number) {
     .refine((value) => value.trim().length > 0, "Must not be blank");
 }
 
-export const IdParams = z.object({
-  id: z
-    .string()
-    .regex(UUID_PATTERN, "Must be a UUID")
-    .openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
-});
-
 export const PersonSchema = z
   .object({ id: z.string().guid(), first_name: z.string().nullable(), last_name: z.string().nullable() })
   .openapi("CommunityPerson", {

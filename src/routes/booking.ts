@@ -2,6 +2,7 @@
  * Bookings and free slots (contract: Bookings, Free slots). Thin: validate ->
  * service -> shape through the contract schema.
  */
+
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   BookingListQuery,
@@ -12,8 +13,8 @@ import {
   FreeSlotsSchema,
   RescheduleBody,
   StatusBody,
-  uuidParam,
 } from "../contract/bookings.ts";
+import { IdParam } from "../contract/common.ts";
 import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
 import { page } from "../lib/pagination.ts";
 import { createRouter } from "../lib/router.ts";
@@ -44,7 +45,7 @@ const freeSlotsRoute = createRoute({
   summary: "Free slots of a coach (anyone)",
   description:
     "Starts every 30 minutes on the coach's wall clock (DST-correct) where the whole session fits one availability window, at least 2 hours ahead, not overlapping a pending/confirmed booking of the coach; start/end in UTC, sorted. A listed slot is accepted by POST /booking unless someone takes it first. Dates are read in the coach's time zone, both inclusive; at most 31 days. Served from the edge cache keyed by the bookings data version; Cache-Control: private, max-age=0, must-revalidate (with an ETag).",
-  request: { params: z.object({ coach_id: uuidParam("coach_id") }), query: FreeSlotsQuery },
+  request: { params: IdParam("coach_id"), query: FreeSlotsQuery },
   responses: { 200: jsonContent(FreeSlotsSchema, "The free slots"), ...errorResponses(404) },
 });
 
@@ -54,7 +55,7 @@ const getBookingRoute = createRoute({
   tags: ["Bookings"],
   summary: "A booking with its client, coach and reschedules (its parties and admins)",
   security: bearerSecurity,
-  request: { params: z.object({ id: uuidParam("id") }) },
+  request: { params: IdParam() },
   responses: { 200: jsonContent(BookingSchema, "The booking"), ...errorResponses(401, 403, 404) },
 });
 
@@ -64,7 +65,7 @@ const listClientRoute = createRoute({
   tags: ["Bookings"],
   summary: "Bookings of a client (that client or an admin)",
   security: bearerSecurity,
-  request: { params: z.object({ client_id: uuidParam("client_id") }), query: BookingListQuery },
+  request: { params: IdParam("client_id"), query: BookingListQuery },
   responses: { 200: jsonContent(BookingPageSchema, "Bookings, latest session first"), ...errorResponses(401, 403) },
 });
 
@@ -74,7 +75,7 @@ const listCoachRoute = createRoute({
   tags: ["Bookings"],
   summary: "Bookings of a coach (that coach or an admin)",
   security: bearerSecurity,
-  request: { params: z.object({ coach_id: uuidParam("coach_id") }), query: BookingListQuery },
+  request: { params: IdParam("coach_id"), query: BookingListQuery },
   responses: { 200: jsonContent(BookingPageSchema, "Bookings, latest session first"), ...errorResponses(401, 403) },
 });
 
@@ -87,7 +88,7 @@ const statusRoute = createRoute({
     "pending -> confirmed | cancelled; confirmed -> completed (after the session ended) | cancelled; confirmed -> confirmed with a meeting_link only replaces the link; anything else 400. Confirming without a meeting_link generates one (MEETING_BASE_URL + an unguessable room). Cancelling applies the refund policy. 409 when the booking changed meanwhile.",
   security: bearerSecurity,
   request: {
-    params: z.object({ id: uuidParam("id") }),
+    params: IdParam(),
     body: { content: { "application/json": { schema: StatusBody } }, required: true },
   },
   responses: { 200: jsonContent(BookingSchema, "The booking"), ...errorResponses(401, 403, 404, 409, 503) },
@@ -102,7 +103,7 @@ const rescheduleRoute = createRoute({
     "The new time follows every rule of POST /booking (future, inside one availability window, same duration, no overlap -> 409 with a reason). A client only >= 24 h before the current start (else 409 reschedule_too_late); the coach and admins any time. Same id, status and payment; both parties are emailed; the calendar event keeps its UID with a higher SEQUENCE; the move is listed in GET /booking/{id} as reschedules. 400 for a booking that is not pending/confirmed.",
   security: bearerSecurity,
   request: {
-    params: z.object({ id: uuidParam("id") }),
+    params: IdParam(),
     body: { content: { "application/json": { schema: RescheduleBody } }, required: true },
   },
   responses: { 200: jsonContent(BookingSchema, "The booking at its new time"), ...errorResponses(401, 403, 404, 409) },
@@ -116,7 +117,7 @@ const deleteRoute = createRoute({
   description:
     "Coach or admin: full refund; client >= 24 h before the session: full refund; later: none. 503 when Stripe cannot take a due refund: the booking is cancelled and calling again completes the refund.",
   security: bearerSecurity,
-  request: { params: z.object({ id: uuidParam("id") }) },
+  request: { params: IdParam() },
   responses: { 204: { description: "Cancelled" }, ...errorResponses(401, 403, 404, 409, 503) },
 });
 

@@ -1,7 +1,9 @@
 /**
  * Payments (contract: Payments (Stripe)). Thin: validate -> service -> shape.
  */
+
 import { createRoute, z } from "@hono/zod-openapi";
+import { IdParam } from "../contract/common.ts";
 import { CheckoutRequestSchema, CheckoutSessionSchema, PaymentSchema, WebhookReceivedSchema } from "../contract/payments.ts";
 import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
 import { createRouter } from "../lib/router.ts";
@@ -45,12 +47,7 @@ const getPaymentRoute = createRoute({
   summary: "A payment (the booking's client or coach, admins)",
   security: bearerSecurity,
   request: {
-    params: z.object({
-      id: z
-        .string()
-        .regex(UUID_PATTERN, "Must be a UUID")
-        .openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
-    }),
+    params: IdParam(),
   },
   responses: { 200: jsonContent(PaymentSchema, "The payment"), ...errorResponses(401, 403, 404) },
 });

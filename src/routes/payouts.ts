@@ -3,7 +3,7 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { EarningsQuerySchema, EarningsSchema, OnboardingLinkSchema, PayoutAccountSchema } from "../contract/payouts.ts";
-import { badRequest } from "../lib/errors.ts";
+import { badRequest, fieldError } from "../lib/errors.ts";
 import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
 import { createRouter } from "../lib/router.ts";
 import { DAY_MS } from "../lib/time.ts";
@@ -65,14 +65,13 @@ export const payoutsRoutes = createRouter()
     const end = query.end_date ?? dayOf(c.var.now);
     const start = query.start_date ?? addDays(end, -(DEFAULT_EARNINGS_DAYS - 1));
     if (start > end) {
-      throw badRequest("start_date must not be after end_date", {
-        errors: [{ field: "start_date", location: "query", message: "Must not be after end_date" }],
-      });
+      throw badRequest("start_date must not be after end_date", fieldError("start_date", "query", "Must not be after end_date"));
     }
     if ((Date.parse(end) - Date.parse(start)) / DAY_MS + 1 > MAX_EARNINGS_DAYS) {
-      throw badRequest(`The period may cover at most ${MAX_EARNINGS_DAYS} days`, {
-        errors: [{ field: "end_date", location: "query", message: `At most ${MAX_EARNINGS_DAYS} days after start_date` }],
-      });
+      throw badRequest(
+        `The period may cover at most ${MAX_EARNINGS_DAYS} days`,
+        fieldError("end_date", "query", `At most ${MAX_EARNINGS_DAYS} days after start_date`),
+      );
     }
     return c.json(EarningsSchema.parse(await getEarnings(c.var.db, coach, start, end)), 200);
   });

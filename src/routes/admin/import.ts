@@ -1,7 +1,7 @@
 /** POST /admin/import: the Phase-1 CSV import (services/admin/import.ts). */
 import { createRoute, z } from "@hono/zod-openapi";
 import { ImportReportSchema } from "../../contract/admin.ts";
-import { badRequest } from "../../lib/errors.ts";
+import { badRequest, fieldError } from "../../lib/errors.ts";
 import { bearerSecurity, errorResponses, jsonContent } from "../../lib/openapi.ts";
 import { createRouter } from "../../lib/router.ts";
 import { requireUser } from "../../middleware/auth.ts";
@@ -28,9 +28,10 @@ export const importRoutes = createRouter().openapi(importRoute, async (c) => {
   const actor = requireUser(c, "admin");
   const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "text/csv") {
-    throw badRequest("Send the file as the request body with Content-Type: text/csv", {
-      errors: [{ field: "body", location: "header", message: "Content-Type must be text/csv" }],
-    });
+    throw badRequest(
+      "Send the file as the request body with Content-Type: text/csv",
+      fieldError("body", "header", "Content-Type must be text/csv"),
+    );
   }
   const text = await c.req.text();
   if (text.trim() === "") throw badRequest("The file is empty: a header row is required");
