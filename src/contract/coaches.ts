@@ -1,7 +1,6 @@
 /** Contract section "Coach discovery": the coach list item, the list page and the coach id parameter. */
 
 import { z } from "@hono/zod-openapi";
-import { UUID_PATTERN } from "../lib/openapi.ts";
 import { IdParam } from "./common.ts";
 
 export const CoachListItemSchema = z

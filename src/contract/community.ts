@@ -2,7 +2,6 @@
 import { z } from "@hono/zod-openapi";
 import { posts, resources } from "../../drizzle/schema.ts";
 import { httpUrlField } from "../lib/fields.ts";
-import { UUID_PATTERN } from "../lib/openapi.ts";
 import { paginationQuery } from "../lib/pagination.ts";
 
 export const MAX_TAGS = 20;

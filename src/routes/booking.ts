@@ -3,7 +3,7 @@
  * service -> shape through the contract schema.
  */
 
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, } from "@hono/zod-openapi";
 import {
   BookingListQuery,
   BookingPageSchema,

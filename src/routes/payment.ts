@@ -5,7 +5,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { IdParam } from "../contract/common.ts";
 import { CheckoutRequestSchema, CheckoutSessionSchema, PaymentSchema, WebhookReceivedSchema } from "../contract/payments.ts";
-import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
+import { bearerSecurity, errorResponses, jsonContent, } from "../lib/openapi.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { createCheckout, getPaymentFor } from "../services/payments.ts";

@@ -3,11 +3,11 @@
  * reviews, an admin removes one. Thin: validate -> services/reviews.ts -> shape.
  */
 
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, } from "@hono/zod-openapi";
 import { CoachIdParam } from "../contract/coaches.ts";
 import { IdParam } from "../contract/common.ts";
 import { CoachReviewSchema, ReviewCreateSchema, ReviewSchema } from "../contract/reviews.ts";
-import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
+import { bearerSecurity, errorResponses, jsonContent, } from "../lib/openapi.ts";
 import { pageSchema, paginationQuery } from "../lib/pagination.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireRole, requireUser } from "../middleware/auth.ts";
