@@ -333,7 +333,9 @@ export const ADMIN_BOOKING_CSV_COLUMNS = Object.entries(AdminBookingListItemSche
 );
 
 export const CSV_EXPORT_DESCRIPTION =
-  "With `format=csv`: every matching row (not one page), streamed, header row, columns named as the JSON item's fields (nested objects as `client.first_name`); text cells starting with `=`, `+`, `-`, `@`, tab or CR are prefixed with `'`.";
+  "With `format=csv`: every matching row (not one page), streamed, header row, columns named as the JSON " +
+  "item's fields (nested objects as `client.first_name`); text cells starting with `=`, `+`, `-`, `@`, tab or " +
+  "CR are prefixed with `'`.";
 
 export type AdminUserBody = z.infer<typeof AdminUserSchema>;
 export type AdminBookingListItemBody = z.infer<typeof AdminBookingListItemSchema>;

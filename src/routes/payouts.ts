@@ -21,7 +21,9 @@ const onboardingRoute = createRoute({
   tags: TAGS,
   summary: "A Stripe-hosted onboarding link for the coach's Express connected account",
   description:
-    "The account is created on the first call and kept on the coach profile; later calls reuse it and return a fresh Account Link (type account_onboarding; single use, expires in minutes). 503 when payments are not configured or Stripe is unreachable.",
+    "The account is created on the first call and kept on the coach profile; later calls reuse it and return a " +
+    "fresh Account Link (type account_onboarding; single use, expires in minutes). 503 when payments are not " +
+    "configured or Stripe is unreachable.",
   security: bearerSecurity,
   responses: { 200: jsonContent(OnboardingLinkSchema, "The onboarding link"), ...errorResponses(401, 403, 404, 503) },
 });
@@ -41,7 +43,9 @@ const earningsRoute = createRoute({
   tags: TAGS,
   summary: "The coach's earnings by payment date, in the coach's currency",
   description:
-    "UTC days, both inclusive; default: the 365 days up to today; at most 3,660 days. sessions = succeeded payments (later refunds included), gross = their amounts, refunded = refunded amounts, platform_fee = fees kept, net = gross - refunded - platform_fee; by_month likewise per UTC month.",
+    "UTC days, both inclusive; default: the 365 days up to today; at most 3,660 days. sessions = succeeded " +
+    "payments (later refunds included), gross = their amounts, refunded = refunded amounts, platform_fee = " +
+    "fees kept, net = gross - refunded - platform_fee; by_month likewise per UTC month.",
   security: bearerSecurity,
   request: { query: EarningsQuerySchema },
   responses: { 200: jsonContent(EarningsSchema, "The earnings"), ...errorResponses(401, 403, 404) },

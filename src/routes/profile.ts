@@ -73,7 +73,10 @@ const ProfileUpdateSchema = z
   .strict()
   .openapi("ProfileUpdate", {
     description:
-      "Partial update: absent fields stay unchanged, null clears a nullable field. Clients may send first_name, last_name, phone, timezone, quiz_data, preferences; coaches first_name, last_name, bio, intro_video_url, expertise, languages, countries, hourly_rate, currency, availability. Anything else is a 400.",
+      "Partial update: absent fields stay unchanged, null clears a nullable field. Clients may send " +
+      "first_name, last_name, phone, timezone, quiz_data, preferences; coaches first_name, last_name, bio, " +
+      "intro_video_url, expertise, languages, countries, hourly_rate, currency, availability. Anything else is " +
+      "a 400.",
   });
 
 type ProfileUpdate = z.infer<typeof ProfileUpdateSchema>;
@@ -176,7 +179,9 @@ const photoRoute = createRoute({
   method: "post",
   path: "/profile/photo",
   tags: ["Profiles"],
-  summary: `Upload the profile photo (multipart field "photo" or "file"; JPEG, PNG or WebP by content; at most ${MAX_PHOTO_BYTES / (1024 * 1024)} MB)`,
+  summary:
+    `Upload the profile photo (multipart field "photo" or "file"; JPEG, PNG or WebP by content; at most ` +
+    `${MAX_PHOTO_BYTES / (1024 * 1024)} MB)`,
   description:
     "The photo is stored in object storage and served at the returned `photo_url` (GET /photos/{key}). The previous photo is deleted.",
   security: bearerSecurity,

@@ -3,11 +3,11 @@
  * reviews, an admin removes one. Thin: validate -> services/reviews.ts -> shape.
  */
 
-import { createRoute, } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { CoachIdParam } from "../contract/coaches.ts";
 import { IdParam } from "../contract/common.ts";
 import { CoachReviewSchema, ReviewCreateSchema, ReviewSchema } from "../contract/reviews.ts";
-import { bearerSecurity, errorResponses, jsonContent, } from "../lib/openapi.ts";
+import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
 import { pageSchema, paginationQuery } from "../lib/pagination.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireRole, requireUser } from "../middleware/auth.ts";
@@ -20,7 +20,10 @@ const createReviewRoute = createRoute({
   path: "/booking/{id}/review",
   tags: ["Bookings"],
   summary: "Review a completed session (the booking's client only; one review per booking)",
-  description: `Only the booking's client (anyone else 403, whatever the booking's state), only a completed booking (else 400), at most ${REVIEW_WINDOW_DAYS} days after the session ended (else 400), once (a second review 409). The coach's rating becomes the mean of its reviews (2 decimals) in the same transaction.`,
+  description:
+    `Only the booking's client (anyone else 403, whatever the booking's state), only a completed booking (else ` +
+    `400), at most ${REVIEW_WINDOW_DAYS} days after the session ended (else 400), once (a second review 409). ` +
+    `The coach's rating becomes the mean of its reviews (2 decimals) in the same transaction.`,
   security: bearerSecurity,
   middleware: [requireRole()] as const,
   request: {

@@ -13,7 +13,10 @@ const importRoute = createRoute({
   path: "/admin/import",
   tags: TAGS,
   summary: "Phase-1 data migration: users and profiles from CSV",
-  description: `Body \`text/csv\` (up to 20 MB) with a header row; columns ${PHASE1_COLUMNS.join(", ")} (email and role required, lists \`;\`-separated). Invalid rows are reported with their line number and skipped; existing emails are skipped.`,
+  description:
+    `Body \`text/csv\` (up to 20 MB) with a header row; columns ${PHASE1_COLUMNS.join(", ")} (email and role ` +
+    `required, lists \`;\`-separated). Invalid rows are reported with their line number and skipped; existing ` +
+    `emails are skipped.`,
   security: bearerSecurity,
   request: {
     body: {

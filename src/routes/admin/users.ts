@@ -67,7 +67,8 @@ const deleteUserRoute = createRoute({
   tags: TAGS,
   summary: "Delete an account (as DELETE /profile does)",
   description:
-    "Future bookings are cancelled with full refunds, the profile and content deleted; a user with past bookings stays as an anonymised tombstone. The last active admin cannot be deleted (409).",
+    "Future bookings are cancelled with full refunds, the profile and content deleted; a user with past " +
+    "bookings stays as an anonymised tombstone. The last active admin cannot be deleted (409).",
   security: bearerSecurity,
   request: { params: IdParam() },
   responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 409) },
