@@ -7,6 +7,19 @@ import { eq, inArray, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { minorToDecimalString, platformFeeMinor, sessionPriceMinor } from "../src/lib/currencies.ts";
 import * as schema from "./schema.ts";
+import {
+  CHALLENGES,
+  COUNTRIES,
+  EXPERTISE,
+  FIRST_NAMES,
+  GOALS,
+  INDUSTRIES,
+  LANGUAGE_SETS,
+  LAST_NAMES,
+  WEEKDAYS,
+  WINDOWS,
+  ZONES,
+} from "./seed-data.ts";
 
 export const DEMO_PASSWORD = "CultureBridge#2026";
 export const DEMO_LOGINS = {
@@ -36,167 +49,6 @@ function prng(seed: number) {
   };
   return { next, pick, some };
 }
-
-const FIRST_NAMES = [
-  "Ana",
-  "Liam",
-  "Sofia",
-  "Kenji",
-  "Amara",
-  "Mateo",
-  "Priya",
-  "Lukas",
-  "Chloe",
-  "Omar",
-  "Mei",
-  "Jonas",
-  "Isabela",
-  "Tariq",
-  "Elena",
-  "Kwame",
-  "Yuki",
-  "Noah",
-  "Leila",
-  "Diego",
-  "Ingrid",
-  "Ravi",
-  "Fatima",
-  "Hugo",
-  "Aiko",
-  "Samuel",
-  "Zara",
-  "Pablo",
-  "Nadia",
-  "Arjun",
-];
-const LAST_NAMES = [
-  "Garcia",
-  "Müller",
-  "Tanaka",
-  "Okafor",
-  "Rossi",
-  "Dubois",
-  "Kowalski",
-  "Nguyen",
-  "Silva",
-  "Haddad",
-  "Andersen",
-  "Kim",
-  "Mensah",
-  "Ivanova",
-  "Chen",
-  "Patel",
-  "O'Brien",
-  "Schmidt",
-  "Moreau",
-  "Costa",
-];
-const COUNTRIES = [
-  "Spain",
-  "Germany",
-  "Japan",
-  "France",
-  "United States",
-  "United Kingdom",
-  "Brazil",
-  "Mexico",
-  "China",
-  "India",
-  "United Arab Emirates",
-  "Singapore",
-  "Netherlands",
-  "Canada",
-  "Australia",
-  "Italy",
-  "South Korea",
-  "Kenya",
-  "Nigeria",
-  "Sweden",
-  "Switzerland",
-  "Argentina",
-  "Portugal",
-  "Thailand",
-];
-const LANGUAGE_SETS = [
-  ["English", "Spanish"],
-  ["English", "German"],
-  ["Japanese", "English"],
-  ["French", "English"],
-  ["Portuguese", "Spanish", "English"],
-  ["Mandarin Chinese", "English"],
-  ["Hindi", "English"],
-  ["Arabic", "English", "French"],
-  ["Dutch", "English", "German"],
-  ["Italian", "English"],
-  ["Korean", "English"],
-  ["Swahili", "English"],
-  ["Swedish", "English", "Norwegian"],
-  ["Russian", "English"],
-  ["Spanish"],
-  ["English"],
-  ["Thai", "English"],
-  ["Turkish", "German", "English"],
-  ["Polish", "English"],
-  ["Vietnamese", "English", "French"],
-];
-const EXPERTISE = [
-  "cultural adaptation",
-  "career transition",
-  "family relocation",
-  "cross-cultural communication",
-  "leadership abroad",
-  "language immersion",
-  "diplomatic protocol",
-  "remote work",
-  "repatriation",
-  "business etiquette",
-  "expat spouse support",
-  "third culture kids",
-  "negotiation across cultures",
-  "stress and resilience",
-  "networking abroad",
-];
-const ZONES = [
-  "Europe/Madrid",
-  "Europe/Berlin",
-  "Asia/Tokyo",
-  "America/New_York",
-  "America/Sao_Paulo",
-  "Asia/Singapore",
-  "Europe/London",
-  "Asia/Dubai",
-  "America/Los_Angeles",
-  "Africa/Nairobi",
-  "Australia/Sydney",
-  "Asia/Kolkata",
-];
-const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
-const WINDOWS = [
-  ["09:00-12:00", "14:00-17:00"],
-  ["08:00-11:30"],
-  ["13:00-18:00"],
-  ["10:00-12:00", "16:00-20:00"],
-  ["18:00-21:00"],
-  ["07:30-10:00", "12:30-15:00"],
-];
-const GOALS = [
-  "integrate into local culture",
-  "build a professional network",
-  "support my family's adjustment",
-  "learn workplace norms",
-  "improve language confidence",
-  "prepare for a diplomatic posting",
-];
-const CHALLENGES = [
-  "language barrier",
-  "isolation",
-  "workplace communication",
-  "bureaucracy",
-  "children's schooling",
-  "culture shock",
-  "finding community",
-];
-const INDUSTRIES = ["technology", "finance", "diplomacy", "healthcare", "education", "energy", "consulting", "non-profit"];
 
 function availability(rand: ReturnType<typeof prng>, timezone: string) {
   const days = rand.some(WEEKDAYS, 3, 6);

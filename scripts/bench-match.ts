@@ -246,7 +246,8 @@ async function seedClients(client: pg.Client): Promise<string[]> {
   for (let i = 0; i < CLIENTS; i++) {
     const email = `bench-client-${i}@bench.test`;
     const user = await client.query<{ id: string }>(
-      `INSERT INTO users (email, role, email_verified) VALUES ($1, 'client', true) ON CONFLICT (email) DO UPDATE SET role = 'client' RETURNING id`,
+      `INSERT INTO users (email, role, email_verified) VALUES ($1, 'client', true) ON CONFLICT (email) DO ` +
+        `UPDATE SET role = 'client' RETURNING id`,
       [email],
     );
     const id = user.rows[0]!.id;
@@ -289,7 +290,8 @@ async function main() {
       await seedCoaches(admin, size);
       const active = (
         await admin.query<{ n: string }>(
-          `SELECT count(*) AS n FROM coach_profiles cp JOIN users u ON u.id = cp.user_id WHERE u.is_active AND u.role = 'coach' AND cp.hourly_rate IS NOT NULL`,
+          `SELECT count(*) AS n FROM coach_profiles cp JOIN users u ON u.id = cp.user_id WHERE u.is_active AND ` +
+            `u.role = 'coach' AND cp.hourly_rate IS NOT NULL`,
         )
       ).rows[0]!.n;
       await admin.query(`DELETE FROM match_cache WHERE client_id = ANY($1::uuid[])`, [clientIds]);
@@ -365,12 +367,19 @@ async function main() {
         await session.end();
       }
       rows.push(
-        `| ${size.toLocaleString("en-US")} (${Number(active).toLocaleString("en-US")} active with a rate) | ${ms(percentile(cold, 50))} / ${ms(percentile(cold, 95))} | ${Math.min(...candidateSizes)}-${Math.max(...candidateSizes)} | ${Math.max(...coldTrips)} | ${ms(percentile(candidateMs, 50))} / ${ms(percentile(candidateMs, 95))} | ${ms(percentile(engineMs, 50))} | ${ms(percentile(cached, 50))} / ${ms(percentile(cached, 95))} | ${Math.max(...cachedTrips)} |`,
+        `| ${size.toLocaleString("en-US")} (${Number(active).toLocaleString("en-US")} active with a rate) | ` +
+          `${ms(percentile(cold, 50))} / ${ms(percentile(cold, 95))} | ` +
+          `${Math.min(...candidateSizes)}-${Math.max(...candidateSizes)} | ${Math.max(...coldTrips)} | ` +
+          `${ms(percentile(candidateMs, 50))} / ${ms(percentile(candidateMs, 95))} | ` +
+          `${ms(percentile(engineMs, 50))} | ${ms(percentile(cached, 50))} / ${ms(percentile(cached, 95))} | ` +
+          `${Math.max(...cachedTrips)} |`,
       );
       console.log(rows[rows.length - 1]);
       if (previous) {
         compareRows.push(
-          `| ${size.toLocaleString("en-US")} | ${ms(percentile(previousCold, 50))} / ${ms(percentile(previousCold, 95))} | ${ms(percentile(interleavedCold, 50))} / ${ms(percentile(interleavedCold, 95))} |`,
+          `| ${size.toLocaleString("en-US")} | ${ms(percentile(previousCold, 50))} / ` +
+            `${ms(percentile(previousCold, 95))} | ${ms(percentile(interleavedCold, 50))} / ` +
+            `${ms(percentile(interleavedCold, 95))} |`,
         );
         console.log(compareRows[compareRows.length - 1]);
       }
@@ -390,7 +399,8 @@ async function main() {
       .join(" ")}):\n`,
   );
   console.log(
-    "| coaches | cold p50 / p95 ms | candidates | cold DB round trips | candidate SQL p50 / p95 ms | engine p50 ms | cached p50 / p95 ms | cached DB round trips |",
+    "| coaches | cold p50 / p95 ms | candidates | cold DB round trips | candidate SQL p50 / p95 ms | engine " +
+      "p50 ms | cached p50 / p95 ms | cached DB round trips |",
   );
   console.log("|---|---|---|---|---|---|---|---|");
   for (const row of rows) console.log(row);

@@ -166,7 +166,10 @@ async function main(): Promise<void> {
         const limitSelect1 = await measure(mode, () => floor);
         const limitKey = await measure(mode, () => byKey);
         const route = await measure(mode, scenario.next);
-        const line = `| ${mode} | ${scenario.name} | ${route.rps.toFixed(0)} | ${route.p50.toFixed(2)} | ${limitSelect1.rps.toFixed(0)} | ${limitKey.rps.toFixed(0)} | ${(route.rps / limitSelect1.rps).toFixed(2)} | ${(route.rps / limitKey.rps).toFixed(2)} |`;
+        const line =
+          `| ${mode} | ${scenario.name} | ${route.rps.toFixed(0)} | ${route.p50.toFixed(2)} | ` +
+          `${limitSelect1.rps.toFixed(0)} | ${limitKey.rps.toFixed(0)} | ` +
+          `${(route.rps / limitSelect1.rps).toFixed(2)} | ${(route.rps / limitKey.rps).toFixed(2)} |`;
         log(line);
         rows.push(line);
       }
@@ -191,7 +194,8 @@ async function main(): Promise<void> {
     );
 
     process.stdout.write(
-      `\n| connection | scenario | req/s | p50 ms | SELECT 1 req/s | pk lookup req/s | ratio vs SELECT 1 | ratio vs pk lookup |\n|---|---|--:|--:|--:|--:|--:|--:|\n${rows.join("\n")}\n`,
+      `\n| connection | scenario | req/s | p50 ms | SELECT 1 req/s | pk lookup req/s | ratio vs SELECT 1 | ` +
+        `ratio vs pk lookup |\n|---|---|--:|--:|--:|--:|--:|--:|\n${rows.join("\n")}\n`,
     );
   } finally {
     await db.end();

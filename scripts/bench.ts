@@ -708,7 +708,8 @@ async function main() {
     log(`database ${BENCH_DB} already seeded: not seeding`);
   } else {
     log(
-      `seeding ${MARKET.coaches.toLocaleString("en")} coaches, ${MARKET.clients.toLocaleString("en")} clients, ${MARKET.posts.toLocaleString("en")} posts ...`,
+      `seeding ${MARKET.coaches.toLocaleString("en")} coaches, ${MARKET.clients.toLocaleString("en")} clients, ` +
+        `${MARKET.posts.toLocaleString("en")} posts ...`,
     );
     const seconds = await seedMarket(db, MARKET, log);
     log(`seeded in ${seconds.toFixed(1)} s`);

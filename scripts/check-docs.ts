@@ -123,7 +123,8 @@ try {
   if (problems.length > 0) fail(problems.join("\n  "));
   const size = fs.statSync(screenshotPath).size;
   console.log(
-    `check-docs: /docs rendered ${tags.length} tags and ${summaries.length} operations offline; screenshot ${screenshotPath} (${size} bytes)`,
+    `check-docs: /docs rendered ${tags.length} tags and ${summaries.length} operations offline; screenshot ` +
+      `${screenshotPath} (${size} bytes)`,
   );
 } catch (error) {
   console.error(`check-docs: FAILED: ${error instanceof CheckFailed ? error.message : String(error)}`);

@@ -534,7 +534,9 @@ function persona(): { persona: Persona; planted: MatchCoach[] } {
           otherConcepts.map((concept) => paraphrase(concept)),
           pickSome(notPlace, 2),
           {
-            bio: `${words.join(". ")}. I help clients ${words.join(", ")}. ${words.join("! ")}! ${STYLE_WORDS[style]}, ${COMMUNICATION_WORDS[communication]}, ${industry}.`,
+            bio:
+              `${words.join(". ")}. I help clients ${words.join(", ")}. ${words.join("! ")}! ` +
+              `${STYLE_WORDS[style]}, ${COMMUNICATION_WORDS[communication]}, ${industry}.`,
             ...stars(),
           },
         ),
@@ -792,7 +794,10 @@ function main() {
     else if (misses.length < 6) {
       const top = byId.get(ids[0]!)!;
       misses.push(
-        `persona ${personas.indexOf(p)} (${p.quiz.target_countries[0]}, ${p.quiz.cultural_goals.join("/")} | ${p.quiz.specific_challenges.join("/")}): ideal #${idealRank} ${ranked[idealRank - 1]?.matchScore}, #1 ${p.decoys.get(top.id) ?? (top.id === p.newCoach ? "new coach" : "background")} ${ranked[0]!.matchScore} [${top.expertise.join("; ")}] in ${top.countries.join(", ")}`,
+        `persona ${personas.indexOf(p)} (${p.quiz.target_countries[0]}, ${p.quiz.cultural_goals.join("/")} | ` +
+          `${p.quiz.specific_challenges.join("/")}): ideal #${idealRank} ${ranked[idealRank - 1]?.matchScore}, ` +
+          `#1 ${p.decoys.get(top.id) ?? (top.id === p.newCoach ? "new coach" : "background")} ` +
+          `${ranked[0]!.matchScore} [${top.expertise.join("; ")}] in ${top.countries.join(", ")}`,
       );
     }
     if (idealRank <= 3) hit3++;
@@ -835,7 +840,8 @@ function main() {
 
   const n = personas.length;
   console.log(
-    `Matching evaluation v2${USE_HOLDOUT ? " (HOLDOUT vocabulary)" : ""}: ${market.length} coaches (${BACKGROUND} background + 8 planted per persona), ${n} personas, seed ${SEED}`,
+    `Matching evaluation v2${USE_HOLDOUT ? " (HOLDOUT vocabulary)" : ""}: ${market.length} coaches ` +
+      `(${BACKGROUND} background + 8 planted per persona), ${n} personas, seed ${SEED}`,
   );
   console.log("\n| metric | value |\n|---|---|");
   console.log(`| hit@1 (ideal coach first) | ${(hit1 / n).toFixed(3)} |`);
@@ -844,7 +850,8 @@ function main() {
   console.log(`| ideal coach: median rank (worst) | ${median(idealRanks)} (${Math.max(...idealRanks)}) |`);
   console.log(`| ideal coach scored "low" (< 60) | ${lowTop} of ${n} |`);
   console.log(
-    `| new coach (no sessions, no reviews, fits best) in the top 3 | ${newInTop3} of ${n} (median rank ${median(newRanks)}, worst ${Math.max(...newRanks)}) |`,
+    `| new coach (no sessions, no reviews, fits best) in the top 3 | ${newInTop3} of ${n} (median rank ` +
+      `${median(newRanks)}, worst ${Math.max(...newRanks)}) |`,
   );
   for (const kind of DECOY_KINDS)
     console.log(

@@ -78,13 +78,15 @@ async function main(): Promise<number> {
       if (done % 2_000 === 0 || done === total) {
         const seconds = (performance.now() - started) / 1000;
         log(
-          `${done}/${total} requests, ${context.stats.serverErrors()} 5xx, ${context.stats.errors().length} distinct error findings, ${(done / seconds).toFixed(0)} req/s`,
+          `${done}/${total} requests, ${context.stats.serverErrors()} 5xx, ${context.stats.errors().length} ` +
+            `distinct error findings, ${(done / seconds).toFixed(0)} req/s`,
         );
       }
     }
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(
-      `\n=== fuzz run (seed ${seed}, ${seconds.toFixed(0)} s, ${(context.stats.requests / seconds).toFixed(0)} req/s) ===\n${context.stats.summary(operations)}\n`,
+      `\n=== fuzz run (seed ${seed}, ${seconds.toFixed(0)} s, ${(context.stats.requests / seconds).toFixed(0)} ` +
+        `req/s) ===\n${context.stats.summary(operations)}\n`,
     );
     return context.stats.errors().length > 0 ? 1 : 0;
   } finally {

@@ -111,7 +111,8 @@ function main(): void {
   const csv = stringify(records, { header: true, columns: [...PHASE1_COLUMNS] });
   fs.writeFileSync(values.out, csv);
   process.stderr.write(
-    `generate-phase1: ${rows.toLocaleString("en-US")} rows (${invalid.toLocaleString("en-US")} invalid), ${(csv.length / 1024 / 1024).toFixed(2)} MB -> ${values.out} (prefix ${prefix})\n`,
+    `generate-phase1: ${rows.toLocaleString("en-US")} rows (${invalid.toLocaleString("en-US")} invalid), ` +
+      `${(csv.length / 1024 / 1024).toFixed(2)} MB -> ${values.out} (prefix ${prefix})\n`,
   );
 }
 

@@ -85,7 +85,8 @@ async function main(): Promise<void> {
     if (values.report) fs.writeFileSync(values.report, json);
     else process.stdout.write(json);
     process.stderr.write(
-      `import:phase1: ${format(report.processed)} rows in ${seconds.toFixed(2)} s (${format(Math.round(report.processed / Math.max(seconds, 1e-3)))} rows/s): ` +
+      `import:phase1: ${format(report.processed)} rows in ${seconds.toFixed(2)} s ` +
+        `(${format(Math.round(report.processed / Math.max(seconds, 1e-3)))} rows/s): ` +
         `${format(report.imported)} imported, ${format(report.skipped)} skipped (already present), ${format(report.failed)} failed` +
         `${values.report ? `; report written to ${values.report}` : ""}\n`,
     );

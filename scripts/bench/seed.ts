@@ -14,6 +14,18 @@
  */
 import bcrypt from "bcryptjs";
 import type pg from "pg";
+import {
+  CHALLENGES,
+  COUNTRIES,
+  EXPERTISE,
+  GOALS,
+  INDUSTRIES,
+  FIRST_NAMES as SEED_FIRST_NAMES,
+  LANGUAGE_SETS as SEED_LANGUAGE_SETS,
+  LAST_NAMES as SEED_LAST_NAMES,
+  WINDOWS,
+  ZONES,
+} from "../../drizzle/seed-data.ts";
 
 export const SEED_VERSION = 1;
 const MARKER = "bench_seed_version";
@@ -42,159 +54,15 @@ export const BENCH_PASSWORD = "Bench#Market2026";
 const sqlText = (values: readonly string[]) =>
   `array[${values.map((value) => `'${value.replace(/'/g, "''")}'`).join(",")}]::text[]`;
 
-const FIRST_NAMES = [
-  "Ana",
-  "Liam",
-  "Sofia",
-  "Kenji",
-  "Amara",
-  "Mateo",
-  "Priya",
-  "Lukas",
-  "Chloe",
-  "Omar",
-  "Mei",
-  "Jonas",
-  "Isabela",
-  "Tariq",
-  "Elena",
-  "Kwame",
-  "Yuki",
-  "Noah",
-  "Leila",
-  "Diego",
-  "Ingrid",
-  "Ravi",
-  "Fatima",
-  "Hugo",
-  "Aiko",
-  "Samuel",
-  "Zara",
-  "Pablo",
-  "Nadia",
-  "Arjun",
-];
-const LAST_NAMES = [
-  "Garcia",
-  "Muller",
-  "Tanaka",
-  "Okafor",
-  "Rossi",
-  "Dubois",
-  "Kowalski",
-  "Nguyen",
-  "Silva",
-  "Haddad",
-  "Andersen",
-  "Kim",
-  "Mensah",
-  "Ivanova",
-  "Chen",
-  "Patel",
-  "OBrien",
-  "Schmidt",
-  "Moreau",
-  "Costa",
-];
-export const COUNTRIES = [
-  "Spain",
-  "Germany",
-  "Japan",
-  "France",
-  "United States",
-  "United Kingdom",
-  "Brazil",
-  "Mexico",
-  "China",
-  "India",
-  "United Arab Emirates",
-  "Singapore",
-  "Netherlands",
-  "Canada",
-  "Australia",
-  "Italy",
-  "South Korea",
-  "Kenya",
-  "Nigeria",
-  "Sweden",
-  "Switzerland",
-  "Argentina",
-  "Portugal",
-  "Thailand",
-];
+/** ASCII spellings of the shared names: the bench market keeps the spellings it was measured with. */
+const asciiName = (name: string) => name.normalize("NFD").replace(/[^A-Za-z ]/g, "");
+const FIRST_NAMES = SEED_FIRST_NAMES.map(asciiName);
+const LAST_NAMES = SEED_LAST_NAMES.map(asciiName);
+
+export { COUNTRIES };
 /** Language sets as `|`-joined text (Postgres arrays of arrays must be rectangular). */
-export const LANGUAGE_SETS = [
-  "English|Spanish",
-  "English|German",
-  "Japanese|English",
-  "French|English",
-  "Portuguese|Spanish|English",
-  "Mandarin Chinese|English",
-  "Hindi|English",
-  "Arabic|English|French",
-  "Dutch|English|German",
-  "Italian|English",
-  "Korean|English",
-  "Swahili|English",
-  "Swedish|English|Norwegian",
-  "Russian|English",
-  "Spanish",
-  "English",
-  "Thai|English",
-  "Turkish|German|English",
-  "Polish|English",
-  "Vietnamese|English|French",
-];
-const EXPERTISE = [
-  "cultural adaptation",
-  "career transition",
-  "family relocation",
-  "cross-cultural communication",
-  "leadership abroad",
-  "language immersion",
-  "diplomatic protocol",
-  "remote work",
-  "repatriation",
-  "business etiquette",
-  "expat spouse support",
-  "third culture kids",
-  "negotiation across cultures",
-  "stress and resilience",
-  "networking abroad",
-];
-const ZONES = [
-  "Europe/Madrid",
-  "Europe/Berlin",
-  "Asia/Tokyo",
-  "America/New_York",
-  "America/Sao_Paulo",
-  "Asia/Singapore",
-  "Europe/London",
-  "Asia/Dubai",
-  "America/Los_Angeles",
-  "Africa/Nairobi",
-  "Australia/Sydney",
-  "Asia/Kolkata",
-];
-const WINDOW_SETS = `'[["09:00-12:00","14:00-17:00"],["08:00-11:30"],["13:00-18:00"],["10:00-12:00","16:00-20:00"],["18:00-21:00"],["07:30-10:00","12:30-15:00"]]'::jsonb`;
-const GOALS = [
-  "integrate into local culture",
-  "build a professional network",
-  "support my family's adjustment",
-  "learn workplace norms",
-  "improve language confidence",
-  "prepare for a diplomatic posting",
-];
-const CHALLENGES = [
-  "language barrier",
-  "isolation",
-  "workplace communication",
-  "bureaucracy",
-  "children's schooling",
-  "culture shock",
-  "finding community",
-];
-const INDUSTRIES = ["technology", "finance", "diplomacy", "healthcare", "education", "energy", "consulting", "non-profit"];
+export const LANGUAGE_SETS = SEED_LANGUAGE_SETS.map((set) => set.join("|"));
+const WINDOW_SETS = `'${JSON.stringify(WINDOWS)}'::jsonb`;
 const TAGS = ["visa", "housing", "schooling", "taxes", "language", "networking", "healthcare", "banking", "culture", "career"];
 
 export const coachUserId = (n: number) => `md5('bench-coach-${n}')::uuid`;

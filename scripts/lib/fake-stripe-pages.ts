@@ -31,7 +31,8 @@ function page(res: http.ServerResponse, status: number, title: string, body: str
     `<!doctype html><html><head><meta charset="utf-8"><title>${html(title)}</title>` +
       `<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}` +
       `button{font-size:1rem;padding:.5rem 1.5rem;margin-right:1rem}.note{color:#666;font-size:.9rem}</style></head>` +
-      `<body><h1>${html(title)}</h1>${body}<p class="note">Local Stripe stand-in (npm start without STRIPE_SECRET_KEY). No money moves.</p></body></html>`,
+      `<body><h1>${html(title)}</h1>${body}<p class="note">Local Stripe stand-in (npm start without ` +
+      `STRIPE_SECRET_KEY). No money moves.</p></body></html>`,
   );
   return true;
 }

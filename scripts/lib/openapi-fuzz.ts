@@ -186,7 +186,8 @@ export async function buildWorld(baseUrl: string, sql: SqlQuery, jwtSecret: stri
       user.profileId = (profile as { id: string }).id;
     } else if (role === "client") {
       const [profile] = await sql<{ id: string }>(
-        "INSERT INTO client_profiles (user_id, first_name, last_name, timezone, quiz_data) VALUES ($1, 'Fuzz', 'Client', 'Europe/Madrid', $2) RETURNING id",
+        "INSERT INTO client_profiles (user_id, first_name, last_name, timezone, quiz_data) VALUES ($1, 'Fuzz', " +
+          "'Client', 'Europe/Madrid', $2) RETURNING id",
         [id, JSON.stringify(COMPLETE_QUIZ)],
       );
       user.profileId = (profile as { id: string }).id;
@@ -296,7 +297,8 @@ export async function buildWorld(baseUrl: string, sql: SqlQuery, jwtSecret: stri
     disposableUser: makeUser,
     disposablePost: async () => {
       const [row] = await sql<{ id: string }>(
-        "INSERT INTO posts (author_id, title, content, post_type, is_private) VALUES ($1, 'Disposable', 'To be deleted', 'discussion', false) RETURNING id",
+        "INSERT INTO posts (author_id, title, content, post_type, is_private) VALUES ($1, 'Disposable', 'To be " +
+          "deleted', 'discussion', false) RETURNING id",
         [users.client[0]?.id],
       );
       return (row as { id: string }).id;

@@ -317,7 +317,8 @@ export async function servePglite(db: PGlite, options: PgliteServerOptions = {})
           errorResponse(
             "FATAL",
             "25P03",
-            `terminating connection due to idle-in-transaction timeout (${seconds} s): the embedded database has one session, and an open transaction blocks every other connection`,
+            `terminating connection due to idle-in-transaction timeout (${seconds} s): the embedded database ` +
+              `has one session, and an open transaction blocks every other connection`,
           ),
         );
         c.dropped = true;

@@ -14,13 +14,6 @@ import { DAY_MS } from "../lib/time.ts";
 
 export const uuidField = (description: string) => z.string().regex(UUID_PATTERN, "Must be a UUID").openapi({ description });
 
-export const IdParams = z.object({
-  id: z
-    .string()
-    .regex(UUID_PATTERN, "Must be a UUID")
-    .openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
-});
-
 export const RoleField = z.enum(userRole.enumValues);
 export const BooleanQuery = z.enum(["true", "false"]).transform((value) => value === "true");
 
@@ -340,7 +333,9 @@ export const ADMIN_BOOKING_CSV_COLUMNS = Object.entries(AdminBookingListItemSche
 );
 
 export const CSV_EXPORT_DESCRIPTION =
-  "With `format=csv`: every matching row (not one page), streamed, header row, columns named as the JSON item's fields (nested objects as `client.first_name`); text cells starting with `=`, `+`, `-`, `@`, tab or CR are prefixed with `'`.";
+  "With `format=csv`: every matching row (not one page), streamed, header row, columns named as the JSON " +
+  "item's fields (nested objects as `client.first_name`); text cells starting with `=`, `+`, `-`, `@`, tab or " +
+  "CR are prefixed with `'`.";
 
 export type AdminUserBody = z.infer<typeof AdminUserSchema>;
 export type AdminBookingListItemBody = z.infer<typeof AdminBookingListItemSchema>;

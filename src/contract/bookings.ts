@@ -11,13 +11,6 @@ import { pageSchema, paginationQuery } from "../lib/pagination.ts";
 export const SESSION_DURATIONS = [30, 60, 90] as const;
 export const BOOKING_STATUSES = ["pending", "confirmed", "completed", "cancelled"] as const;
 
-/** A path parameter that must be a UUID (any case; services lower-case it). */
-export const uuidParam = (name: string) =>
-  z
-    .string()
-    .regex(UUID_PATTERN, "Must be a UUID")
-    .openapi({ param: { name, in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" });
-
 const OFFSET = /(Z|[+-]\d{2}:?\d{2})$/i;
 /** ISO-8601 date-time; an offset-less value is read as UTC. */
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;

@@ -1,6 +1,7 @@
 /** Contract section "Coach discovery": the coach list item, the list page and the coach id parameter. */
+
 import { z } from "@hono/zod-openapi";
-import { UUID_PATTERN } from "../lib/openapi.ts";
+import { IdParam } from "./common.ts";
 
 export const CoachListItemSchema = z
   .object({
@@ -32,12 +33,7 @@ export const CoachPageSchema = z
   .openapi("CoachPage");
 
 /** `{id}` of the coach routes: the coach profile id, or the coach's user id. */
-export const CoachIdParam = z.object({
-  id: z
-    .string()
-    .regex(UUID_PATTERN, "Must be a UUID (coach profile id or user id)")
-    .openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
-});
+export const CoachIdParam = IdParam("id", { message: "Must be a UUID (coach profile id or user id)" });
 
 export type CoachListItem = z.infer<typeof CoachListItemSchema>;
 export type CoachPage = z.infer<typeof CoachPageSchema>;

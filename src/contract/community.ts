@@ -2,7 +2,6 @@
 import { z } from "@hono/zod-openapi";
 import { posts, resources } from "../../drizzle/schema.ts";
 import { httpUrlField } from "../lib/fields.ts";
-import { UUID_PATTERN } from "../lib/openapi.ts";
 import { paginationQuery } from "../lib/pagination.ts";
 
 export const MAX_TAGS = 20;
@@ -21,13 +20,6 @@ function verbatimText(max: number) {
     .max(max)
     .refine((value) => value.trim().length > 0, "Must not be blank");
 }
-
-export const IdParams = z.object({
-  id: z
-    .string()
-    .regex(UUID_PATTERN, "Must be a UUID")
-    .openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
-});
 
 export const PersonSchema = z
   .object({ id: z.string().guid(), first_name: z.string().nullable(), last_name: z.string().nullable() })

@@ -38,6 +38,18 @@ export class AppError extends Error {
 
 export const badRequest = (message: string, details: Record<string, unknown> = {}) =>
   new AppError("VALIDATION_ERROR", message, details);
+/** Where a rejected input was: the `location` of an entry in a 400's `details.errors`. */
+export type FieldLocation = "body" | "query" | "path" | "header";
+
+/**
+ * The details of a 400 that names the offending input: `{ errors: [{ field, location, message }] }`,
+ * the same shape the validation hook gives zod failures. Several fields may share one message.
+ */
+export function fieldError(field: string | readonly string[], location: FieldLocation, message: string) {
+  const fields = typeof field === "string" ? [field] : field;
+  return { errors: fields.map((name) => ({ field: name, location, message })) };
+}
+
 export const unauthorized = (message = "Authentication required") => new AppError("UNAUTHORIZED", message);
 export const forbidden = (message = "You are not allowed to do this") => new AppError("FORBIDDEN", message);
 export const notFound = (what = "Resource") => new AppError("NOT_FOUND", `${what} not found`);

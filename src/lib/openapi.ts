@@ -41,10 +41,6 @@ export function errorResponses(...statuses: ErrorStatus[]) {
 /** The `security` entry of a route that needs a bearer token. */
 export const bearerSecurity = [{ bearerAuth: [] as string[] }];
 
-export const UuidParam = z.object({
-  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
-});
-
 /**
  * Case-insensitive by its character classes, not by an `i` flag: the OpenAPI
  * generator copies a regex's flags into the documented `pattern` ("...$/i"),

@@ -125,7 +125,9 @@ const changePasswordRoute = createRoute({
   tags: TAGS,
   summary: "Change the password; every other session is signed out and a fresh session is returned",
   description:
-    "401 when current_password is wrong (counted by the login throttle, 429 once exhausted); 400 when new_password is weak. Every refresh family of the account is revoked and every access token issued before stops working.",
+    "401 when current_password is wrong (counted by the login throttle, 429 once exhausted); 400 when " +
+    "new_password is weak. Every refresh family of the account is revoked and every access token issued before " +
+    "stops working.",
   security: bearerSecurity,
   request: { body: jsonBody(ChangePasswordRequest) },
   responses: { 200: jsonContent(LoginResponse, "Password changed: the new session"), ...errorResponses(401, 403, 409, 503) },

@@ -2,7 +2,8 @@
  * Bookings and free slots (contract: Bookings, Free slots). Thin: validate ->
  * service -> shape through the contract schema.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+
+import { createRoute } from "@hono/zod-openapi";
 import {
   BookingListQuery,
   BookingPageSchema,
@@ -12,8 +13,8 @@ import {
   FreeSlotsSchema,
   RescheduleBody,
   StatusBody,
-  uuidParam,
 } from "../contract/bookings.ts";
+import { IdParam } from "../contract/common.ts";
 import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
 import { page } from "../lib/pagination.ts";
 import { createRouter } from "../lib/router.ts";
@@ -31,7 +32,10 @@ const createBookingRoute = createRoute({
   tags: ["Bookings"],
   summary: "Book a session with a coach (clients)",
   description:
-    "The whole session must lie inside one availability window of the coach, in the coach's time zone; overlaps with the coach's or the client's pending/confirmed bookings are 409 (enforced by the database); at most 3 unpaid bookings per client (pending, or confirmed without payment), 1 while the client's email is not verified (docs/BOOKINGS.md).",
+    "The whole session must lie inside one availability window of the coach, in the coach's time zone; " +
+    "overlaps with the coach's or the client's pending/confirmed bookings are 409 (enforced by the database); " +
+    "at most 3 unpaid bookings per client (pending, or confirmed without payment), 1 while the client's email " +
+    "is not verified (docs/BOOKINGS.md).",
   security: bearerSecurity,
   request: { body: { content: { "application/json": { schema: CreateBookingBody } }, required: true } },
   responses: { 201: jsonContent(BookingSchema, "The pending booking"), ...errorResponses(401, 403, 404, 409) },
@@ -43,8 +47,12 @@ const freeSlotsRoute = createRoute({
   tags: ["Bookings"],
   summary: "Free slots of a coach (anyone)",
   description:
-    "Starts every 30 minutes on the coach's wall clock (DST-correct) where the whole session fits one availability window, at least 2 hours ahead, not overlapping a pending/confirmed booking of the coach; start/end in UTC, sorted. A listed slot is accepted by POST /booking unless someone takes it first. Dates are read in the coach's time zone, both inclusive; at most 31 days. Served from the edge cache keyed by the bookings data version; Cache-Control: private, max-age=0, must-revalidate (with an ETag).",
-  request: { params: z.object({ coach_id: uuidParam("coach_id") }), query: FreeSlotsQuery },
+    "Starts every 30 minutes on the coach's wall clock (DST-correct) where the whole session fits one " +
+    "availability window, at least 2 hours ahead, not overlapping a pending/confirmed booking of the coach; " +
+    "start/end in UTC, sorted. A listed slot is accepted by POST /booking unless someone takes it first. Dates " +
+    "are read in the coach's time zone, both inclusive; at most 31 days. Served from the edge cache keyed by " +
+    "the bookings data version; Cache-Control: private, max-age=0, must-revalidate (with an ETag).",
+  request: { params: IdParam("coach_id"), query: FreeSlotsQuery },
   responses: { 200: jsonContent(FreeSlotsSchema, "The free slots"), ...errorResponses(404) },
 });
 
@@ -54,7 +62,7 @@ const getBookingRoute = createRoute({
   tags: ["Bookings"],
   summary: "A booking with its client, coach and reschedules (its parties and admins)",
   security: bearerSecurity,
-  request: { params: z.object({ id: uuidParam("id") }) },
+  request: { params: IdParam() },
   responses: { 200: jsonContent(BookingSchema, "The booking"), ...errorResponses(401, 403, 404) },
 });
 
@@ -64,7 +72,7 @@ const listClientRoute = createRoute({
   tags: ["Bookings"],
   summary: "Bookings of a client (that client or an admin)",
   security: bearerSecurity,
-  request: { params: z.object({ client_id: uuidParam("client_id") }), query: BookingListQuery },
+  request: { params: IdParam("client_id"), query: BookingListQuery },
   responses: { 200: jsonContent(BookingPageSchema, "Bookings, latest session first"), ...errorResponses(401, 403) },
 });
 
@@ -74,7 +82,7 @@ const listCoachRoute = createRoute({
   tags: ["Bookings"],
   summary: "Bookings of a coach (that coach or an admin)",
   security: bearerSecurity,
-  request: { params: z.object({ coach_id: uuidParam("coach_id") }), query: BookingListQuery },
+  request: { params: IdParam("coach_id"), query: BookingListQuery },
   responses: { 200: jsonContent(BookingPageSchema, "Bookings, latest session first"), ...errorResponses(401, 403) },
 });
 
@@ -84,10 +92,13 @@ const statusRoute = createRoute({
   tags: ["Bookings"],
   summary: "Change a booking's status (coach/admin; the client may only cancel)",
   description:
-    "pending -> confirmed | cancelled; confirmed -> completed (after the session ended) | cancelled; confirmed -> confirmed with a meeting_link only replaces the link; anything else 400. Confirming without a meeting_link generates one (MEETING_BASE_URL + an unguessable room). Cancelling applies the refund policy. 409 when the booking changed meanwhile.",
+    "pending -> confirmed | cancelled; confirmed -> completed (after the session ended) | cancelled; confirmed " +
+    "-> confirmed with a meeting_link only replaces the link; anything else 400. Confirming without a " +
+    "meeting_link generates one (MEETING_BASE_URL + an unguessable room). Cancelling applies the refund " +
+    "policy. 409 when the booking changed meanwhile.",
   security: bearerSecurity,
   request: {
-    params: z.object({ id: uuidParam("id") }),
+    params: IdParam(),
     body: { content: { "application/json": { schema: StatusBody } }, required: true },
   },
   responses: { 200: jsonContent(BookingSchema, "The booking"), ...errorResponses(401, 403, 404, 409, 503) },
@@ -99,10 +110,14 @@ const rescheduleRoute = createRoute({
   tags: ["Bookings"],
   summary: "Move a pending or confirmed booking to another time (its parties, admins)",
   description:
-    "The new time follows every rule of POST /booking (future, inside one availability window, same duration, no overlap -> 409 with a reason). A client only >= 24 h before the current start (else 409 reschedule_too_late); the coach and admins any time. Same id, status and payment; both parties are emailed; the calendar event keeps its UID with a higher SEQUENCE; the move is listed in GET /booking/{id} as reschedules. 400 for a booking that is not pending/confirmed.",
+    "The new time follows every rule of POST /booking (future, inside one availability window, same duration, " +
+    "no overlap -> 409 with a reason). A client only >= 24 h before the current start (else 409 " +
+    "reschedule_too_late); the coach and admins any time. Same id, status and payment; both parties are " +
+    "emailed; the calendar event keeps its UID with a higher SEQUENCE; the move is listed in GET /booking/{id} " +
+    "as reschedules. 400 for a booking that is not pending/confirmed.",
   security: bearerSecurity,
   request: {
-    params: z.object({ id: uuidParam("id") }),
+    params: IdParam(),
     body: { content: { "application/json": { schema: RescheduleBody } }, required: true },
   },
   responses: { 200: jsonContent(BookingSchema, "The booking at its new time"), ...errorResponses(401, 403, 404, 409) },
@@ -114,9 +129,10 @@ const deleteRoute = createRoute({
   tags: ["Bookings"],
   summary: "Cancel a booking (its parties, admins); refund per policy",
   description:
-    "Coach or admin: full refund; client >= 24 h before the session: full refund; later: none. 503 when Stripe cannot take a due refund: the booking is cancelled and calling again completes the refund.",
+    "Coach or admin: full refund; client >= 24 h before the session: full refund; later: none. 503 when Stripe " +
+    "cannot take a due refund: the booking is cancelled and calling again completes the refund.",
   security: bearerSecurity,
-  request: { params: z.object({ id: uuidParam("id") }) },
+  request: { params: IdParam() },
   responses: { 204: { description: "Cancelled" }, ...errorResponses(401, 403, 404, 409, 503) },
 });
 

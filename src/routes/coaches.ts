@@ -65,7 +65,8 @@ const CoachListQuery = paginationQuery
       .optional()
       .openapi({
         description:
-          "v2: words that must all occur in the coach's name, bio or expertise (each as a word prefix, any case; at most 10 words are used)",
+          "v2: words that must all occur in the coach's name, bio or expertise (each as a word prefix, any " +
+          "case; at most 10 words are used)",
         example: "relocation madrid",
         type: "string",
       }),

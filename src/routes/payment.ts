@@ -1,9 +1,11 @@
 /**
  * Payments (contract: Payments (Stripe)). Thin: validate -> service -> shape.
  */
+
 import { createRoute, z } from "@hono/zod-openapi";
+import { IdParam } from "../contract/common.ts";
 import { CheckoutRequestSchema, CheckoutSessionSchema, PaymentSchema, WebhookReceivedSchema } from "../contract/payments.ts";
-import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
+import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { createCheckout, getPaymentFor } from "../services/payments.ts";
@@ -15,7 +17,12 @@ const checkoutRoute = createRoute({
   tags: ["Payments"],
   summary: "Open (or return the open) Stripe Checkout Session of the caller's pending booking",
   description:
-    "Amount = coach hourly_rate x duration / 60 in the coach's currency, in Stripe's minor units (0, 2 or 3 decimals); the session lives 30 minutes; a second call while it is open returns the same session, and a retry after a lost answer gets the same session too. When the coach's connected account has charges_enabled it is a destination charge (application_fee_amount = PLATFORM_FEE_PERCENT of the amount). No session of a booking expires later than 60 minutes after the booking was created (409 `payment_window_closed` after that). 503 when payments are not configured or Stripe is unreachable.",
+    "Amount = coach hourly_rate x duration / 60 in the coach's currency, in Stripe's minor units (0, 2 or 3 " +
+    "decimals); the session lives 30 minutes; a second call while it is open returns the same session, and a " +
+    "retry after a lost answer gets the same session too. When the coach's connected account has " +
+    "charges_enabled it is a destination charge (application_fee_amount = PLATFORM_FEE_PERCENT of the amount). " +
+    "No session of a booking expires later than 60 minutes after the booking was created (409 " +
+    "`payment_window_closed` after that). 503 when payments are not configured or Stripe is unreachable.",
   security: bearerSecurity,
   request: { body: { content: { "application/json": { schema: CheckoutRequestSchema } }, required: true } },
   responses: { 200: jsonContent(CheckoutSessionSchema, "The checkout session"), ...errorResponses(401, 403, 404, 409, 503) },
@@ -27,7 +34,14 @@ const webhookRoute = createRoute({
   tags: ["Payments"],
   summary: "Stripe webhook (signed with STRIPE_WEBHOOK_SECRET)",
   description:
-    "The raw body is verified against the Stripe-Signature header (300 s tolerance). Each event is applied exactly once (its id is recorded in the same statement as its effect); unknown types are acknowledged and ignored. Events are matched to their own Checkout Session (or payment intent), never by booking alone. States only move forward: a payment completed for a booking that is already cancelled (or confirmed by another payment) is recorded as succeeded with a flag_reason and refunded, never reviving the booking; a refund that arrives before the completion is kept; a paid amount or currency different from the expected one is stored (received_amount, received_currency, flag_reason) and the booking is not confirmed. account.updated stores the connected account's flags unless an event created later was already applied.",
+    "The raw body is verified against the Stripe-Signature header (300 s tolerance). Each event is applied " +
+    "exactly once (its id is recorded in the same statement as its effect); unknown types are acknowledged and " +
+    "ignored. Events are matched to their own Checkout Session (or payment intent), never by booking alone. " +
+    "States only move forward: a payment completed for a booking that is already cancelled (or confirmed by " +
+    "another payment) is recorded as succeeded with a flag_reason and refunded, never reviving the booking; a " +
+    "refund that arrives before the completion is kept; a paid amount or currency different from the expected " +
+    "one is stored (received_amount, received_currency, flag_reason) and the booking is not confirmed. " +
+    "account.updated stores the connected account's flags unless an event created later was already applied.",
   request: {
     headers: z.object({ "stripe-signature": z.string().optional().openapi({ description: "Stripe's signature header" }) }),
     body: { content: { "application/json": { schema: z.object({}).passthrough().openapi("StripeEvent") } }, required: true },
@@ -45,12 +59,7 @@ const getPaymentRoute = createRoute({
   summary: "A payment (the booking's client or coach, admins)",
   security: bearerSecurity,
   request: {
-    params: z.object({
-      id: z
-        .string()
-        .regex(UUID_PATTERN, "Must be a UUID")
-        .openapi({ param: { name: "id", in: "path" }, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
-    }),
+    params: IdParam(),
   },
   responses: { 200: jsonContent(PaymentSchema, "The payment"), ...errorResponses(401, 403, 404) },
 });

@@ -3,7 +3,7 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { EarningsQuerySchema, EarningsSchema, OnboardingLinkSchema, PayoutAccountSchema } from "../contract/payouts.ts";
-import { badRequest } from "../lib/errors.ts";
+import { badRequest, fieldError } from "../lib/errors.ts";
 import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
 import { createRouter } from "../lib/router.ts";
 import { DAY_MS } from "../lib/time.ts";
@@ -21,7 +21,9 @@ const onboardingRoute = createRoute({
   tags: TAGS,
   summary: "A Stripe-hosted onboarding link for the coach's Express connected account",
   description:
-    "The account is created on the first call and kept on the coach profile; later calls reuse it and return a fresh Account Link (type account_onboarding; single use, expires in minutes). 503 when payments are not configured or Stripe is unreachable.",
+    "The account is created on the first call and kept on the coach profile; later calls reuse it and return a " +
+    "fresh Account Link (type account_onboarding; single use, expires in minutes). 503 when payments are not " +
+    "configured or Stripe is unreachable.",
   security: bearerSecurity,
   responses: { 200: jsonContent(OnboardingLinkSchema, "The onboarding link"), ...errorResponses(401, 403, 404, 503) },
 });
@@ -41,7 +43,9 @@ const earningsRoute = createRoute({
   tags: TAGS,
   summary: "The coach's earnings by payment date, in the coach's currency",
   description:
-    "UTC days, both inclusive; default: the 365 days up to today; at most 3,660 days. sessions = succeeded payments (later refunds included), gross = their amounts, refunded = refunded amounts, platform_fee = fees kept, net = gross - refunded - platform_fee; by_month likewise per UTC month.",
+    "UTC days, both inclusive; default: the 365 days up to today; at most 3,660 days. sessions = succeeded " +
+    "payments (later refunds included), gross = their amounts, refunded = refunded amounts, platform_fee = " +
+    "fees kept, net = gross - refunded - platform_fee; by_month likewise per UTC month.",
   security: bearerSecurity,
   request: { query: EarningsQuerySchema },
   responses: { 200: jsonContent(EarningsSchema, "The earnings"), ...errorResponses(401, 403, 404) },
@@ -65,14 +69,13 @@ export const payoutsRoutes = createRouter()
     const end = query.end_date ?? dayOf(c.var.now);
     const start = query.start_date ?? addDays(end, -(DEFAULT_EARNINGS_DAYS - 1));
     if (start > end) {
-      throw badRequest("start_date must not be after end_date", {
-        errors: [{ field: "start_date", location: "query", message: "Must not be after end_date" }],
-      });
+      throw badRequest("start_date must not be after end_date", fieldError("start_date", "query", "Must not be after end_date"));
     }
     if ((Date.parse(end) - Date.parse(start)) / DAY_MS + 1 > MAX_EARNINGS_DAYS) {
-      throw badRequest(`The period may cover at most ${MAX_EARNINGS_DAYS} days`, {
-        errors: [{ field: "end_date", location: "query", message: `At most ${MAX_EARNINGS_DAYS} days after start_date` }],
-      });
+      throw badRequest(
+        `The period may cover at most ${MAX_EARNINGS_DAYS} days`,
+        fieldError("end_date", "query", `At most ${MAX_EARNINGS_DAYS} days after start_date`),
+      );
     }
     return c.json(EarningsSchema.parse(await getEarnings(c.var.db, coach, start, end)), 200);
   });

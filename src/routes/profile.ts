@@ -6,7 +6,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ClientProfileSchema, CoachProfileSchema } from "../contract/profiles.ts";
 import { availabilitySchema } from "../lib/availability.ts";
-import { badRequest, forbidden, notFound } from "../lib/errors.ts";
+import { badRequest, fieldError, forbidden, notFound } from "../lib/errors.ts";
 import {
   currencyField,
   freeTextList,
@@ -73,7 +73,10 @@ const ProfileUpdateSchema = z
   .strict()
   .openapi("ProfileUpdate", {
     description:
-      "Partial update: absent fields stay unchanged, null clears a nullable field. Clients may send first_name, last_name, phone, timezone, quiz_data, preferences; coaches first_name, last_name, bio, intro_video_url, expertise, languages, countries, hourly_rate, currency, availability. Anything else is a 400.",
+      "Partial update: absent fields stay unchanged, null clears a nullable field. Clients may send " +
+      "first_name, last_name, phone, timezone, quiz_data, preferences; coaches first_name, last_name, bio, " +
+      "intro_video_url, expertise, languages, countries, hourly_rate, currency, availability. Anything else is " +
+      "a 400.",
   });
 
 type ProfileUpdate = z.infer<typeof ProfileUpdateSchema>;
@@ -104,9 +107,10 @@ function rejectFieldsOfOtherRole(update: ProfileUpdate, role: "client" | "coach"
   const allowed: readonly string[] = role === "client" ? CLIENT_FIELDS : COACH_FIELDS;
   const foreign = Object.keys(update).filter((key) => !allowed.includes(key));
   if (foreign.length > 0) {
-    throw badRequest(`These fields are not part of a ${role} profile`, {
-      errors: foreign.map((field) => ({ field, location: "body", message: `Not a ${role} profile field` })),
-    });
+    throw badRequest(
+      `These fields are not part of a ${role} profile`,
+      fieldError(foreign, "body", `Not a ${role} profile field`),
+    );
   }
 }
 
@@ -175,7 +179,9 @@ const photoRoute = createRoute({
   method: "post",
   path: "/profile/photo",
   tags: ["Profiles"],
-  summary: `Upload the profile photo (multipart field "photo" or "file"; JPEG, PNG or WebP by content; at most ${MAX_PHOTO_BYTES / (1024 * 1024)} MB)`,
+  summary:
+    `Upload the profile photo (multipart field "photo" or "file"; JPEG, PNG or WebP by content; at most ` +
+    `${MAX_PHOTO_BYTES / (1024 * 1024)} MB)`,
   description:
     "The photo is stored in object storage and served at the returned `photo_url` (GET /photos/{key}). The previous photo is deleted.",
   security: bearerSecurity,
@@ -267,9 +273,10 @@ export const profileRoutes = createRouter()
     const form = c.req.valid("form") as Record<string, unknown>;
     const candidate = [form.photo, form.file].flat().find((value) => value instanceof Blob);
     if (!(candidate instanceof Blob)) {
-      throw badRequest('Send the image as multipart/form-data in the field "photo" (or "file")', {
-        errors: [{ field: "photo", location: "body", message: "Required file" }],
-      });
+      throw badRequest(
+        'Send the image as multipart/form-data in the field "photo" (or "file")',
+        fieldError("photo", "body", "Required file"),
+      );
     }
     const photoUrl = await uploadProfilePhoto(c.var.db, c.env.UPLOADS, {
       userId: caller.id,

@@ -2,22 +2,16 @@
  * Reviews (contract v2): a client reviews a completed session, anyone signed in reads a coach's
  * reviews, an admin removes one. Thin: validate -> services/reviews.ts -> shape.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+
+import { createRoute } from "@hono/zod-openapi";
 import { CoachIdParam } from "../contract/coaches.ts";
+import { IdParam } from "../contract/common.ts";
 import { CoachReviewSchema, ReviewCreateSchema, ReviewSchema } from "../contract/reviews.ts";
-import { bearerSecurity, errorResponses, jsonContent, UUID_PATTERN } from "../lib/openapi.ts";
+import { bearerSecurity, errorResponses, jsonContent } from "../lib/openapi.ts";
 import { pageSchema, paginationQuery } from "../lib/pagination.ts";
 import { createRouter } from "../lib/router.ts";
 import { requireRole, requireUser } from "../middleware/auth.ts";
 import { createReview, deleteReviewAsAdmin, listCoachReviews, REVIEW_WINDOW_DAYS } from "../services/reviews.ts";
-
-const idParam = (description: string) =>
-  z.object({
-    id: z
-      .string()
-      .regex(UUID_PATTERN, "Must be a UUID")
-      .openapi({ param: { name: "id", in: "path" }, description, example: "0b9c3c3e-2f7e-4a59-9d43-2a4d7a1f2b11" }),
-  });
 
 const CoachReviewPageSchema = pageSchema(CoachReviewSchema, "CoachReviewPage");
 
@@ -26,11 +20,14 @@ const createReviewRoute = createRoute({
   path: "/booking/{id}/review",
   tags: ["Bookings"],
   summary: "Review a completed session (the booking's client only; one review per booking)",
-  description: `Only the booking's client (anyone else 403, whatever the booking's state), only a completed booking (else 400), at most ${REVIEW_WINDOW_DAYS} days after the session ended (else 400), once (a second review 409). The coach's rating becomes the mean of its reviews (2 decimals) in the same transaction.`,
+  description:
+    `Only the booking's client (anyone else 403, whatever the booking's state), only a completed booking (else ` +
+    `400), at most ${REVIEW_WINDOW_DAYS} days after the session ended (else 400), once (a second review 409). ` +
+    `The coach's rating becomes the mean of its reviews (2 decimals) in the same transaction.`,
   security: bearerSecurity,
   middleware: [requireRole()] as const,
   request: {
-    params: idParam("Booking id"),
+    params: IdParam("id", { description: "Booking id" }),
     body: { content: { "application/json": { schema: ReviewCreateSchema } }, required: true },
   },
   responses: {
@@ -63,7 +60,7 @@ const deleteReviewRoute = createRoute({
   security: bearerSecurity,
   // Authorization before validation, as every /admin path: 401/403 before a 400 about the id.
   middleware: [requireRole("admin")] as const,
-  request: { params: idParam("Review id") },
+  request: { params: IdParam("id", { description: "Review id" }) },
   responses: {
     204: { description: "Removed" },
     ...errorResponses(401, 403, 404),

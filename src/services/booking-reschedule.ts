@@ -22,7 +22,7 @@ import type { BookingView } from "../contract/bookings.ts";
 import type { Executor } from "../db/client.ts";
 import { rowFromJson } from "../db/json-rows.ts";
 import type { AuthUser, ServiceEnv } from "../env.ts";
-import { badRequest, conflict, notFound } from "../lib/errors.ts";
+import { badRequest, conflict, fieldError, notFound } from "../lib/errors.ts";
 import { isoUtc } from "../lib/time.ts";
 import { bookingEmails, partySummary } from "./booking-emails.ts";
 import { type BookingStatus, CLIENT_RESCHEDULE_NOTICE_MS } from "./booking-rules.ts";
@@ -78,9 +78,10 @@ export async function rescheduleBooking(db: Executor, env: ServiceEnv, input: Re
     throw tooLate(booking.sessionDatetime);
   futureStartRequired(start, now);
   if (start.getTime() === booking.sessionDatetime.getTime()) {
-    throw badRequest("The booking is already at that time", {
-      errors: [{ field: "session_datetime", location: "body", message: "Must differ from the current start" }],
-    });
+    throw badRequest(
+      "The booking is already at that time",
+      fieldError("session_datetime", "body", "Must differ from the current start"),
+    );
   }
   const unavailable = availabilityConflict(coachAvailability, start, booking.durationMinutes);
   if (unavailable) throw unavailable;

@@ -16,7 +16,7 @@ import type { BookingPartySummary, BookingView } from "../contract/bookings.ts";
 import type { Executor } from "../db/client.ts";
 import { rowFromJson, rowsFromJson } from "../db/json-rows.ts";
 import type { AuthUser } from "../env.ts";
-import { badRequest, conflict, forbidden, notFound, pgErrorCode } from "../lib/errors.ts";
+import { badRequest, conflict, fieldError, forbidden, notFound, pgErrorCode } from "../lib/errors.ts";
 import { type Pagination, pageTotal, windowTotal } from "../lib/pagination.ts";
 import { requireIso } from "../lib/time.ts";
 import type { BookingParties } from "./booking-emails.ts";
@@ -147,9 +147,7 @@ export function availabilityConflict(availability: unknown, start: Date, duratio
 
 export function futureStartRequired(start: Date, now: Date): void {
   if (start.getTime() <= now.getTime()) {
-    throw badRequest("session_datetime must be in the future", {
-      errors: [{ field: "session_datetime", location: "body", message: "Must be in the future" }],
-    });
+    throw badRequest("session_datetime must be in the future", fieldError("session_datetime", "body", "Must be in the future"));
   }
 }
 

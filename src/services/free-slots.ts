@@ -16,7 +16,7 @@ import type { DateOrInstant, FreeSlots } from "../contract/bookings.ts";
 import { MAX_SLOT_RANGE_DAYS } from "../contract/bookings.ts";
 import type { Executor } from "../db/client.ts";
 import { availabilityWindows, WEEKDAYS } from "../lib/availability.ts";
-import { badRequest, notFound } from "../lib/errors.ts";
+import { badRequest, fieldError, notFound } from "../lib/errors.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS, requireIso } from "../lib/time.ts";
 import {
   checkAvailability,
@@ -95,7 +95,7 @@ export function resolveRange(
   const from = first.kind === "date" ? startOfLocalDay(first.date, timeZone) : first.at;
   const last: DateOrInstant = end ?? { kind: "date", date: addDays(localTime(from, timeZone).date, 6) };
   const to = last.kind === "date" ? startOfLocalDay(addDays(last.date, 1), timeZone) : new Date(last.at.getTime() + 1);
-  const invalid = (message: string, field: string) => badRequest(message, { errors: [{ field, location: "query", message }] });
+  const invalid = (message: string, field: string) => badRequest(message, fieldError(field, "query", message));
   if (to.getTime() <= from.getTime()) throw invalid("end_date must not be before start_date", "end_date");
   // Whole local days may be 23 or 25 hours long: count days, not milliseconds, when both are dates.
   const tooLong =

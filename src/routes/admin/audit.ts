@@ -16,11 +16,17 @@ const auditRoute = createRoute({
   request: {
     query: paginationQuery.extend({
       actor_id: uuidField("The admin who acted").optional(),
-      action: z.string().min(1).max(64).optional().openapi({
-        description:
-          "user.update, user.delete, post.update, post.delete, comment.update, comment.delete or import.phase1 (and what other sections add)",
-        example: "user.update",
-      }),
+      action: z
+        .string()
+        .min(1)
+        .max(64)
+        .optional()
+        .openapi({
+          description:
+            "user.update, user.delete, post.update, post.delete, comment.update, comment.delete or import.phase1 " +
+            "(and what other sections add)",
+          example: "user.update",
+        }),
     }),
   },
   responses: { 200: jsonContent(pageSchema(AuditEntrySchema, "AuditEntryPage"), "Audit entries"), ...adminErrors },

@@ -1,7 +1,7 @@
 /** POST /admin/import: the Phase-1 CSV import (services/admin/import.ts). */
 import { createRoute, z } from "@hono/zod-openapi";
 import { ImportReportSchema } from "../../contract/admin.ts";
-import { badRequest } from "../../lib/errors.ts";
+import { badRequest, fieldError } from "../../lib/errors.ts";
 import { bearerSecurity, errorResponses, jsonContent } from "../../lib/openapi.ts";
 import { createRouter } from "../../lib/router.ts";
 import { requireUser } from "../../middleware/auth.ts";
@@ -13,7 +13,10 @@ const importRoute = createRoute({
   path: "/admin/import",
   tags: TAGS,
   summary: "Phase-1 data migration: users and profiles from CSV",
-  description: `Body \`text/csv\` (up to 20 MB) with a header row; columns ${PHASE1_COLUMNS.join(", ")} (email and role required, lists \`;\`-separated). Invalid rows are reported with their line number and skipped; existing emails are skipped.`,
+  description:
+    `Body \`text/csv\` (up to 20 MB) with a header row; columns ${PHASE1_COLUMNS.join(", ")} (email and role ` +
+    `required, lists \`;\`-separated). Invalid rows are reported with their line number and skipped; existing ` +
+    `emails are skipped.`,
   security: bearerSecurity,
   request: {
     body: {
@@ -28,9 +31,10 @@ export const importRoutes = createRouter().openapi(importRoute, async (c) => {
   const actor = requireUser(c, "admin");
   const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "text/csv") {
-    throw badRequest("Send the file as the request body with Content-Type: text/csv", {
-      errors: [{ field: "body", location: "header", message: "Content-Type must be text/csv" }],
-    });
+    throw badRequest(
+      "Send the file as the request body with Content-Type: text/csv",
+      fieldError("body", "header", "Content-Type must be text/csv"),
+    );
   }
   const text = await c.req.text();
   if (text.trim() === "") throw badRequest("The file is empty: a header row is required");

@@ -1,6 +1,7 @@
 /** DELETE /admin/posts/{id}: moderation (services/admin/moderation.ts). */
+
 import { createRoute } from "@hono/zod-openapi";
-import { IdParams } from "../../contract/admin.ts";
+import { IdParam } from "../../contract/common.ts";
 import { bearerSecurity, errorResponses } from "../../lib/openapi.ts";
 import { createRouter } from "../../lib/router.ts";
 import { requireUser } from "../../middleware/auth.ts";
@@ -13,7 +14,7 @@ const deletePostRoute = createRoute({
   tags: TAGS,
   summary: "Delete any post (its comments cascade); audited",
   security: bearerSecurity,
-  request: { params: IdParams },
+  request: { params: IdParam() },
   responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
 });
 

@@ -12,7 +12,8 @@ const revenueRoute = createRoute({
   tags: TAGS,
   summary: "Revenue per coach and per day (succeeded payments, net of refunds, by payment date)",
   description:
-    "Dates are UTC days, both inclusive; default: the 30 days up to today; any period up to 10 years. `daily_breakdown` lists the days with activity. `format=csv` answers a CSV attachment with one row per coach.",
+    "Dates are UTC days, both inclusive; default: the 30 days up to today; any period up to 10 years. " +
+    "`daily_breakdown` lists the days with activity. `format=csv` answers a CSV attachment with one row per coach.",
   security: bearerSecurity,
   request: { query: RevenueQuery },
   responses: {

@@ -1,13 +1,14 @@
 /** /admin/users: list (JSON or streamed CSV), detail, change, delete (services/admin/users.ts, exports.ts). */
+
 import { createRoute } from "@hono/zod-openapi";
 import {
   AdminUserDetailSchema,
   AdminUserSchema,
   AdminUsersQuery,
   CSV_EXPORT_DESCRIPTION,
-  IdParams,
   UserPatchBody,
 } from "../../contract/admin.ts";
+import { IdParam } from "../../contract/common.ts";
 import { notFound } from "../../lib/errors.ts";
 import { bearerSecurity, errorResponses, jsonContent } from "../../lib/openapi.ts";
 import { page, pageSchema } from "../../lib/pagination.ts";
@@ -44,7 +45,7 @@ const getUserRoute = createRoute({
   tags: TAGS,
   summary: "A user with profile and activity",
   security: bearerSecurity,
-  request: { params: IdParams },
+  request: { params: IdParam() },
   responses: { 200: jsonContent(AdminUserDetailSchema, "The user"), ...errorResponses(401, 403, 404) },
 });
 
@@ -56,7 +57,7 @@ const patchUserRoute = createRoute({
   description:
     "The last active admin cannot be demoted or deactivated (409). A role change or a deactivation revokes the user's access tokens.",
   security: bearerSecurity,
-  request: { params: IdParams, body: { content: { "application/json": { schema: UserPatchBody } }, required: true } },
+  request: { params: IdParam(), body: { content: { "application/json": { schema: UserPatchBody } }, required: true } },
   responses: { 200: jsonContent(AdminUserSchema, "The updated user"), ...errorResponses(401, 403, 404, 409) },
 });
 
@@ -66,9 +67,10 @@ const deleteUserRoute = createRoute({
   tags: TAGS,
   summary: "Delete an account (as DELETE /profile does)",
   description:
-    "Future bookings are cancelled with full refunds, the profile and content deleted; a user with past bookings stays as an anonymised tombstone. The last active admin cannot be deleted (409).",
+    "Future bookings are cancelled with full refunds, the profile and content deleted; a user with past " +
+    "bookings stays as an anonymised tombstone. The last active admin cannot be deleted (409).",
   security: bearerSecurity,
-  request: { params: IdParams },
+  request: { params: IdParam() },
   responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 409) },
 });
 

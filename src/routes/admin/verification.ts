@@ -33,7 +33,8 @@ const verificationRoute = createRoute({
   tags: ["Admin"],
   summary: "Verify a coach, or withdraw the verification (audited)",
   description:
-    "`{id}` is the coach profile id or the coach's user id. Every accepted request writes an audit entry (`coach.verification`, with before/after and the note).",
+    "`{id}` is the coach profile id or the coach's user id. Every accepted request writes an audit entry " +
+    "(`coach.verification`, with before/after and the note).",
   security: bearerSecurity,
   // Authorization before validation, as every /admin path.
   middleware: [requireRole("admin")] as const,

@@ -1,6 +1,8 @@
 /** /community/comments/{id}: edit and delete (contract v2; services/community/comments.ts). */
+
 import { createRoute } from "@hono/zod-openapi";
-import { CommentSchema, IdParams, UpdateCommentBody } from "../../contract/community.ts";
+import { IdParam } from "../../contract/common.ts";
+import { CommentSchema, UpdateCommentBody } from "../../contract/community.ts";
 import { bearerSecurity, errorResponses, jsonContent } from "../../lib/openapi.ts";
 import { createRouter } from "../../lib/router.ts";
 import { requireUser } from "../../middleware/auth.ts";
@@ -17,7 +19,7 @@ const updateCommentRoute = createRoute({
   description:
     "404 when the comment does not exist or its post is private and not visible to the caller; 403 when not its author.",
   security: bearerSecurity,
-  request: { params: IdParams, body: { required: true, content: { "application/json": { schema: UpdateCommentBody } } } },
+  request: { params: IdParam(), body: { required: true, content: { "application/json": { schema: UpdateCommentBody } } } },
   responses: { 200: jsonContent(CommentSchema, "The edited comment"), ...errorResponses(401, 403, 404) },
 });
 
@@ -29,7 +31,7 @@ const deleteCommentRoute = createRoute({
   description:
     "404 when the comment does not exist or its post is private and not visible to the caller; 403 when not its author.",
   security: bearerSecurity,
-  request: { params: IdParams },
+  request: { params: IdParam() },
   responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
 });
 

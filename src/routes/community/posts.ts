@@ -1,10 +1,11 @@
 /** /community/posts: list, create, read, edit, delete, comment, vote (services/community/posts.ts). */
+
 import { createRoute } from "@hono/zod-openapi";
+import { IdParam } from "../../contract/common.ts";
 import {
   CommentSchema,
   CreateCommentBody,
   CreatePostBody,
-  IdParams,
   PostDetailSchema,
   PostListQuery,
   PostSchema,
@@ -55,7 +56,7 @@ const getPostRoute = createRoute({
   tags: TAGS,
   summary: "A post with its comments, oldest first (404 for a private post the caller may not see)",
   security: bearerSecurity,
-  request: { params: IdParams },
+  request: { params: IdParam() },
   responses: { 200: jsonContent(PostDetailSchema, "The post"), ...errorResponses(401, 403, 404) },
 });
 
@@ -65,7 +66,7 @@ const updatePostRoute = createRoute({
   tags: TAGS,
   summary: "Edit a post (author or admin; an admin's edit of another's post is audited); absent fields stay unchanged",
   security: bearerSecurity,
-  request: { params: IdParams, body: { required: true, content: { "application/json": { schema: UpdatePostBody } } } },
+  request: { params: IdParam(), body: { required: true, content: { "application/json": { schema: UpdatePostBody } } } },
   responses: { 200: jsonContent(PostSchema, "The edited post"), ...errorResponses(401, 403, 404) },
 });
 
@@ -75,7 +76,7 @@ const deletePostRoute = createRoute({
   tags: TAGS,
   summary: "Delete a post with its comments and votes (author or admin; an admin's deletion of another's post is audited)",
   security: bearerSecurity,
-  request: { params: IdParams },
+  request: { params: IdParam() },
   responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
 });
 
@@ -85,7 +86,7 @@ const commentRoute = createRoute({
   tags: TAGS,
   summary: "Comment on a post the caller may see",
   security: bearerSecurity,
-  request: { params: IdParams, body: { required: true, content: { "application/json": { schema: CreateCommentBody } } } },
+  request: { params: IdParam(), body: { required: true, content: { "application/json": { schema: CreateCommentBody } } } },
   responses: { 201: jsonContent(CommentSchema, "The new comment"), ...errorResponses(401, 403, 404) },
 });
 
@@ -95,7 +96,7 @@ const upvoteRoute = createRoute({
   tags: TAGS,
   summary: "Upvote a post; one vote per user, a repeat changes nothing",
   security: bearerSecurity,
-  request: { params: IdParams },
+  request: { params: IdParam() },
   responses: { 200: jsonContent(UpvotesSchema, "The post's vote count"), ...errorResponses(401, 403, 404) },
 });
 
@@ -105,7 +106,7 @@ const removeUpvoteRoute = createRoute({
   tags: TAGS,
   summary: "Withdraw the caller's vote (no vote: nothing changes)",
   security: bearerSecurity,
-  request: { params: IdParams },
+  request: { params: IdParam() },
   responses: { 200: jsonContent(UpvotesSchema, "The post's vote count"), ...errorResponses(401, 403, 404) },
 });
 

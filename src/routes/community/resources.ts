@@ -1,12 +1,8 @@
 /** /community/resources: the library and bookmarks (services/community/resources.ts). */
+
 import { createRoute } from "@hono/zod-openapi";
-import {
-  BookmarkCreatedSchema,
-  CreateResourceBody,
-  IdParams,
-  ResourceListQuery,
-  ResourceSchema,
-} from "../../contract/community.ts";
+import { IdParam } from "../../contract/common.ts";
+import { BookmarkCreatedSchema, CreateResourceBody, ResourceListQuery, ResourceSchema } from "../../contract/community.ts";
 import { badRequest } from "../../lib/errors.ts";
 import { bearerSecurity, errorResponses, jsonContent } from "../../lib/openapi.ts";
 import { page, pageSchema, paginationQuery } from "../../lib/pagination.ts";
@@ -97,7 +93,7 @@ const bookmarkRoute = createRoute({
   tags: TAGS,
   summary: "Bookmark a resource; a second bookmark of the same resource is 409",
   security: bearerSecurity,
-  request: { params: IdParams },
+  request: { params: IdParam() },
   responses: { 201: jsonContent(BookmarkCreatedSchema, "Bookmarked"), ...errorResponses(401, 403, 404, 409) },
 });
 
@@ -107,7 +103,7 @@ const removeBookmarkRoute = createRoute({
   tags: TAGS,
   summary: "Remove the caller's bookmark (404 when there is none)",
   security: bearerSecurity,
-  request: { params: IdParams },
+  request: { params: IdParam() },
   responses: { 204: { description: "Removed" }, ...errorResponses(401, 403, 404) },
 });
 

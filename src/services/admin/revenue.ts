@@ -20,7 +20,7 @@ import { revenuePeriodProblem } from "../../contract/admin.ts";
 import type { Executor } from "../../db/client.ts";
 import { csvText } from "../../lib/csv.ts";
 import { currencyExponent } from "../../lib/currencies.ts";
-import { badRequest } from "../../lib/errors.ts";
+import { badRequest, fieldError } from "../../lib/errors.ts";
 import { DAY_MS } from "../../lib/time.ts";
 
 const DEFAULT_REVENUE_DAYS = 30;
@@ -43,7 +43,7 @@ export function resolveRevenuePeriod(
   const start = startDate ?? addDays(end, -(DEFAULT_REVENUE_DAYS - 1));
   const problem = revenuePeriodProblem(start, end);
   if (problem) {
-    throw badRequest(problem.message, { errors: [{ field: problem.path[0], location: "query", message: problem.message }] });
+    throw badRequest(problem.message, fieldError(problem.path.join("."), "query", problem.message));
   }
   return { start, end };
 }

@@ -127,6 +127,26 @@ function selectResources(db: Executor) {
 /** Rows of a "page LEFT JOIN one-row total" query -> items and total. */
 type PageRow = { [K in keyof ResourceColumnsRow]: ResourceColumnsRow[K] | null } & { total: number | null };
 
+/**
+ * The resource columns of a page subquery, selected again beside the total (the list and the
+ * bookmark list read a page the same way; the bookmark list adds its own columns).
+ */
+function pageResourceColumns<Page extends Record<keyof ResourceColumnsRow, unknown>>(
+  page: Page,
+): Pick<Page, keyof ResourceColumnsRow> {
+  return {
+    id: page.id,
+    title: page.title,
+    description: page.description,
+    resourceType: page.resourceType,
+    url: page.url,
+    tags: page.tags,
+    createdBy: page.createdBy,
+    createdAt: page.createdAt,
+    creatorFirstName: page.creatorFirstName,
+  };
+}
+
 function collectPage(rows: readonly PageRow[]) {
   const total = Number(rows[0]?.total ?? 0);
   const items: ResourceRecord[] = [];
@@ -137,7 +157,6 @@ function collectPage(rows: readonly PageRow[]) {
   return { items, total };
 }
 
-/** Newest first; one round trip (page, total and creator names together). */
 /** The WHERE conditions of the resource list; exported so a test can EXPLAIN them against the indexes. */
 export function resourceFilterConditions(filters: ResourceFilters): SQL[] {
   const conditions: SQL[] = [];
@@ -182,15 +201,7 @@ export async function listResources(
   const rows = await db
     .select({
       total: totals.total,
-      id: pageRows.id,
-      title: pageRows.title,
-      description: pageRows.description,
-      resourceType: pageRows.resourceType,
-      url: pageRows.url,
-      tags: pageRows.tags,
-      createdBy: pageRows.createdBy,
-      createdAt: pageRows.createdAt,
-      creatorFirstName: pageRows.creatorFirstName,
+      ...pageResourceColumns(pageRows),
     })
     .from(totals)
     .leftJoin(pageRows, sql`true`)
@@ -228,15 +239,7 @@ export async function listBookmarkedResources(
   const rows = await db
     .select({
       total: totals.total,
-      id: pageRows.id,
-      title: pageRows.title,
-      description: pageRows.description,
-      resourceType: pageRows.resourceType,
-      url: pageRows.url,
-      tags: pageRows.tags,
-      createdBy: pageRows.createdBy,
-      createdAt: pageRows.createdAt,
-      creatorFirstName: pageRows.creatorFirstName,
+      ...pageResourceColumns(pageRows),
       bookmarkedAt: pageRows.bookmarkedAt,
       bookmarkId: pageRows.bookmarkId,
     })
