@@ -152,8 +152,9 @@ async function prepareDatabase(): Promise<string> {
 // processes
 // ---------------------------------------------------------------------------
 
-async function startProxy(): Promise<string> {
-  const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, "scripts/bench/proxy.ts")], {
+/** The proxy dials only `databaseUrl` (scripts/bench/proxy.ts refuses to start without it). */
+async function startProxy(databaseUrl: string): Promise<string> {
+  const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, "scripts/bench/proxy.ts"), databaseUrl], {
     cwd: projectRoot,
     stdio: ["pipe", "pipe", "inherit"],
   });
@@ -210,7 +211,12 @@ function buildWorker(label: string, configPath: string): string {
     : (fs.readdirSync(outdir).find((name) => name.endsWith(".js")) ?? "index.js");
   const config = fs
     .readFileSync(configPath, "utf8")
-    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(path.join(outdir, entry))}`);
+    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(path.join(outdir, entry))}`)
+    // The built config lives in .bench/build-*: relative paths (the assets directory) are made absolute.
+    .replace(
+      /^directory\s*=\s*"(\.[^"]*)"/m,
+      (_line, relative: string) => `directory = ${JSON.stringify(path.resolve(path.dirname(configPath), relative))}`,
+    );
   const builtConfig = path.join(outdir, "wrangler.toml");
   fs.writeFileSync(builtConfig, config);
   return builtConfig;
@@ -594,7 +600,7 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
     await exact.stop();
     if (EDGE_BASELINE !== "none") {
       const config = baselineWorktree(EDGE_BASELINE);
-      const proxyUrl = await startProxy();
+      const proxyUrl = await startProxy(ctx.databaseUrl);
       if (config) {
         const before = await startWorker("edge-baseline", { ...appVars, WS_PROXY: proxyUrl }, config);
         await warmUsers(before.url, clientTokens);
@@ -751,7 +757,7 @@ async function main() {
     active.map(async (id) => (await signToken(key, { sub: id, role: "client", type: "access" }, now)).token),
   );
 
-  const proxyUrl = await startProxy();
+  const proxyUrl = await startProxy(databaseUrl);
   const vars = {
     ENVIRONMENT: "development",
     DATABASE_URL: databaseUrl,
