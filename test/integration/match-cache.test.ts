@@ -11,7 +11,13 @@ import { createDatabase, type DatabaseSession } from "../../src/db/client.ts";
 import { type Bindings, serviceEnvOf } from "../../src/env.ts";
 import { createLog } from "../../src/lib/log.ts";
 import { quizSchema } from "../../src/lib/quiz.ts";
-import { decodeMatchPointer, encodeMatchPointer } from "../../src/platform/match-pointer.ts";
+import {
+  decodeMatchPointer,
+  encodeMatchPointer,
+  forgetClientMatches,
+  readMatchPointer,
+  writeMatchPointer,
+} from "../../src/platform/match-pointer.ts";
 import { coachListSql } from "../../src/services/coaches.ts";
 import { runMaintenance } from "../../src/services/maintenance.ts";
 import { candidateSql } from "../../src/services/matching/candidates.ts";
@@ -258,6 +264,25 @@ describe("edge entry (pre-serialised matches)", () => {
     // a truncated entry is a miss
     const text = encodeMatchPointer(meta, matches);
     expect(decodeMatchPointer(text.slice(0, -1))).toBeUndefined();
+  });
+
+  it("reads only the small head entry up to its size, the full entry past it, and never a full entry of another write", async () => {
+    const kv = new MemoryKv();
+    const clientId = crypto.randomUUID();
+    const matches = Array.from({ length: 25 }, (_, index) => ({ rank: index }));
+    const meta = { v: "v1", at: Date.now(), exp: Date.now() + 3_600_000, generated_at: "2026-01-01T00:00:00.000Z" };
+    await writeMatchPointer(kv, clientId, meta, matches, 3600);
+    const head = (await readMatchPointer(kv, clientId, 10))!;
+    expect({ count: head.count, complete: head.complete }).toEqual({ count: 10, complete: false });
+    const full = (await readMatchPointer(kv, clientId, 11))!;
+    expect(JSON.parse(`[${full.firstMatchesJson(50)}]`)).toEqual(matches);
+    // a full entry left from an earlier write does not pair with a newer head
+    const older = kv.entries.get(`mp2all:${clientId}`)!;
+    await writeMatchPointer(kv, clientId, { ...meta, at: meta.at + 1 }, matches, 3600);
+    kv.entries.set(`mp2all:${clientId}`, older);
+    expect(await readMatchPointer(kv, clientId, 20)).toBeUndefined();
+    await forgetClientMatches(kv, clientId);
+    expect(kv.entries.size).toBe(0);
   });
 
   it("answers a hit with 0 SQL and exactly the JSON of the computed answer, for any limit", async () => {

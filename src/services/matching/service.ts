@@ -197,12 +197,13 @@ async function edgeLookup(
   deps: MatchDeps,
   clientId: string,
   useEntry: boolean,
+  limit: number,
 ): Promise<{ pointer?: MatchPointer; version?: string }> {
   if (!deps.edge) return {};
   try {
     const [version, pointer] = await Promise.all([
       deps.edge.coachesVersion(),
-      useEntry ? readMatchPointer(deps.kv, clientId) : undefined,
+      useEntry ? readMatchPointer(deps.kv, clientId, limit) : undefined,
     ]);
     const valid = pointer && pointer.v === version && pointer.exp > deps.now.getTime();
     return { version, pointer: valid ? pointer : undefined };
@@ -250,7 +251,7 @@ export async function matchForClient(
 ): Promise<MatchResponse> {
   // Wall clock (not deps.now): compared with the invalidation times the middleware records.
   const startedAt = Date.now();
-  const edge = await edgeLookup(deps, clientId, !options.forceRefresh);
+  const edge = await edgeLookup(deps, clientId, !options.forceRefresh, options.limit);
   if (edge.pointer) return JSON.parse(respondFromPointer(edge.pointer, options.limit)) as MatchResponse;
   return matchBehindEdge(deps, clientId, options, edge.version, startedAt);
 }
@@ -265,7 +266,7 @@ export async function matchResponseJson(
   options: { forceRefresh: boolean; limit: number },
 ): Promise<string> {
   const startedAt = Date.now();
-  const edge = await edgeLookup(deps, clientId, !options.forceRefresh);
+  const edge = await edgeLookup(deps, clientId, !options.forceRefresh, options.limit);
   if (edge.pointer) return respondFromPointer(edge.pointer, options.limit);
   return JSON.stringify(await matchBehindEdge(deps, clientId, options, edge.version, startedAt));
 }
