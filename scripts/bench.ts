@@ -573,17 +573,19 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
     await warmUsers(app.url, clientTokens);
     await warmMatches(app.url, clientTokens.slice(0, hitClients));
     await warmEdge(app.url);
+    // Each floor right next to the rows compared with it: on a shared machine the load drifts
+    // within a minute, and a floor measured 20 s earlier can be off by 2x (BENCHMARKS.md, 21:31 run).
     const floorConstant = await row(floors.url, "floor", scenarios.floorConstant);
-    const floorKv = await row(floors.url, "floor", scenarios.floorKv);
-    const floorDb = await row(floors.url, "floor", scenarios.floorDb);
     await row(app.url, "current", scenarios.chainAnonymous, connections, floorConstant);
     await row(app.url, "current", scenarios.chain, connections, floorConstant);
+    const floorKv = await row(floors.url, "floor", scenarios.floorKv);
     await row(app.url, "current", scenarios.matchHit, connections, floorKv);
     await row(app.url, "current", scenarios.coachHit, connections, floorKv);
     await row(app.url, "current", scenarios.listHit, connections, floorKv);
-    await row(app.url, "current", scenarios.chainDb, connections, floorDb);
     // the floor again after the app rows: the machine's load drifts, both ends of the window are recorded
     const floorKvAgain = await row(floors.url, "floor", { ...scenarios.floorKv, name: `${scenarios.floorKv.name} (again)` });
+    const floorDb = await row(floors.url, "floor", scenarios.floorDb);
+    await row(app.url, "current", scenarios.chainDb, connections, floorDb);
     log(
       `kv floor before/after the app rows: ${floorKv.requestsPerSecond.toFixed(0)} / ${floorKvAgain.requestsPerSecond.toFixed(0)} req/s`,
     );
