@@ -152,8 +152,9 @@ async function prepareDatabase(): Promise<string> {
 // processes
 // ---------------------------------------------------------------------------
 
-async function startProxy(): Promise<string> {
-  const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, "scripts/bench/proxy.ts")], {
+/** The proxy dials only `databaseUrl` (scripts/bench/proxy.ts refuses to start without it). */
+async function startProxy(databaseUrl: string): Promise<string> {
+  const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, "scripts/bench/proxy.ts"), databaseUrl], {
     cwd: projectRoot,
     stdio: ["pipe", "pipe", "inherit"],
   });
@@ -210,7 +211,12 @@ function buildWorker(label: string, configPath: string): string {
     : (fs.readdirSync(outdir).find((name) => name.endsWith(".js")) ?? "index.js");
   const config = fs
     .readFileSync(configPath, "utf8")
-    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(path.join(outdir, entry))}`);
+    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(path.join(outdir, entry))}`)
+    // The built config lives in .bench/build-*: relative paths (the assets directory) are made absolute.
+    .replace(
+      /^directory\s*=\s*"(\.[^"]*)"/m,
+      (_line, relative: string) => `directory = ${JSON.stringify(path.resolve(path.dirname(configPath), relative))}`,
+    );
   const builtConfig = path.join(outdir, "wrangler.toml");
   fs.writeFileSync(builtConfig, config);
   return builtConfig;
@@ -567,17 +573,19 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
     await warmUsers(app.url, clientTokens);
     await warmMatches(app.url, clientTokens.slice(0, hitClients));
     await warmEdge(app.url);
+    // Each floor right next to the rows compared with it: on a shared machine the load drifts
+    // within a minute, and a floor measured 20 s earlier can be off by 2x (BENCHMARKS.md, 21:31 run).
     const floorConstant = await row(floors.url, "floor", scenarios.floorConstant);
-    const floorKv = await row(floors.url, "floor", scenarios.floorKv);
-    const floorDb = await row(floors.url, "floor", scenarios.floorDb);
     await row(app.url, "current", scenarios.chainAnonymous, connections, floorConstant);
     await row(app.url, "current", scenarios.chain, connections, floorConstant);
+    const floorKv = await row(floors.url, "floor", scenarios.floorKv);
     await row(app.url, "current", scenarios.matchHit, connections, floorKv);
     await row(app.url, "current", scenarios.coachHit, connections, floorKv);
     await row(app.url, "current", scenarios.listHit, connections, floorKv);
-    await row(app.url, "current", scenarios.chainDb, connections, floorDb);
     // the floor again after the app rows: the machine's load drifts, both ends of the window are recorded
     const floorKvAgain = await row(floors.url, "floor", { ...scenarios.floorKv, name: `${scenarios.floorKv.name} (again)` });
+    const floorDb = await row(floors.url, "floor", scenarios.floorDb);
+    await row(app.url, "current", scenarios.chainDb, connections, floorDb);
     log(
       `kv floor before/after the app rows: ${floorKv.requestsPerSecond.toFixed(0)} / ${floorKvAgain.requestsPerSecond.toFixed(0)} req/s`,
     );
@@ -594,7 +602,7 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
     await exact.stop();
     if (EDGE_BASELINE !== "none") {
       const config = baselineWorktree(EDGE_BASELINE);
-      const proxyUrl = await startProxy();
+      const proxyUrl = await startProxy(ctx.databaseUrl);
       if (config) {
         const before = await startWorker("edge-baseline", { ...appVars, WS_PROXY: proxyUrl }, config);
         await warmUsers(before.url, clientTokens);
@@ -752,7 +760,7 @@ async function main() {
     active.map(async (id) => (await signToken(key, { sub: id, role: "client", type: "access" }, now)).token),
   );
 
-  const proxyUrl = await startProxy();
+  const proxyUrl = await startProxy(databaseUrl);
   const vars = {
     ENVIRONMENT: "development",
     DATABASE_URL: databaseUrl,

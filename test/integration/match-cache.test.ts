@@ -11,6 +11,13 @@ import { createDatabase, type DatabaseSession } from "../../src/db/client.ts";
 import { type Bindings, serviceEnvOf } from "../../src/env.ts";
 import { createLog } from "../../src/lib/log.ts";
 import { quizSchema } from "../../src/lib/quiz.ts";
+import {
+  decodeMatchPointer,
+  encodeMatchPointer,
+  forgetClientMatches,
+  readMatchPointer,
+  writeMatchPointer,
+} from "../../src/platform/match-pointer.ts";
 import { coachListSql } from "../../src/services/coaches.ts";
 import { runMaintenance } from "../../src/services/maintenance.ts";
 import { candidateSql } from "../../src/services/matching/candidates.ts";
@@ -20,6 +27,7 @@ import {
   type MatchKv,
   matchCacheInfo,
   matchForClient,
+  matchResponseJson,
 } from "../../src/services/matching/service.ts";
 import { closeTestPool, isRealPostgres, query, testPool } from "../helpers/db.ts";
 import { completeQuiz, createClient, createCoach } from "../helpers/fixtures.ts";
@@ -237,4 +245,68 @@ describe("EXPLAIN", () => {
     },
     120_000,
   );
+});
+
+describe("edge entry (pre-serialised matches)", () => {
+  it("round-trips any match text through the stored format and cuts exactly the first n", () => {
+    const matches = [
+      { coach: { bio: 'line\nbreak, comma] and "quotes"' }, match_reasons: ["😀 ü €"] },
+      { coach: { bio: '{"a":[1,2]}' }, match_reasons: ["x"] },
+      { coach: { bio: null }, match_reasons: ["y"] },
+    ];
+    const meta = { v: "ver.1", at: 1, exp: 2, generated_at: "2026-01-01T00:00:00.000Z" };
+    const pointer = decodeMatchPointer(encodeMatchPointer(meta, matches))!;
+    expect(pointer).toMatchObject({ ...meta, count: 3 });
+    for (const n of [0, 1, 2, 3, 10]) expect(JSON.parse(`[${pointer.firstMatchesJson(n)}]`)).toEqual(matches.slice(0, n));
+    const empty = decodeMatchPointer(encodeMatchPointer(meta, []))!;
+    expect(empty.count).toBe(0);
+    expect(empty.firstMatchesJson(10)).toBe("");
+    // a truncated entry is a miss
+    const text = encodeMatchPointer(meta, matches);
+    expect(decodeMatchPointer(text.slice(0, -1))).toBeUndefined();
+  });
+
+  it("reads only the small head entry up to its size, the full entry past it, and never a full entry of another write", async () => {
+    const kv = new MemoryKv();
+    const clientId = crypto.randomUUID();
+    const matches = Array.from({ length: 25 }, (_, index) => ({ rank: index }));
+    const meta = { v: "v1", at: Date.now(), exp: Date.now() + 3_600_000, generated_at: "2026-01-01T00:00:00.000Z" };
+    await writeMatchPointer(kv, clientId, meta, matches, 3600);
+    const head = (await readMatchPointer(kv, clientId, 10))!;
+    expect({ count: head.count, complete: head.complete }).toEqual({ count: 10, complete: false });
+    const full = (await readMatchPointer(kv, clientId, 11))!;
+    expect(JSON.parse(`[${full.firstMatchesJson(50)}]`)).toEqual(matches);
+    // a full entry left from an earlier write does not pair with a newer head
+    const older = kv.entries.get(`mp2all:${clientId}`)!;
+    await writeMatchPointer(kv, clientId, { ...meta, at: meta.at + 1 }, matches, 3600);
+    kv.entries.set(`mp2all:${clientId}`, older);
+    expect(await readMatchPointer(kv, clientId, 20)).toBeUndefined();
+    await forgetClientMatches(kv, clientId);
+    expect(kv.entries.size).toBe(0);
+  });
+
+  it("answers a hit with 0 SQL and exactly the JSON of the computed answer, for any limit", async () => {
+    const { client } = await clientWithCoach("Icelandic");
+    const kv = new MemoryKv();
+    const edgeDeps = () => ({ ...deps(kv), edge: { coachesVersion: async () => "v-test" } });
+    const cold = await matchForClient(edgeDeps(), client.id, { forceRefresh: false, limit: 50 });
+    expect(cold.cached).toBe(false);
+    expect([...kv.entries.keys()].some((key) => key.startsWith("mp2:"))).toBe(true);
+    for (const limit of [1, 3, 10, 50]) {
+      const hit = await roundTrips(() => matchResponseJson(edgeDeps(), client.id, { forceRefresh: false, limit }));
+      expect(hit.queries).toBe(0);
+      const matches = cold.matches.slice(0, limit);
+      expect(hit.result).toBe(
+        JSON.stringify({ matches, total_matches: matches.length, cached: true, generated_at: cold.generated_at }),
+      );
+    }
+    // another coaches version: not served from the entry
+    const miss = await roundTrips(() =>
+      matchResponseJson({ ...deps(kv), edge: { coachesVersion: async () => "v-other" } }, client.id, {
+        forceRefresh: false,
+        limit: 5,
+      }),
+    );
+    expect(miss.queries).toBeGreaterThan(0);
+  });
 });

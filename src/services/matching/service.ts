@@ -8,9 +8,11 @@
  * are never read again and simply expire (nothing is deleted to invalidate).
  *
  * Levels (contract v2 "Edge data path"):
- * - the per-client KV entry (platform/match-pointer.ts) holds the payload and
- *   the coaches data version it was computed under (platform/edge-versions.ts);
- *   a hit is that one KV read and NO SQL: the coaches version comes from the
+ * - the per-client KV entry (platform/match-pointer.ts) holds the matches,
+ *   already serialised, and the coaches data version they were computed under
+ *   (platform/edge-versions.ts); a hit is that one KV read, NO SQL and no JSON
+ *   work on the matches (the answer is cut from the stored text, see
+ *   matchResponseJson): the coaches version comes from the
  *   isolate's memo / KV, and the client's own quiz change deletes the entry
  *   (the database middleware, after any write of that client's profile);
  * - the match_cache row (one per client, durable, expires_at = now + 24 h,
@@ -36,7 +38,7 @@ import { badRequest } from "../../lib/errors.ts";
 import { type Quiz, quizHash, quizSchema } from "../../lib/quiz.ts";
 import { requireIso } from "../../lib/time.ts";
 import { validationDetails } from "../../lib/validation.ts";
-import { forgetClientMatches, readMatchPointer, writeMatchPointer } from "../../platform/match-pointer.ts";
+import { forgetClientMatches, type MatchPointer, readMatchPointer, writeMatchPointer } from "../../platform/match-pointer.ts";
 import { toCoachListItem } from "../coaches.ts";
 import { loadCandidates } from "./candidates.ts";
 import { type Confidence, rankCoaches } from "./engine.ts";
@@ -195,20 +197,31 @@ async function edgeLookup(
   deps: MatchDeps,
   clientId: string,
   useEntry: boolean,
-): Promise<{ payload?: MatchPayload; version?: string }> {
+  limit: number,
+): Promise<{ pointer?: MatchPointer; version?: string }> {
   if (!deps.edge) return {};
   try {
     const [version, pointer] = await Promise.all([
       deps.edge.coachesVersion(),
-      useEntry ? readMatchPointer<MatchPayload>(deps.kv, clientId) : undefined,
+      useEntry ? readMatchPointer(deps.kv, clientId, limit) : undefined,
     ]);
     const valid = pointer && pointer.v === version && pointer.exp > deps.now.getTime();
-    return { version, payload: valid ? pointer.payload : undefined };
+    return { version, pointer: valid ? pointer : undefined };
   } catch (error) {
     // A KV outage is a cache miss, not a failed request.
     deps.log?.("match edge cache read failed", error);
     return {};
   }
+}
+
+/**
+ * The answer to an edge hit as JSON text, cut from the entry as stored: no
+ * parsing or serialising of the matches. Same members, same order as
+ * JSON.stringify(respond(...)).
+ */
+function respondFromPointer(pointer: MatchPointer, limit: number): string {
+  const total = Math.min(limit, pointer.count);
+  return `{"matches":[${pointer.firstMatchesJson(total)}],"total_matches":${total},"cached":true,"generated_at":${JSON.stringify(pointer.generated_at)}}`;
 }
 
 function storeEdge(
@@ -221,10 +234,16 @@ function storeEdge(
 ) {
   if (!deps.edge || version === undefined) return undefined;
   const ttl = (expiresAt.getTime() - deps.now.getTime()) / 1000;
-  return writeMatchPointer(deps.kv, clientId, { v: version, at, exp: expiresAt.getTime(), payload }, ttl);
+  return writeMatchPointer(
+    deps.kv,
+    clientId,
+    { v: version, at, exp: expiresAt.getTime(), generated_at: payload.generated_at },
+    payload.matches,
+    ttl,
+  );
 }
 
-/** POST /match. */
+/** POST /match, as the response object (service tests, bench:match). */
 export async function matchForClient(
   deps: MatchDeps,
   clientId: string,
@@ -232,9 +251,34 @@ export async function matchForClient(
 ): Promise<MatchResponse> {
   // Wall clock (not deps.now): compared with the invalidation times the middleware records.
   const startedAt = Date.now();
-  const edge = await edgeLookup(deps, clientId, !options.forceRefresh);
-  if (edge.payload) return respond(edge.payload, options.limit, true);
+  const edge = await edgeLookup(deps, clientId, !options.forceRefresh, options.limit);
+  if (edge.pointer) return JSON.parse(respondFromPointer(edge.pointer, options.limit)) as MatchResponse;
+  return matchBehindEdge(deps, clientId, options, edge.version, startedAt);
+}
 
+/**
+ * POST /match, as the response body's JSON text (the route): an edge hit is
+ * one KV read and a string cut, the rest is matchForClient serialised.
+ */
+export async function matchResponseJson(
+  deps: MatchDeps,
+  clientId: string,
+  options: { forceRefresh: boolean; limit: number },
+): Promise<string> {
+  const startedAt = Date.now();
+  const edge = await edgeLookup(deps, clientId, !options.forceRefresh, options.limit);
+  if (edge.pointer) return respondFromPointer(edge.pointer, options.limit);
+  return JSON.stringify(await matchBehindEdge(deps, clientId, options, edge.version, startedAt));
+}
+
+/** Everything after an edge miss: the durable row / KV payload, or a fresh computation. */
+async function matchBehindEdge(
+  deps: MatchDeps,
+  clientId: string,
+  options: { forceRefresh: boolean; limit: number },
+  edgeVersion: string | undefined,
+  startedAt: number,
+): Promise<MatchResponse> {
   const state = await readMatchState(deps.db, clientId);
   const quiz = requireQuiz(state.storedQuiz);
   const key = await currentKey(state, clientId);
@@ -242,7 +286,7 @@ export async function matchForClient(
   if (!options.forceRefresh && state.rowKey === key && state.rowExpiresAt && state.rowExpiresAt > deps.now) {
     const payload = await cachedPayload(deps, clientId, key, state.rowExpiresAt);
     if (payload) {
-      const stored = storeEdge(deps, clientId, edge.version, startedAt, payload, state.rowExpiresAt);
+      const stored = storeEdge(deps, clientId, edgeVersion, startedAt, payload, state.rowExpiresAt);
       if (stored) later(deps, stored);
       return respond(payload, options.limit, true);
     }
@@ -260,7 +304,7 @@ export async function matchForClient(
   // Awaited (not deferred): the very next request must find the entry, and a cold match is already ~100 ms.
   await Promise.all([
     deps.kv.put(key, JSON.stringify(payload), { expirationTtl: MATCH_CACHE_TTL_SECONDS }),
-    storeEdge(deps, clientId, edge.version, startedAt, payload, expiresAt),
+    storeEdge(deps, clientId, edgeVersion, startedAt, payload, expiresAt),
   ]).catch((error: unknown) => deps.log?.("match cache KV write failed", error));
   return respond(payload, options.limit, false);
 }
