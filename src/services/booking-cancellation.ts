@@ -17,7 +17,7 @@
  * its `charge.refunded` event marks the payment refunded.
  */
 import { and, eq, gt, inArray, or, sql } from "drizzle-orm";
-import { type Booking, bookings, payments } from "../../drizzle/schema.ts";
+import { type Booking, bookings } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { rowFromJson } from "../db/json-rows.ts";
 import type { AuthUser, ServiceEnv } from "../env.ts";

@@ -32,7 +32,7 @@ import { type Bindings, serviceEnvOf } from "../../src/env.ts";
 import { createLog } from "../../src/lib/log.ts";
 import { dispatchEmails } from "../../src/services/notifications.ts";
 import { type CallOptions, type CallResult, call, expectEnvelope, uniqueEmail } from "../helpers/api.ts";
-import { closeTestPool, isRealPostgres, query } from "../helpers/db.ts";
+import { closeTestPool, query } from "../helpers/db.ts";
 import { type FakeStripe, startFakeStripe } from "../helpers/fake-stripe.ts";
 import { createClient, createCoach, createUser } from "../helpers/fixtures.ts";
 import { startTestWorker, TEST_JWT_SECRET } from "../helpers/stack.ts";
