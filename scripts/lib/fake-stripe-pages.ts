@@ -15,6 +15,7 @@
  * what happened and how the Worker answered the webhook.
  */
 import type http from "node:http";
+import { minorToDecimalString } from "../../src/lib/currencies.ts";
 import { deliverFakeEvent, type FakeStripeState, newStripeId } from "./fake-stripe.ts";
 
 export interface WebhookTarget {
@@ -39,29 +40,8 @@ function page(res: http.ServerResponse, status: number, title: string, body: str
 
 function formatAmount(minor: unknown, currency: unknown): string {
   const code = String(currency ?? "").toUpperCase();
-  const exponent = [
-    "BIF",
-    "CLP",
-    "DJF",
-    "GNF",
-    "JPY",
-    "KMF",
-    "KRW",
-    "MGA",
-    "PYG",
-    "RWF",
-    "UGX",
-    "VND",
-    "VUV",
-    "XAF",
-    "XOF",
-    "XPF",
-  ].includes(code)
-    ? 0
-    : ["BHD", "JOD", "KWD", "OMR", "TND"].includes(code)
-      ? 3
-      : 2;
-  return `${(Number(minor) / 10 ** exponent).toFixed(exponent)} ${code}`;
+  // The API's own exponent table (what the Worker sent Stripe), so the page shows the charged amount.
+  return `${minorToDecimalString(Number(minor), code)} ${code}`;
 }
 
 /** Serves a hosted page when the path is one; returns false for everything else (the API). */
