@@ -67,7 +67,7 @@ export interface DatabaseSession {
 const WRITE_TARGET = /\b(?:insert\s+into|update|delete\s+from)\s+"?([a-z_][a-z0-9_]*)"?/gi;
 
 /**
- * Writes made inside the Postgres functions of migrations/ (one round trip per booking write):
+ * Writes made inside the Postgres functions of migrations/ (one round trip per booking write, admin user PATCH):
  * their SQL is not in the statement text, so the tables each function writes are listed here.
  */
 const FUNCTION_WRITES: Record<string, readonly string[]> = {
@@ -76,6 +76,9 @@ const FUNCTION_WRITES: Record<string, readonly string[]> = {
   // completing a paid session raises total_sessions (coach_profiles) and bumps coaches_version (app_counters)
   booking_set_status: ["bookings", "coach_profiles", "app_counters", "email_outbox"],
   booking_cancel: ["bookings", "payments", "email_outbox"],
+  // PATCH /admin/users/{id} (0010); app_counters only when a coach's role or active flag changes,
+  // listed always: an extra coaches-section bump costs a cache miss, a missed one a stale cache
+  admin_update_user: ["users", "app_counters", "audit_log"],
 };
 const FUNCTION_CALL = new RegExp(`\\b(${Object.keys(FUNCTION_WRITES).join("|")})\\s*\\(`, "gi");
 

@@ -113,7 +113,8 @@ export async function uploadProfilePhoto(db: Database, bucket: R2Bucket, upload:
   const url = photoUrl(upload.baseUrl, key);
   let previous: string | null;
   try {
-    previous = await db.transaction((tx) => setProfilePhotoUrl(tx, userId, role, url, now));
+    // One statement, no open transaction around R2: the put is done, the delete comes after.
+    previous = await setProfilePhotoUrl(db, userId, role, url, now);
   } catch (error) {
     await bucket.delete(key).catch(() => {});
     throw error;

@@ -31,7 +31,6 @@ import type { Availability } from "../lib/availability.ts";
 import { forbidden, unauthorized } from "../lib/errors.ts";
 import type { Quiz } from "../lib/quiz.ts";
 import { requireIso } from "../lib/time.ts";
-import { bumpCoachesVersion } from "./coaches-version.ts";
 
 /** The app_counters row bumpCoachesVersion increments (coaches-version.ts). */
 const COACHES_VERSION_COUNTER = "coaches_version";
@@ -246,40 +245,44 @@ export async function upsertCoachProfile(
 
 /**
  * Sets photo_url on the caller's profile (a minimal profile is created when
- * none exists) and returns the previous URL, read under a row lock so that two
- * concurrent uploads each see the photo they replace. Run it in a transaction.
+ * none exists) and returns the previous URL, in ONE statement (one round trip,
+ * its own implicit transaction): a CTE reads the old URL under a row lock
+ * (FOR UPDATE: a concurrent upload waits, then reads the URL the other one
+ * committed, so each sees the photo it replaces), the upsert reads that CTE
+ * (so it runs after the lock is taken) and, for a coach, the coaches version
+ * is bumped in the same statement (photo_url is part of the coach list items:
+ * the match cache must not serve the old one). No transaction to wrap it in.
  */
 export async function setProfilePhotoUrl(
-  tx: Executor,
+  db: Executor,
   userId: string,
   role: "client" | "coach",
   photoUrl: string,
   now: Date,
 ): Promise<string | null> {
-  if (role === "client") {
-    const [previous] = await tx
-      .select({ photoUrl: clientProfiles.photoUrl })
-      .from(clientProfiles)
-      .where(eq(clientProfiles.userId, userId))
-      .for("update");
-    await tx
-      .insert(clientProfiles)
-      .values({ userId, photoUrl, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: clientProfiles.userId, set: { photoUrl, updatedAt: now } });
-    return previous?.photoUrl ?? null;
-  }
-  const [previous] = await tx
-    .select({ photoUrl: coachProfiles.photoUrl })
-    .from(coachProfiles)
-    .where(eq(coachProfiles.userId, userId))
-    .for("update");
-  await tx
-    .insert(coachProfiles)
-    .values({ userId, photoUrl, createdAt: now, updatedAt: now })
-    .onConflictDoUpdate({ target: coachProfiles.userId, set: { photoUrl, updatedAt: now } });
-  // photo_url is part of the coach list items: the match cache must not serve the old one
-  await bumpCoachesVersion(tx);
-  return previous?.photoUrl ?? null;
+  const table = role === "client" ? clientProfiles : coachProfiles;
+  const at = now.toISOString();
+  const bump =
+    role === "coach"
+      ? sql`, bumped as (insert into ${appCounters} (${sql.identifier(appCounters.name.name)}, ${sql.identifier(appCounters.value.name)})
+          values (${COACHES_VERSION_COUNTER}, 1)
+          on conflict (${sql.identifier(appCounters.name.name)}) do update set ${sql.identifier(appCounters.value.name)} = ${appCounters.value} + 1)`
+      : sql``;
+  const result = await db.execute<{ previous: string | null; written: number }>(sql`
+    with old as (select ${table.photoUrl} as photo_url from ${table} where ${table.userId} = ${userId}::uuid for update),
+    upserted as (
+      insert into ${table} (${sql.identifier(table.userId.name)}, ${sql.identifier(table.photoUrl.name)},
+                            ${sql.identifier(table.createdAt.name)}, ${sql.identifier(table.updatedAt.name)})
+      select ${userId}::uuid, ${photoUrl}::text, ${at}::timestamptz, ${at}::timestamptz
+        from (select 1) as one left join old on true
+      on conflict (${sql.identifier(table.userId.name)}) do update
+        set ${sql.identifier(table.photoUrl.name)} = excluded.${sql.identifier(table.photoUrl.name)},
+            ${sql.identifier(table.updatedAt.name)} = excluded.${sql.identifier(table.updatedAt.name)}
+      returning 1)${bump}
+    select (select photo_url from old) as previous, (select count(*)::int from upserted) as written`);
+  const row = result.rows[0];
+  if (!row || Number(row.written) !== 1) throw new Error("profile photo upsert wrote no row");
+  return row.previous ?? null;
 }
 
 // ---------------------------------------------------------------------------

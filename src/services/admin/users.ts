@@ -1,7 +1,8 @@
 /**
  * Admin user management: the user list and detail, role / active / verified
  * changes with the last-active-admin rule, and account deletion by an admin.
- * Every mutation writes its audit entry in its own transaction.
+ * Every mutation writes its audit entry in its own transaction (PATCH: inside
+ * the admin_update_user function, one statement).
  */
 import { and, asc, count, desc, eq, ilike, or, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
@@ -26,7 +27,6 @@ import { type ExportCursor, exactInstant } from "../../lib/keyset.ts";
 import { type Pagination, pageTotal, windowTotal } from "../../lib/pagination.ts";
 import { isoUtc, requireIso } from "../../lib/time.ts";
 import { deleteAccount } from "../account-deletion.ts";
-import { bumpCoachesVersion } from "../coaches-version.ts";
 import { serializeClientProfile, serializeCoachProfile } from "../profiles.ts";
 import { writeAudit } from "./audit.ts";
 
@@ -370,34 +370,30 @@ export interface UserUpdateResult {
   revokeTokens: boolean;
 }
 
+type UpdateOutcome =
+  | { outcome: "not_found" }
+  | { outcome: "last_active_admin" }
+  | {
+      outcome: "updated";
+      user: Record<string, unknown>;
+      first_name: string | null;
+      last_name: string | null;
+      before: AccountState;
+      after: AccountState;
+      changed: (keyof AccountState)[];
+    };
+
 /**
- * Locks every active admin row (in id order, so that two concurrent requests
- * queue up instead of deadlocking) and answers how many there are. Held until
- * commit: a concurrent demotion or deactivation waits here and then sees the
- * committed state, so two admins cannot demote each other to zero admins.
+ * PATCH /admin/users/{id} in ONE round trip: the Postgres function
+ * admin_update_user (migrations/0010_admin_update_user_function.sql) takes the
+ * locks (the active admins in id order, before the target, only when an active
+ * admin loses the role or is deactivated), applies the last-active-admin rule
+ * on the locked rows, updates, bumps the coaches version when a coach's role or
+ * active flag changes, writes the audit entry (for every accepted PATCH, a
+ * no-op included) and returns the updated user, all in the statement's own
+ * transaction. Its writes are listed in db/client.ts FUNCTION_WRITES so that
+ * the edge caches are bumped.
  */
-async function lockActiveAdmins(tx: Executor): Promise<string[]> {
-  const rows = await tx
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.role, "admin"), eq(users.isActive, true)))
-    .orderBy(asc(users.id))
-    .for("update");
-  return rows.map((row) => row.id);
-}
-
-/** 409 when removing this active admin (demotion, deactivation, deletion) would leave no active admin. */
-export async function assertNotLastActiveAdmin(
-  tx: Executor,
-  target: { id: string; role: Role; isActive: boolean },
-): Promise<void> {
-  if (target.role !== "admin" || !target.isActive) return;
-  const admins = await lockActiveAdmins(tx);
-  if (admins.filter((id) => id !== target.id).length === 0) {
-    throw conflict("The last active admin cannot be demoted, deactivated or deleted", { reason: "last_active_admin" });
-  }
-}
-
 export async function updateUser(
   db: Database,
   actorId: string,
@@ -405,66 +401,24 @@ export async function updateUser(
   patch: UserPatch,
   now: Date,
 ): Promise<UserUpdateResult> {
-  const result = await db.transaction(async (tx) => {
-    // Only a change that takes an active admin away needs the admin rows,
-    // and then they are locked before the target (which is one of them), in
-    // id order, so that two admins demoting each other queue up on the same
-    // first row instead of deadlocking. Changes to other users lock only
-    // their own row and never wait for admin operations.
-    const removesAdminFrom = (state: { role: Role; isActive: boolean }) =>
-      state.role === "admin" &&
-      state.isActive &&
-      ((patch.role !== undefined && patch.role !== "admin") || patch.is_active === false);
-    const [peek] = await tx.select({ role: users.role, isActive: users.isActive }).from(users).where(eq(users.id, userId));
-    if (!peek) throw notFound("User");
-    if (removesAdminFrom(peek)) await lockActiveAdmins(tx);
-    const [target] = await tx.select().from(users).where(eq(users.id, userId)).for("update");
-    if (!target) throw notFound("User");
-
-    const before: AccountState = { role: target.role, is_active: target.isActive, email_verified: target.emailVerified };
-    const after: AccountState = {
-      role: patch.role ?? before.role,
-      is_active: patch.is_active ?? before.is_active,
-      email_verified: patch.email_verified ?? before.email_verified,
-    };
-    // Decided on the locked row (it may have become an admin since the peek).
-    if (removesAdminFrom(target)) await assertNotLastActiveAdmin(tx, target);
-
-    const changed = (Object.keys(after) as (keyof AccountState)[]).filter((key) => after[key] !== before[key]);
-    if (changed.length > 0) {
-      await tx
-        .update(users)
-        .set({ role: after.role, isActive: after.is_active, emailVerified: after.email_verified, updatedAt: now })
-        .where(eq(users.id, userId));
-      // Discovery and matching list active coaches only: a coach's role or
-      // active flag changing invalidates every cached match.
-      const affectsCoaches =
-        (before.role === "coach" || after.role === "coach") && (changed.includes("role") || changed.includes("is_active"));
-      if (affectsCoaches) await bumpCoachesVersion(tx);
-    }
-    // Written for every accepted PATCH, a no-op included: the trail records
-    // what an admin asked for, `changed` tells what it actually altered.
-    const requested = (Object.keys(after) as (keyof AccountState)[]).filter((key) => patch[key] !== undefined);
-    await writeAudit(tx, {
-      actorId,
-      action: "user.update",
-      targetType: "user",
-      targetId: userId,
-      details: {
-        before: Object.fromEntries(requested.map((key) => [key, before[key]])),
-        after: Object.fromEntries(requested.map((key) => [key, after[key]])),
-        changed,
-      },
-    });
-    const user = await getAdminUser(tx, userId);
-    return {
-      user: user as AdminUser,
-      before,
-      after,
-      revokeTokens: changed.includes("role") || (changed.includes("is_active") && !after.is_active),
-    };
-  });
-  return result;
+  const result = await db.execute<{ result: UpdateOutcome }>(
+    sql`select admin_update_user(${actorId}::uuid, ${userId}::uuid, ${patch.role ?? null}::user_role,
+        ${patch.is_active ?? null}::boolean, ${patch.email_verified ?? null}::boolean, ${now.toISOString()}::timestamptz) as result`,
+  );
+  const outcome = result.rows[0]?.result;
+  if (!outcome) throw new Error("admin_update_user returned no row");
+  if (outcome.outcome === "not_found") throw notFound("User");
+  if (outcome.outcome === "last_active_admin") {
+    throw conflict("The last active admin cannot be demoted, deactivated or deleted", { reason: "last_active_admin" });
+  }
+  const row = rowFromJson(users, outcome.user);
+  const { before, after, changed } = outcome;
+  return {
+    user: serializeUser({ ...row, firstName: outcome.first_name, lastName: outcome.last_name }),
+    before,
+    after,
+    revokeTokens: changed.includes("role") || (changed.includes("is_active") && !after.is_active),
+  };
 }
 
 // ---------------------------------------------------------------------------
