@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { call, del, expectEnvelope, get, type Json, post, uniqueEmail } from "../helpers/api.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { createClient, createCoach, createUser, FIXTURE_PASSWORD, type TestUser } from "../helpers/fixtures.ts";
 
 afterAll(closeTestPool);
@@ -238,8 +239,11 @@ describe("DELETE /profile", () => {
         [confirmed]: "cancelled",
         [past]: "completed",
       });
-      const [payment] = await query<{ status: string }>("SELECT status FROM payments WHERE id = $1", [paymentId]);
-      expect(payment?.status).toBe("refunded");
+      // The refund is made at Stripe after the response (payment-followups.ts): observed eventually.
+      await eventually(async () => {
+        const [payment] = await query<{ status: string }>("SELECT status FROM payments WHERE id = $1", [paymentId]);
+        expect(payment?.status).toBe("refunded");
+      });
       const emails = (await get(`/dev/emails?to=${encodeURIComponent(client.email)}`)).body.items as Json[];
       expect(emails.some((email) => /cancel/i.test(email.subject))).toBe(true);
       const [after] = await query<{ value: string }>("SELECT value FROM app_counters WHERE name = 'coaches_version'");
