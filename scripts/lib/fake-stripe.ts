@@ -76,9 +76,10 @@ export interface FakeStripe {
 /**
  * mode: "error" answers 500, "hang" never answers, "lose" does the work (and
  * keeps it for idempotent replay) but drops the connection instead of
- * answering -- Stripe's answer lost on the way back.
+ * answering -- Stripe's answer lost on the way back; "slow" answers normally
+ * after `delayMs` (a slow Stripe: what other requests may do meanwhile).
  */
-type Mode = "ok" | "error" | "hang" | "lose";
+type Mode = "ok" | "error" | "hang" | "lose" | "slow";
 
 export async function startFakeStripe(options: { webhook?: WebhookTarget; host?: string } = {}): Promise<FakeStripe> {
   const requests: RecordedRequest[] = [];
@@ -92,6 +93,8 @@ export async function startFakeStripe(options: { webhook?: WebhookTarget; host?:
   let refundStatus = "succeeded";
   /** When set, the error/hang mode applies only to requests whose body contains it (tests run in parallel). */
   let modeMatch: string | undefined;
+  /** How long the "slow" mode waits before answering. */
+  let slowDelayMs = 0;
 
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -112,10 +115,11 @@ export async function startFakeStripe(options: { webhook?: WebhookTarget; host?:
       return session ? send(200, session) : send(404, { error: { message: "no such session" } });
     }
     if (url.pathname === "/__mode" && req.method === "POST") {
-      const options = JSON.parse(raw || "{}") as { mode?: Mode; refundStatus?: string; match?: string };
+      const options = JSON.parse(raw || "{}") as { mode?: Mode; refundStatus?: string; match?: string; delayMs?: number };
       mode = options.mode ?? "ok";
       refundStatus = options.refundStatus ?? "succeeded";
       modeMatch = options.match;
+      slowDelayMs = options.delayMs ?? 1000;
       return send(200, { mode, refundStatus, match: modeMatch ?? null });
     }
     if (url.pathname === "/__reset" && req.method === "POST") {
@@ -153,6 +157,7 @@ export async function startFakeStripe(options: { webhook?: WebhookTarget; host?:
 
     const affected = modeMatch === undefined || raw.includes(modeMatch) || url.pathname.includes(modeMatch);
     if (mode === "hang" && affected) return; // never answers: the SDK's timeout must handle it
+    if (mode === "slow" && affected) await new Promise((resolve) => setTimeout(resolve, slowDelayMs));
     if (mode === "error" && affected) return send(500, { error: { type: "api_error", message: "fake stripe is down" } });
     const lose = mode === "lose" && affected;
     if (!req.headers.authorization?.startsWith("Bearer sk_")) {
@@ -341,7 +346,7 @@ export async function completeFakeSession(
 
 export async function setFakeStripeMode(
   stripeUrl: string,
-  options: { mode?: Mode; refundStatus?: string; match?: string },
+  options: { mode?: Mode; refundStatus?: string; match?: string; delayMs?: number },
 ): Promise<void> {
   await fetch(`${stripeUrl}/__mode`, { method: "POST", body: JSON.stringify(options) });
 }

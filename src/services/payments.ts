@@ -10,7 +10,8 @@
  *     exists (the booking's pointer moves to it; a concurrent checkout that
  *     read the same booking loses the guard and reads again);
  *  3. Stripe, after the commit, with the idempotency key `checkout-<payment id>`;
- *  4. the session's id and URL are written to the intent.
+ *  4. the session's id and URL are written to the intent, after the response
+ *     (recordSessionAfterResponse): the client waits for 2 round trips.
  * A lost answer (Stripe timed out, the client got 503) leaves the intent: the
  * client's retry sends the very same request with the same key and gets the
  * same session back; the webhook matches events by session id or by the
@@ -29,10 +30,16 @@ import type { AuthUser, ServiceEnv } from "../env.ts";
 import { isStripeCurrency, minorToDecimalString, platformFeeMinor, sessionPriceMinor, toMinorUnits } from "../lib/currencies.ts";
 import { AppError, badRequest, conflict, forbidden, notFound } from "../lib/errors.ts";
 import { requireIso } from "../lib/time.ts";
-import { type CheckoutRequest, createCheckoutSession, StaleIntentError, stripeClient } from "../platform/stripe.ts";
+import {
+  type CheckoutRequest,
+  createCheckoutSession,
+  expireCheckoutSession,
+  StaleIntentError,
+  stripeClient,
+} from "../platform/stripe.ts";
 import { bookingEmails, loadParties } from "./bookings.ts";
 import { dispatchEmails, recordEmails } from "./notifications.ts";
-import { runStripeFollowUps, WRITE_ATTEMPTS } from "./payment-followups.ts";
+import { afterResponse, WRITE_ATTEMPTS } from "./payment-followups.ts";
 
 /** Checkout sessions live 30 minutes (contract). */
 export const CHECKOUT_LIFETIME_MS = 30 * 60 * 1000;
@@ -279,8 +286,42 @@ async function recordIntent(db: Database, state: CheckoutState, intent: Payment,
 }
 
 /**
+ * Step 4, after the response (on a session of its own): the user does not wait
+ * for it, so a new checkout costs 2 round trips (read, intent). Until it lands
+ * (milliseconds) the intent has no session id: a repeated checkout replays the
+ * Stripe call with the same idempotency key and gets the same session back, and
+ * the webhook finds the payment by the id in the session's metadata. A
+ * cancellation that committed while Stripe answered could not expire a session
+ * it did not know: the session is expired here instead, so it cannot be paid
+ * (the client's URL then shows Stripe's "expired" page; a payment that still
+ * got through is refunded by the webhook's cancelled-booking rule).
+ */
+function recordSessionAfterResponse(
+  env: ServiceEnv,
+  paymentId: string,
+  session: { id: string; url: string; expiresAt: Date },
+  now: Date,
+): void {
+  afterResponse(env, "checkout session record", async (db) => {
+    const [recorded] = await db()
+      .update(payments)
+      .set({ stripeSessionId: session.id, checkoutUrl: session.url, expiresAt: session.expiresAt, updatedAt: now })
+      .where(and(eq(payments.id, paymentId), or(isNull(payments.stripeSessionId), eq(payments.stripeSessionId, session.id))))
+      .returning({ status: payments.status });
+    if (recorded?.status !== "pending") {
+      env.log.info("checkout session expired: its booking was cancelled while Stripe answered", {
+        payment_id: paymentId,
+        session_id: session.id,
+      });
+      await expireCheckoutSession(env, session.id);
+    }
+  });
+}
+
+/**
  * The Checkout Session of the caller's pending booking (see the file comment).
- * Round trips: 1 when a session is open, 3 for a new one (read, intent, session).
+ * Round trips: 1 when a session is open, 2 for a new one (read,
+ * intent; the session is recorded after the response).
  */
 export async function createCheckout(
   db: Database,
@@ -314,16 +355,7 @@ export async function createCheckout(
       }
       throw error;
     }
-    const [recorded] = await db
-      .update(payments)
-      .set({ stripeSessionId: session.id, checkoutUrl: session.url, expiresAt: session.expiresAt, updatedAt: now })
-      .where(and(eq(payments.id, intent.id), or(isNull(payments.stripeSessionId), eq(payments.stripeSessionId, session.id))))
-      .returning({ status: payments.status });
-    if (recorded?.status !== "pending") {
-      // Cancelled while Stripe answered: nobody may pay this session.
-      runStripeFollowUps(env, { expireSessions: [session.id] }, now);
-      throw badRequest("The booking was cancelled while the payment was being prepared", { status: "cancelled" });
-    }
+    recordSessionAfterResponse(env, intent.id, session, now);
     return { session_id: session.id, checkout_url: session.url, expires_at: requireIso(session.expiresAt) };
   }
 }

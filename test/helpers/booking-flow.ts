@@ -5,6 +5,7 @@
  */
 import { expect, inject } from "vitest";
 import { baseUrl, type CallResult, type Json, post } from "./api.ts";
+import { query } from "./db.ts";
 import { completeFakeSession, deliverStripeEvent, stripeEvent } from "./fake-stripe.ts";
 import type { TestUser } from "./fixtures.ts";
 import { TEST_WEBHOOK_SECRET } from "./stack.ts";
@@ -33,9 +34,23 @@ export async function book(client: TestUser, coach: TestUser, start: Date, durat
   return result.body;
 }
 
+/**
+ * Opens a checkout and waits until its session is recorded: the API records it
+ * after the response (2 round trips for the client), so a test that goes on to
+ * read or age the payment row starts from the settled state. The other order
+ * (a cancellation landing before the record) has tests of its own.
+ */
 export async function checkout(client: TestUser, bookingId: string): Promise<Json> {
   const result = await post("/payment/checkout", { booking_id: bookingId }, { token: client.token });
   if (result.status !== 200) throw new Error(`checkout failed: ${result.status} ${result.text}`);
+  const until = Date.now() + 10_000;
+  while (
+    (await query(`SELECT 1 FROM payments WHERE booking_id = $1 AND stripe_session_id = $2`, [bookingId, result.body.session_id]))
+      .length === 0
+  ) {
+    if (Date.now() > until) throw new Error(`checkout session ${result.body.session_id} was never recorded`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   return result.body;
 }
 

@@ -54,6 +54,8 @@ describe("issue 19: a lost Checkout answer, then a retry", () => {
     const calls = await sessionsCreatedFor(booking.id);
     expect(calls.length).toBeGreaterThanOrEqual(2);
     expect(new Set(calls.map((call) => call.idempotencyKey)).size).toBe(1);
+    // Recorded after the response; the impostor check below needs the live session id stored.
+    await eventually(async () => expect((await paymentsOf(booking.id))[0]?.stripe_session_id).toBe(retry.body.session_id));
     const rows = await paymentsOf(booking.id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: "pending", stripe_session_id: retry.body.session_id });
@@ -114,6 +116,36 @@ describe("a hanging Stripe holds nothing", () => {
       await setFakeStripeMode(stripeUrl(), { mode: "ok" });
     }
   }, 60_000);
+});
+
+describe("a cancellation while Stripe makes the session", () => {
+  it("the checkout still answers its session, which is then expired at Stripe and never reopens the booking", async () => {
+    const [client, coach] = await Promise.all([createClient(), createCoach()]);
+    const booking = await book(client, coach, slot(6));
+    await setFakeStripeMode(stripeUrl(), { mode: "slow", delayMs: 1500, match: booking.id });
+    try {
+      const pending = post("/payment/checkout", { booking_id: booking.id }, { token: client.token });
+      // The intent is committed and Stripe is working on the session: the client cancels.
+      await eventually(async () => expect((await sessionsCreatedFor(booking.id)).length).toBeGreaterThanOrEqual(1));
+      expect((await del(`/booking/${booking.id}`, { token: client.token })).status).toBe(204);
+      const answered = await pending;
+      expect(answered.status).toBe(200);
+      const sessionId = answered.body.session_id as string;
+      // The session is recorded after the response; the cancelled intent makes that step expire it.
+      await eventually(async () =>
+        expect(
+          (await fakeStripeRequests(stripeUrl())).filter(
+            (request) => request.path === `/v1/checkout/sessions/${sessionId}/expire`,
+          ),
+        ).toHaveLength(1),
+      );
+      const [payment] = await paymentsOf(booking.id);
+      expect(payment).toMatchObject({ status: "failed", stripe_session_id: sessionId });
+      expect((await get(`/booking/${booking.id}`, { token: client.token })).body.status).toBe("cancelled");
+    } finally {
+      await setFakeStripeMode(stripeUrl(), { mode: "ok" });
+    }
+  }, 30_000);
 });
 
 describe("different events for one payment at the same moment (real Postgres)", () => {

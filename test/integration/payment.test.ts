@@ -129,6 +129,8 @@ describe("POST /payment/checkout", () => {
       expect(body.customer_email).toBe(client.email);
       expect(stored.amount_total).toBe(18000);
 
+      // The session is recorded after the response (2 round trips for the client): it lands at once.
+      await eventually(async () => expect((await paymentsOf(booking.id))[0]?.stripe_session_id).toBe(session.session_id));
       const rows = await paymentsOf(booking.id);
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({
@@ -221,9 +223,9 @@ describe("POST /payment/checkout", () => {
       }
       const retry = await post("/payment/checkout", { booking_id: booking.id }, { token: client.token });
       expect(retry.status).toBe(200);
+      await eventually(async () => expect((await paymentsOf(booking.id))[0]?.stripe_session_id).toBe(retry.body.session_id));
       const rows = await paymentsOf(booking.id);
       expect(rows).toHaveLength(1);
-      expect(rows[0]?.stripe_session_id).toBe(retry.body.session_id);
       const keys = (
         await stripeCalls(
           (request) => request.path === "/v1/checkout/sessions" && request.body.metadata?.booking_id === booking.id,

@@ -707,8 +707,8 @@ const writes: WriteCase[] = [
   },
   {
     operation: "POST /payment/checkout",
-    expected: 3,
-    why: "no transaction around Stripe: one read (booking, coach price and payout account, attempts), the intent written before Stripe is called (guarded by the booking's version), the session recorded after; merging the read into the intent write would need the money rules in SQL",
+    expected: 2,
+    why: "no transaction around Stripe: one read (booking, coach price and payout account, attempts), then the intent written before Stripe is called (guarded by the booking's version); the session is recorded after the response, on a session of its own",
     measure: async () => {
       const coach = await createCoach();
       const client = await createClient();
