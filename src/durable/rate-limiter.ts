@@ -23,8 +23,16 @@
  * time: a deactivated, deleted or re-roled user's access tokens issued before
  * it stop working on their next request, without a database read per request
  * (the rate-limit call is made anyway, and a Durable Object is consistent).
+ *
+ * One object, named REVOCATION_LIST_OBJECT, keeps the revocation LIST: every
+ * user's latest mark of the last MARK_TTL_SECONDS, published to KV as one
+ * value (REVOCATION_LIST_KEY) that the per-location mode reads once per memo
+ * period for all users (platform/rate-limiter.ts). Writes of that value go
+ * through this one object, so two simultaneous revocations cannot overwrite
+ * each other's entry (KV has no compare-and-set).
  */
 import { DurableObject } from "cloudflare:workers";
+import { MARK_TTL_SECONDS, REVOCATION_LIST_KEY } from "../platform/revocation-list.ts";
 
 export interface HitResult {
   allowed: boolean;
@@ -63,7 +71,15 @@ function inWindow(log: number[], nowMs: number, windowMs: number): number[] {
   return log.filter((at) => at > nowMs - windowMs && at <= nowMs + windowMs);
 }
 
-export class RateLimiter extends DurableObject {
+/** What this class uses of the Worker's bindings (typed here: durable/ does not import env.ts). */
+interface RateLimiterBindings {
+  MATCH_CACHE?: KVNamespace;
+}
+
+/** After a failed publication (KV refuses more than one write per second per key), try again this much later. */
+const PUBLISH_RETRY_MS = 1_000;
+
+export class RateLimiter extends DurableObject<RateLimiterBindings> {
   private window: Window | undefined;
   private failureLog: number[] | undefined;
   private quotaLog: number[] | undefined;
@@ -186,6 +202,9 @@ export class RateLimiter extends DurableObject {
   override async alarm(): Promise<void> {
     const now = Date.now();
     let again = 0;
+    if (await this.ctx.storage.get<boolean>("revocationsUnpublished")) {
+      if (!(await this.publishRevocations())) again = now + PUBLISH_RETRY_MS;
+    }
     for (const [key, windowKey] of [
       ["failures", "failuresWindowMs"],
       ["quota", "quotaWindowMs"],
@@ -204,6 +223,43 @@ export class RateLimiter extends DurableObject {
       else this.quotaLog = left;
     }
     if (again > 0) await this.ctx.storage.setAlarm(Math.max(again, now + 1000));
+  }
+
+  /**
+   * The revocation list object only: records `userId`'s mark and publishes the
+   * whole list (entries older than MARK_TTL_SECONDS dropped) to KV. Merged with
+   * what KV already holds, so that the value never loses an entry even where
+   * two objects publish (local development runs one per `wrangler dev`).
+   * A refused KV write is retried by the alarm; the mark is in storage first.
+   */
+  async publishRevocation(userId: string, revokedBefore: number): Promise<void> {
+    const list = (await this.ctx.storage.get<Record<string, number>>("revocations")) ?? {};
+    list[userId] = Math.max(list[userId] ?? 0, revokedBefore);
+    await this.ctx.storage.put({ revocations: list, revocationsUnpublished: true });
+    if (!(await this.publishRevocations())) await this.ctx.storage.setAlarm(Date.now() + PUBLISH_RETRY_MS);
+  }
+
+  private async publishRevocations(): Promise<boolean> {
+    const kv = this.env.MATCH_CACHE;
+    if (!kv) return true;
+    const oldest = Math.floor(Date.now() / 1000) - MARK_TTL_SECONDS;
+    const own = (await this.ctx.storage.get<Record<string, number>>("revocations")) ?? {};
+    try {
+      const published = JSON.parse((await kv.get(REVOCATION_LIST_KEY, { type: "text" })) ?? "{}") as Record<string, number>;
+      const merged: Record<string, number> = {};
+      for (const source of [published, own]) {
+        for (const [user, before] of Object.entries(source)) {
+          if (typeof before === "number" && before > oldest) merged[user] = Math.max(merged[user] ?? 0, before);
+        }
+      }
+      await kv.put(REVOCATION_LIST_KEY, JSON.stringify(merged));
+      const kept = Object.fromEntries(Object.entries(own).filter(([, before]) => before > oldest));
+      await this.ctx.storage.put({ revocations: kept, revocationsUnpublished: false });
+      return true;
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", msg: "revocation list not published, retrying", error: String(error) }));
+      return false;
+    }
   }
 
   async revokeTokensBefore(unixSeconds: number): Promise<void> {

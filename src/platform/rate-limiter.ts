@@ -9,12 +9,14 @@
  *   out of the isolate: an in-isolate fixed window gives the X-RateLimit-*
  *   figures, and when the Rate Limiting binding RATE_LIMITS is bound it is
  *   asked too, so that all isolates of a location share the limit. Revocation
- *   marks come from KV (read with cacheTtl, memoised in the isolate), written
- *   by revokeUserTokens together with the Durable Object's mark.
+ *   marks come from the revocation list in KV (revocation-list.ts: one value
+ *   for all users, read with cacheTtl, memoised in the isolate), published by
+ *   its Durable Object when revokeUserTokens records a mark.
  *
  * The login throttle (middleware/login-throttle.ts) stays exact in every mode.
  */
 import type { RateLimiter } from "../durable/rate-limiter.ts";
+import { REVOCATION_LIST_OBJECT, type RevocationKv, revocationList } from "./revocation-list.ts";
 
 export interface RateLimitResult {
   allowed: boolean;
@@ -64,47 +66,32 @@ export function hitLocal(key: string, limit: number, windowSeconds: number, nowM
 // revocation marks
 // ---------------------------------------------------------------------------
 
-/** The slice of KV the marks use (KVNamespace satisfies it). */
-export interface RevocationKv {
-  get(key: string, options: { type: "text"; cacheTtl?: number }): Promise<string | null>;
-  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
-}
+/** Marks this isolate made itself (revokeUserTokens): effective here at once, before KV has them. */
+const ownMarks = new Map<string, number>();
 
-/** How long this isolate trusts a mark it read; with KV's 30 s cacheTtl a revocation reaches every location within 60 s. */
-export const REVOCATION_MEMO_MS = 25_000;
-const KV_CACHE_TTL_SECONDS = 30;
-/** Access tokens live 24 h: a mark older than that revokes nothing that could still be valid. */
-const MARK_TTL_SECONDS = 25 * 3600;
-
-const marks = new Map<string, { revokedBefore: number; until: number }>();
-
-const markKey = (userId: string) => `rev:${userId}`;
-
-/** Unix seconds; the user's access tokens with iat below it are revoked (0 = none). */
+/**
+ * Unix seconds; the user's access tokens with iat below it are revoked (0 =
+ * none): the isolate's own marks and the published list (revocation-list.ts:
+ * one KV read per memo period for all users, not one per user).
+ */
 export async function revokedBefore(kv: RevocationKv | undefined, userId: string, nowMs = Date.now()): Promise<number> {
-  const cached = marks.get(userId);
-  if (cached && cached.until > nowMs) return cached.revokedBefore;
-  const text = kv ? await kv.get(markKey(userId), { type: "text", cacheTtl: KV_CACHE_TTL_SECONDS }) : null;
-  const value = Number(text ?? 0) || 0;
-  if (marks.size >= MAX_KEYS) marks.clear();
-  // A local mark set by revokeUserTokens in this isolate is never lowered by an older KV replica.
-  marks.set(userId, { revokedBefore: Math.max(value, cached?.revokedBefore ?? 0), until: nowMs + REVOCATION_MEMO_MS });
-  return marks.get(userId)?.revokedBefore ?? value;
+  const list = await revocationList(kv, nowMs);
+  return Math.max(ownMarks.get(userId) ?? 0, list.get(userId) ?? 0);
 }
 
-/** Where revokeUserTokens writes: the request's or the cron's `platform` (env.ts Platform) has both. */
+/** Where revokeUserTokens writes: the request's or the cron's `platform` (env.ts Platform). */
 export interface RevocationTarget {
   rateLimiter?: DurableObjectNamespace<RateLimiter> | undefined;
-  matchCache?: RevocationKv | undefined;
 }
 
 /**
  * THE way to revoke a user's access tokens (deactivation, deletion, role
  * change, password reset or change): every access token issued until now
  * stops working — in this isolate at once, in every location within 60 s
- * (KV mark), and at once everywhere in "exact" mode (Durable Object mark).
+ * (the revocation list in KV, published by its Durable Object), and at once
+ * everywhere in "exact" mode (the user's Durable Object mark).
  * Pass `deps.platform` (or `env.platform`); a bare Durable Object namespace is
- * still accepted and then only the Durable Object and this isolate learn it.
+ * accepted too.
  */
 export async function revokeUserTokens(
   target: RevocationTarget | DurableObjectNamespace<RateLimiter> | undefined,
@@ -113,16 +100,13 @@ export async function revokeUserTokens(
 ): Promise<void> {
   // +1: iat has one-second resolution; a token minted in this very second is revoked too.
   const before = Math.floor(now.getTime() / 1000) + 1;
-  const platform: RevocationTarget | undefined =
-    target && "idFromName" in target ? { rateLimiter: target as DurableObjectNamespace<RateLimiter> } : target;
-  const current = marks.get(userId)?.revokedBefore ?? 0;
-  // The mark is held beyond the KV memo: a replica may serve the old (absent) mark for up to cacheTtl.
-  marks.set(userId, { revokedBefore: Math.max(before, current), until: Date.now() + 24 * 3600_000 });
-  const writes: Promise<unknown>[] = [];
-  if (platform?.matchCache) {
-    writes.push(platform.matchCache.put(markKey(userId), String(before), { expirationTtl: MARK_TTL_SECONDS }));
-  }
-  const namespace = platform?.rateLimiter;
-  if (namespace) writes.push(namespace.get(namespace.idFromName(`user:${userId}`)).revokeTokensBefore(before));
-  await Promise.all(writes);
+  const namespace =
+    target && "idFromName" in target ? (target as DurableObjectNamespace<RateLimiter>) : (target?.rateLimiter ?? undefined);
+  if (ownMarks.size >= MAX_KEYS) ownMarks.clear();
+  ownMarks.set(userId, Math.max(before, ownMarks.get(userId) ?? 0));
+  if (!namespace) return;
+  await Promise.all([
+    namespace.get(namespace.idFromName(`user:${userId}`)).revokeTokensBefore(before),
+    namespace.get(namespace.idFromName(REVOCATION_LIST_OBJECT)).publishRevocation(userId, before),
+  ]);
 }
