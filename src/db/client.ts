@@ -79,6 +79,23 @@ const FUNCTION_WRITES: Record<string, readonly string[]> = {
   // PATCH /admin/users/{id} (0010); app_counters only when a coach's role or active flag changes,
   // listed always: an extra coaches-section bump costs a cache miss, a missed one a stale cache
   admin_update_user: ["users", "app_counters", "audit_log"],
+  // account deletion (0011): every table that holds the user's rows
+  account_delete: [
+    "users",
+    "client_profiles",
+    "coach_profiles",
+    "post_votes",
+    "comments",
+    "posts",
+    "bookmarks",
+    "refresh_tokens",
+    "email_tokens",
+    "calendar_feeds",
+    "match_cache",
+    "email_outbox",
+    "app_counters",
+    "audit_log",
+  ],
 };
 const FUNCTION_CALL = new RegExp(`\\b(${Object.keys(FUNCTION_WRITES).join("|")})\\s*\\(`, "gi");
 

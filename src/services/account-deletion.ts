@@ -6,7 +6,8 @@
  *     the refund policy, the other party notified (booking-cancellation.ts).
  *     If a due refund cannot be made (Stripe down) this throws and nothing
  *     else is deleted, so the call can simply be repeated.
- *  2. One transaction: profile, posts (their comments and votes cascade),
+ *  2. One statement, the Postgres function account_delete() (migration 0011,
+ *     its own transaction): profile, posts (their comments and votes cascade),
  *     comments, bookmarks, votes (the post_votes trigger keeps the voted
  *     posts' counts right), refresh and email tokens, calendar feed, match
  *     cache, and the mail kept for the user's address in email_outbox (names,
@@ -16,31 +17,18 @@
  *     tombstone (email `deleted-<id>@invalid`, no password, inactive,
  *     unverified), so that the other party's history and the revenue figures
  *     stay whole; otherwise the row is deleted. Either way the email is free.
+ *     The last-active-admin rule is decided there on locked rows.
  *  3. After the commit: the photo objects leave R2, and every access token the
  *     user holds is revoked (the next request with one is a 401).
  */
-import { and, eq, or, sql } from "drizzle-orm";
-import {
-  bookings,
-  bookmarks,
-  calendarFeeds,
-  clientProfiles,
-  coachProfiles,
-  comments,
-  emailOutbox,
-  emailTokens,
-  matchCache,
-  posts,
-  postVotes,
-  refreshTokens,
-  users,
-} from "../../drizzle/schema.ts";
-import type { Database, Transaction } from "../db/client.ts";
+import { sql } from "drizzle-orm";
+import { users } from "../../drizzle/schema.ts";
+import type { Database } from "../db/client.ts";
 import type { ServiceEnv } from "../env.ts";
 import { conflict, notFound } from "../lib/errors.ts";
+import { requireIso } from "../lib/time.ts";
 import { revokeUserTokens } from "../platform/rate-limiter.ts";
-import { cancelFutureBookingsOfUser } from "./booking-cancellation.ts";
-import { bumpCoachesVersion } from "./coaches-version.ts";
+import { cancelFutureBookingsOfUser, futureBookingsOf } from "./booking-cancellation.ts";
 import { deletePhotoObject } from "./photos.ts";
 
 export interface DeleteAccountInput {
@@ -49,99 +37,71 @@ export interface DeleteAccountInput {
   byAdmin: boolean;
   now: Date;
   /**
-   * Runs inside the deletion's transaction, after the user row is deleted or
-   * anonymised (`outcome`): DELETE /admin/users writes its audit entry here,
-   * so that the deletion and its record commit together.
+   * DELETE /admin/users: the admin whose audit entry `user.delete` the deletion
+   * writes in its own transaction (so the deletion and its record commit
+   * together). It records the role and state the account had, not the email:
+   * the erased person's address must not outlive the account in the trail.
    */
-  inTransaction?: (tx: Transaction, outcome: "deleted" | "anonymised") => Promise<void>;
+  auditActorId?: string;
 }
 
 export function tombstoneEmail(userId: string): string {
   return `deleted-${userId}@invalid`;
 }
 
-/**
- * 409 when the account is the last active admin: deleting it would leave the
- * platform without one (the same rule PATCH /admin/users applies). Active
- * admin rows are locked in id order so two admins deleting each other
- * concurrently cannot both pass.
- */
-async function assertNotLastActiveAdmin(tx: Transaction, userId: string): Promise<void> {
-  const admins = await tx
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.role, "admin"), eq(users.isActive, true)))
-    .orderBy(users.id)
-    .for("update");
-  if (admins.some((admin) => admin.id === userId) && admins.length === 1) {
-    throw conflict("The last active admin cannot be deleted", { reason: "last_active_admin" });
-  }
-}
+const lastActiveAdmin = () => conflict("The last active admin cannot be deleted", { reason: "last_active_admin" });
 
+type DeletionRead = {
+  role: string;
+  isActive: boolean;
+  emailVerified: boolean;
+  /** a Date from node-postgres, text from drivers that do not parse timestamps */
+  createdAt: string | Date;
+  otherActiveAdmins: number;
+  future: Array<{ id: string; coachId: string }>;
+};
+
+/**
+ * Round trips: 2 when the user has no future booking (this read; the
+ * account_delete() call), plus 2 per future booking cancelled (the
+ * cancellation path, which keeps one refund policy implementation).
+ */
 export async function deleteAccount(db: Database, env: ServiceEnv, input: DeleteAccountInput): Promise<void> {
   const { userId, byAdmin, now } = input;
-  const [existing] = await db
-    .select({ id: users.id, role: users.role, isActive: users.isActive })
-    .from(users)
-    .where(eq(users.id, userId))
-    .limit(1);
+  const read = await db.execute<DeletionRead>(sql`
+    select u.role, u.is_active as "isActive", u.email_verified as "emailVerified", u.created_at as "createdAt",
+           (select count(*) from ${users} a where a.role = 'admin' and a.is_active and a.id <> u.id)::int as "otherActiveAdmins",
+           ${futureBookingsOf(sql`u.id`, now)} as future
+      from ${users} u
+     where u.id = ${userId}`);
+  const existing = read.rows[0];
   if (!existing) throw notFound("User");
-  // Checked before anything is cancelled; checked again under lock below.
-  if (existing.role === "admin" && existing.isActive) await db.transaction((tx) => assertNotLastActiveAdmin(tx, userId));
+  // Decided again under lock by account_delete(); checked here so that nothing is cancelled first.
+  if (existing.role === "admin" && existing.isActive && Number(existing.otherActiveAdmins) === 0) throw lastActiveAdmin();
 
-  await cancelFutureBookingsOfUser(db, env, { userId, byAdmin, now });
+  await cancelFutureBookingsOfUser(db, env, { userId, byAdmin, now, candidates: existing.future });
 
-  const photoUrls = await db.transaction(async (tx) => {
-    const [user] = await tx.select().from(users).where(eq(users.id, userId)).for("update");
-    if (!user) throw notFound("User");
-    if (user.role === "admin" && user.isActive) await assertNotLastActiveAdmin(tx, userId);
+  const details = input.auditActorId
+    ? {
+        before: {
+          role: existing.role,
+          is_active: existing.isActive,
+          email_verified: existing.emailVerified,
+          created_at: requireIso(new Date(existing.createdAt)),
+        },
+        after: null,
+      }
+    : null;
+  const result = await db.execute<{ result: { outcome: string; photo_urls?: string[] } }>(
+    sql`select account_delete(${userId}, ${now.toISOString()}, ${input.auditActorId ?? null}, ${
+      details ? JSON.stringify(details) : null
+    }::jsonb) as result`,
+  );
+  const outcome = result.rows[0]?.result;
+  if (!outcome || outcome.outcome === "not_found") throw notFound("User");
+  if (outcome.outcome === "last_active_admin") throw lastActiveAdmin();
 
-    const removedClient = await tx
-      .delete(clientProfiles)
-      .where(eq(clientProfiles.userId, userId))
-      .returning({ photoUrl: clientProfiles.photoUrl });
-    const removedCoach = await tx
-      .delete(coachProfiles)
-      .where(eq(coachProfiles.userId, userId))
-      .returning({ photoUrl: coachProfiles.photoUrl });
-    await tx.delete(postVotes).where(eq(postVotes.userId, userId));
-    await tx.delete(comments).where(eq(comments.authorId, userId));
-    await tx.delete(posts).where(eq(posts.authorId, userId));
-    await tx.delete(bookmarks).where(eq(bookmarks.userId, userId));
-    await tx.delete(refreshTokens).where(eq(refreshTokens.userId, userId));
-    await tx.delete(emailTokens).where(eq(emailTokens.userId, userId));
-    await tx.delete(calendarFeeds).where(eq(calendarFeeds.userId, userId));
-    await tx.delete(matchCache).where(eq(matchCache.clientId, userId));
-    // Outbox addresses are stored lower-cased (services write lower(email)).
-    await tx.delete(emailOutbox).where(eq(emailOutbox.toAddress, user.email.toLowerCase()));
-
-    const [financial] = await tx
-      .select({ found: sql<number>`1` })
-      .from(bookings)
-      .where(or(eq(bookings.clientId, userId), eq(bookings.coachId, userId)))
-      .limit(1);
-    if (financial) {
-      await tx
-        .update(users)
-        .set({
-          email: tombstoneEmail(userId),
-          passwordHash: null,
-          isActive: false,
-          emailVerified: false,
-          lastSeenAt: null,
-          updatedAt: now,
-        })
-        .where(eq(users.id, userId));
-    } else {
-      await tx.delete(users).where(eq(users.id, userId));
-    }
-    // A coach leaves the discovery list and every cached match.
-    if (user.role === "coach" || removedCoach.length > 0) await bumpCoachesVersion(tx);
-    await input.inTransaction?.(tx, financial ? "anonymised" : "deleted");
-    return [...removedClient, ...removedCoach].map((row) => row.photoUrl);
-  });
-
-  await Promise.all(photoUrls.map((url) => deletePhotoObject(env.platform.uploads, url)));
+  await Promise.all((outcome.photo_urls ?? []).map((url) => deletePhotoObject(env.platform.uploads, url)));
   try {
     await revokeUserTokens(env.platform, userId, now);
   } catch (error) {

@@ -16,7 +16,7 @@
  * and the cron job makes it again (same key, so never twice); Stripe's answer or
  * its `charge.refunded` event marks the payment refunded.
  */
-import { and, eq, gt, inArray, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, or, type SQL, sql } from "drizzle-orm";
 import { type Booking, bookings } from "../../drizzle/schema.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { rowFromJson } from "../db/json-rows.ts";
@@ -57,6 +57,21 @@ export interface CancelBookingInput {
 }
 
 const CANCELLABLE = ["pending", "confirmed"] as const;
+
+/**
+ * `[{id, coachId}]` of the user's future cancellable bookings, as a JSON array
+ * subquery: account deletion reads them together with the user (one round trip).
+ */
+export function futureBookingsOf(userId: SQL | string, now: Date): SQL {
+  return sql`(select coalesce(json_agg(json_build_object('id', b.id, 'coachId', b.coach_id)), '[]'::json)
+                from ${bookings} b
+               where (b.client_id = ${userId} or b.coach_id = ${userId})
+                 and b.status in (${sql.join(
+                   CANCELLABLE.map((status) => sql`${status}`),
+                   sql`, `,
+                 )})
+                 and b.session_datetime > ${now.toISOString()})`;
+}
 
 type CancelOutcome =
   | {
@@ -150,19 +165,27 @@ export async function cancelBooking(db: Executor, env: ServiceEnv, input: Cancel
 export async function cancelFutureBookingsOfUser(
   db: Database,
   env: ServiceEnv,
-  input: { userId: string; byAdmin: boolean; now: Date },
+  input: {
+    userId: string;
+    byAdmin: boolean;
+    now: Date;
+    /** The bookings to cancel when the caller already read them (futureBookingsOf); read here otherwise. */
+    candidates?: ReadonlyArray<{ id: string; coachId: string }>;
+  },
 ): Promise<number> {
   const { userId, byAdmin, now } = input;
-  const candidates = await db
-    .select({ id: bookings.id, coachId: bookings.coachId })
-    .from(bookings)
-    .where(
-      and(
-        or(eq(bookings.clientId, userId), eq(bookings.coachId, userId)),
-        inArray(bookings.status, [...CANCELLABLE]),
-        gt(bookings.sessionDatetime, now),
-      ),
-    );
+  const candidates =
+    input.candidates ??
+    (await db
+      .select({ id: bookings.id, coachId: bookings.coachId })
+      .from(bookings)
+      .where(
+        and(
+          or(eq(bookings.clientId, userId), eq(bookings.coachId, userId)),
+          inArray(bookings.status, [...CANCELLABLE]),
+          gt(bookings.sessionDatetime, now),
+        ),
+      ));
   let cancelled = 0;
   for (const candidate of candidates) {
     const party: CancellingParty = byAdmin ? "admin" : candidate.coachId === userId ? "coach" : "client";

@@ -28,7 +28,6 @@ import { type Pagination, pageTotal, windowTotal } from "../../lib/pagination.ts
 import { isoUtc, requireIso } from "../../lib/time.ts";
 import { deleteAccount } from "../account-deletion.ts";
 import { serializeClientProfile, serializeCoachProfile } from "../profiles.ts";
-import { writeAudit } from "./audit.ts";
 
 export type Role = User["role"];
 
@@ -432,11 +431,11 @@ export async function updateUser(
  * the shared account-deletion service, which also refuses the last active
  * admin (409) under the same admin-row lock as PATCH.
  *
- * The audit entry is written by the service's `inTransaction` hook, inside
- * the transaction that deletes the row, so a refused or failed deletion
- * leaves no entry and a deletion never lacks one. It records the role and
- * state the account had, and not the email: the erased person's address must
- * not outlive the account in the trail.
+ * The audit entry is written by account_delete() (migration 0011) in the
+ * statement that deletes the row, so a refused or failed deletion leaves no
+ * entry and a deletion never lacks one. It records the role and state the
+ * account had, and not the email: the erased person's address must not
+ * outlive the account in the trail.
  */
 export async function deleteUserAsAdmin(
   db: Database,
@@ -445,29 +444,5 @@ export async function deleteUserAsAdmin(
   userId: string,
   now: Date,
 ): Promise<void> {
-  const [target] = await db.select().from(users).where(eq(users.id, userId)).limit(1);
-  if (!target) throw notFound("User");
-  await deleteAccount(db, env, {
-    userId,
-    byAdmin: true,
-    now,
-    inTransaction: async (tx, outcome) => {
-      await writeAudit(tx, {
-        actorId,
-        action: "user.delete",
-        targetType: "user",
-        targetId: userId,
-        details: {
-          before: {
-            role: target.role,
-            is_active: target.isActive,
-            email_verified: target.emailVerified,
-            created_at: requireIso(target.createdAt),
-          },
-          after: null,
-          outcome,
-        },
-      });
-    },
-  });
+  await deleteAccount(db, env, { userId, byAdmin: true, now, auditActorId: actorId });
 }
