@@ -33,10 +33,20 @@ import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import pg from "pg";
 import { signToken } from "../src/lib/tokens.ts";
+import {
+  cleanupWrites,
+  driveWrites,
+  ensureBenchAdmin,
+  newCreated,
+  removeBenchAdmin,
+  type WriteRow,
+  writeJourneys,
+} from "./bench/far-writes.ts";
 import { pgbouncerBinary, startPooler } from "./bench/pooler.ts";
 import { isSeeded, MARKET, seedMarket } from "./bench/seed.ts";
 import { type Availability, randomSlot } from "./bench/slots.ts";
 import { migrateUrl, projectRoot } from "./lib/database.ts";
+import { startFakeStripe } from "./lib/fake-stripe.ts";
 import { configWithHyperdrive, freePort, startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
 
 /** The commit before the round-trip work of issue 9: the "before" of the before/after rows. */
@@ -313,6 +323,8 @@ interface Measurement {
   ratio?: number;
   /** for limit rows: the scenario they were measured for */
   pairedWith?: string;
+  /** "sequential": a write journey of the far suite, one request at a time (no req/s: requestsPerSecond is 0) */
+  driver?: "sequential";
 }
 
 async function inBatches<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -483,7 +495,7 @@ interface EdgeContext {
   jwtSecret: string;
   clientTokens: string[];
   active: string[];
-  coachRows: Array<{ user_id: string; id: string }>;
+  coachRows: Array<{ user_id: string; id: string; availability: Availability }>;
   postIds: string[];
   combos: Array<{ language: string; country: string }>;
   results: Measurement[];
@@ -624,7 +636,10 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
     }
     log(`far-database suite: Worker -> Hyperdrive path -> PgBouncer (near) -> TCP proxy (+${FAR_RTT_MS} ms RTT) -> Postgres`);
     const target = new URL(ctx.databaseUrl);
-    const farConnections = 4;
+    // One request in flight: the p50 is then latency only. At 4 connections on 2 cores the rtt-0 run
+    // queued on the CPU and the rtt-50 run did not (its requests wait on the network), which made one
+    // query read as 0.74 far round trips instead of 1.
+    const farConnections = 1;
     const farScenarios: Scenario[] = [
       { ...scenarios.chain, name: "chain, no database" },
       scenarios.chainDb,
@@ -661,6 +676,24 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
         },
       },
     ];
+    // The write journeys (scripts/bench/far-writes.ts): their own clients' tokens, a pool of coaches
+    // (warm on the Worker, tokens signed as the bench signs clients'), the bench admin, a local Stripe stand-in.
+    const key = new TextEncoder().encode(ctx.jwtSecret);
+    const signed = async (sub: string, role: "client" | "coach" | "admin") =>
+      (await signToken(key, { sub, role, type: "access" }, new Date())).token;
+    const writeClients = ctx.active.slice(0, 100).map((id, index) => ({ id, token: clientTokens[index]! }));
+    const writeCoaches = await Promise.all(
+      ctx.coachRows.slice(100, 140).map(async (coach) => ({
+        id: coach.user_id,
+        availability: coach.availability,
+        token: await signed(coach.user_id, "coach"),
+      })),
+    );
+    const adminId = await ensureBenchAdmin(ctx.db);
+    cleanups.push(() => removeBenchAdmin(ctx.db, adminId));
+    const admin = { id: adminId, token: await signed(adminId, "admin") };
+    const stripe = await startFakeStripe();
+    cleanups.push(() => stripe.close());
     const byRtt: Record<number, Measurement[]> = {};
     for (const rtt of [0, FAR_RTT_MS]) {
       const delay = await startJsonChild<{ port: number }>("scripts/bench/delay-proxy.ts", [
@@ -675,7 +708,13 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
       pooled.host = `127.0.0.1:${pooler.port}`;
       const worker = await startWorker(
         `far-${rtt}`,
-        { ...appVars, DATABASE_URL: pooled.toString() },
+        {
+          ...appVars,
+          DATABASE_URL: pooled.toString(),
+          // POST /payment/checkout talks to Stripe: the local stand-in (near the Worker, as Stripe's API is to the edge).
+          STRIPE_SECRET_KEY: "sk_test_local_stand_in",
+          STRIPE_API_BASE: stripe.url,
+        },
         configWithHyperdrive(pooled.toString()),
       );
       await warmUsers(worker.url, clientTokens.slice(0, 100));
@@ -683,6 +722,38 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
       byRtt[rtt] = [];
       for (const scenario of farScenarios) {
         const measured = await row(worker.url, `rtt ${rtt} ms`, scenario, farConnections);
+        byRtt[rtt].push(measured);
+      }
+      // Writes: every coach's and the admin's rate-limit state exists before anything is measured.
+      await warmUsers(worker.url, [...writeCoaches.map((coach) => coach.token), admin.token]);
+      const created = newCreated();
+      let writeRows: WriteRow[] = [];
+      try {
+        log(`rtt ${rtt} ms: write journeys, one request at a time`);
+        writeRows = await driveWrites(
+          worker.url,
+          writeJourneys({ db: ctx.db, clients: writeClients, coaches: writeCoaches, admin, random }, created),
+          { seconds: DURATION, minIterations: 10, maxIterations: 40, warmupIterations: 2, log },
+        );
+      } finally {
+        // Per rtt: the next run starts from the same database (and no client reaches the unpaid-booking limit).
+        await cleanupWrites(ctx.db, created);
+      }
+      for (const write of writeRows) {
+        const measured: Measurement = {
+          scenario: `write: ${write.operation}`,
+          worker: `rtt ${rtt} ms`,
+          connections: 1,
+          requestsPerSecond: 0,
+          p50: write.p50,
+          p99: write.p99,
+          requests: write.requests,
+          errors: write.errors,
+          statuses: write.statuses,
+          roundTrips: write.statements,
+          driver: "sequential",
+        };
+        results.push(measured);
         byRtt[rtt].push(measured);
       }
       await worker.stop();
@@ -697,7 +768,54 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
       far.ratio = trips;
       log(`  ${near.scenario}: p50 ${near.p50} -> ${far.p50} ms = ${trips.toFixed(2)} far round trips`);
     }
+    const farTrips = (scenario: string) => byRtt[FAR_RTT_MS]?.find((candidate) => candidate.scenario === scenario)?.ratio;
+    const create = farTrips("write: POST /booking");
+    const cancel = farTrips("write: DELETE /booking/{id}");
+    if (create !== undefined && cancel !== undefined)
+      log(
+        `  POST /booking + DELETE /booking/{id}: ${create.toFixed(2)} + ${cancel.toFixed(2)} = ${(create + cancel).toFixed(2)} far round trips (budget 4)`,
+      );
+    const farTable = (byRtt[0] ?? []).map((near, index) => {
+      const far = byRtt[FAR_RTT_MS]?.[index];
+      return [
+        near.scenario,
+        String(near.p50),
+        far ? String(far.p50) : "-",
+        far?.ratio === undefined || Number.isNaN(far.ratio) ? "-" : far.ratio.toFixed(2),
+        near.roundTrips === null ? "-" : String(near.roundTrips),
+        String(near.requests + (far?.requests ?? 0)),
+        String(near.errors + (far?.errors ?? 0)),
+      ];
+    });
+    printTable(
+      [
+        `far database (+${FAR_RTT_MS} ms RTT), 1 request in flight`,
+        "p50 @0",
+        `p50 @${FAR_RTT_MS}`,
+        "far rt",
+        "statements",
+        "requests",
+        "errors",
+      ],
+      farTable,
+    );
+    console.log(
+      `load average (1, 5, 15 min): ${os
+        .loadavg()
+        .map((load) => load.toFixed(2))
+        .join(", ")}`,
+    );
   }
+}
+
+/** A markdown table on stdout: the first column left-aligned, the others right-aligned. */
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(" | ")} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
+  for (const row of rows) console.log(line(row));
 }
 
 // ---------------------------------------------------------------------------
@@ -1019,7 +1137,7 @@ async function main() {
     .map((row) => [
       `${row.worker === "baseline" ? "[before] " : row.worker === "current" ? "" : `[${row.worker}] `}${row.scenario}`,
       String(row.connections),
-      row.requestsPerSecond.toFixed(0),
+      row.driver === "sequential" ? "-" : row.requestsPerSecond.toFixed(0),
       String(row.p50),
       String(row.p99),
       String(row.errors),
@@ -1031,14 +1149,8 @@ async function main() {
           ? `${row.ratio.toFixed(2)} far round trips`
           : `${(row.ratio * 100).toFixed(0)} % of ${row.limit}`,
     ]);
-  const header = ["scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "db rt", "limit req/s", "ratio"];
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(" | ")} |`;
   console.log(`\n${JSON.stringify(machine)}`);
-  console.log(line(header));
-  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
-  for (const row of rows) console.log(line(row));
+  printTable(["scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "db rt", "limit req/s", "ratio"], rows);
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in .bench/results.json`);
 }
 
