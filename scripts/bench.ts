@@ -445,8 +445,8 @@ async function measure(
 // edge and far-database suites (issue 13 / 14)
 // ---------------------------------------------------------------------------
 
-/** A child process that prints one JSON line when ready (the delay proxy), stopped at cleanup. */
-async function startJsonChild<T>(script: string, args: string[]): Promise<T> {
+/** A child process that prints one JSON line when ready (the delay proxy), stopped by `stop` or at cleanup. */
+async function startJsonChild<T>(script: string, args: string[]): Promise<T & { stop: () => Promise<void> }> {
   const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, script), ...args], {
     cwd: projectRoot,
     stdio: ["pipe", "pipe", "inherit"],
@@ -458,12 +458,13 @@ async function startJsonChild<T>(script: string, args: string[]): Promise<T> {
       resolve();
     }),
   );
-  cleanups.push(async () => {
+  const stop = async () => {
     if (exited) return;
     child.kill("SIGTERM");
     await gone;
-  });
-  for await (const line of createInterface({ input: child.stdout! })) return JSON.parse(line) as T;
+  };
+  cleanups.push(stop);
+  for await (const line of createInterface({ input: child.stdout! })) return { ...(JSON.parse(line) as T), stop };
   throw new Error(`${script} exited before it was ready`);
 }
 
@@ -733,7 +734,7 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
         writeRows = await driveWrites(
           worker.url,
           writeJourneys({ db: ctx.db, clients: writeClients, coaches: writeCoaches, admin, random }, created),
-          { seconds: DURATION, minIterations: 10, maxIterations: 40, warmupIterations: 2, log },
+          { seconds: DURATION, minIterations: 20, maxIterations: 60, warmupIterations: 2, log },
         );
       } finally {
         // Per rtt: the next run starts from the same database (and no client reaches the unpaid-booking limit).
@@ -758,6 +759,8 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
       }
       await worker.stop();
       await pooler.stop();
+      // Prints how late its timers fired (the machine's load shows up there as extra far latency).
+      await delay.stop();
     }
     log("far round trips = (p50 at 50 ms - p50 at 0 ms) / 50:");
     for (const [index, near] of (byRtt[0] ?? []).entries()) {
