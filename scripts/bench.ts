@@ -19,6 +19,15 @@
  *     worktree), against the same database, in the same run;
  *  5. the table on stdout and in .bench/results.json; every child stopped.
  *
+ * The far-database suite (BENCH_SUITES=far, issue 14): for an added RTT of 0 and of
+ * 50 ms, Postgres behind a delay proxy (scripts/bench/delay-proxy.ts), PgBouncer near
+ * the Worker in front of it (standing in for Hyperdrive), the app Worker with the
+ * Hyperdrive binding emulated and a local Stripe stand-in (scripts/lib/fake-stripe.ts);
+ * one request in flight (p50 = latency, no CPU queueing). Reads through autocannon at
+ * 1 connection; writes through the sequential journeys of scripts/bench/far-writes.ts
+ * (each iteration creates what it needs; cleaned up after each RTT). Per operation:
+ * far round trips = (p50 at 50 ms - p50 at 0) / 50, printed as its own table.
+ *
  * Options (environment): BENCH_DURATION (s), BENCH_CONNECTIONS ("50,100"),
  * BENCH_BASELINE (git revision, "none" to skip), BENCH_ONLY (comma-separated
  * scenario names), BENCH_DATABASE_URL.
@@ -695,8 +704,12 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
     const admin = { id: adminId, token: await signed(adminId, "admin") };
     const stripe = await startFakeStripe();
     cleanups.push(() => stripe.close());
-    const byRtt: Record<number, Measurement[]> = {};
-    for (const rtt of [0, FAR_RTT_MS]) {
+    // Both stacks run side by side and take turns (each read scenario at rtt 0 then at rtt 50, the write
+    // journeys iteration by iteration): on a shared machine the load drifts within seconds, and the two
+    // p50s of one operation are then taken under the same load.
+    const rtts = [0, FAR_RTT_MS];
+    const stacks: Array<{ rtt: number; url: string; stop: () => Promise<void> }> = [];
+    for (const rtt of rtts) {
       const delay = await startJsonChild<{ port: number }>("scripts/bench/delay-proxy.ts", [
         `${target.hostname}:${target.port || "5432"}`,
         String(rtt),
@@ -720,30 +733,44 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
       );
       await warmUsers(worker.url, clientTokens.slice(0, 100));
       await warmMatches(worker.url, clientTokens.slice(0, hitClients));
-      byRtt[rtt] = [];
-      for (const scenario of farScenarios) {
-        const measured = await row(worker.url, `rtt ${rtt} ms`, scenario, farConnections);
-        byRtt[rtt].push(measured);
-      }
       // Writes: every coach's and the admin's rate-limit state exists before anything is measured.
       await warmUsers(worker.url, [...writeCoaches.map((coach) => coach.token), admin.token]);
-      const created = newCreated();
-      let writeRows: WriteRow[] = [];
-      try {
-        log(`rtt ${rtt} ms: write journeys, one request at a time`);
-        writeRows = await driveWrites(
-          worker.url,
-          writeJourneys({ db: ctx.db, clients: writeClients, coaches: writeCoaches, admin, random }, created),
-          { seconds: DURATION, minIterations: 20, maxIterations: 60, warmupIterations: 2, log },
-        );
-      } finally {
-        // Per rtt: the next run starts from the same database (and no client reaches the unpaid-booking limit).
-        await cleanupWrites(ctx.db, created);
-      }
-      for (const write of writeRows) {
+      stacks.push({
+        rtt,
+        url: worker.url,
+        stop: async () => {
+          await worker.stop();
+          await pooler.stop();
+          // Prints how late its timers fired (the machine's load shows up there as extra far latency).
+          await delay.stop();
+        },
+      });
+    }
+    const byRtt: Record<number, Measurement[]> = Object.fromEntries(rtts.map((rtt) => [rtt, []]));
+    for (const scenario of farScenarios) {
+      for (const stack of stacks) byRtt[stack.rtt]!.push(await row(stack.url, `rtt ${stack.rtt} ms`, scenario, farConnections));
+    }
+    log("write journeys, one request at a time, the two stacks taking turns");
+    const created = newCreated();
+    let writeRows: WriteRow[][] = [];
+    try {
+      writeRows = await driveWrites(
+        stacks.map((stack) => ({
+          label: `rtt ${stack.rtt} ms`,
+          base: stack.url,
+          journeys: writeJourneys({ db: ctx.db, clients: writeClients, coaches: writeCoaches, admin, random }, created),
+        })),
+        { seconds: DURATION, minIterations: 20, maxIterations: 60, warmupIterations: 2, log },
+      );
+    } finally {
+      // The next run starts from the same database.
+      await cleanupWrites(ctx.db, created);
+    }
+    stacks.forEach((stack, at) => {
+      for (const write of writeRows[at] ?? []) {
         const measured: Measurement = {
           scenario: `write: ${write.operation}`,
-          worker: `rtt ${rtt} ms`,
+          worker: `rtt ${stack.rtt} ms`,
           connections: 1,
           requestsPerSecond: 0,
           p50: write.p50,
@@ -755,13 +782,10 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
           driver: "sequential",
         };
         results.push(measured);
-        byRtt[rtt].push(measured);
+        byRtt[stack.rtt]!.push(measured);
       }
-      await worker.stop();
-      await pooler.stop();
-      // Prints how late its timers fired (the machine's load shows up there as extra far latency).
-      await delay.stop();
-    }
+    });
+    for (const stack of stacks) await stack.stop();
     log("far round trips = (p50 at 50 ms - p50 at 0 ms) / 50:");
     for (const [index, near] of (byRtt[0] ?? []).entries()) {
       const far = byRtt[FAR_RTT_MS]?.[index];

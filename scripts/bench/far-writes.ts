@@ -107,7 +107,7 @@ async function call(base: string, method: string, target: string, token: string,
 }
 
 /** One journey: `run` makes one iteration's requests, recording the measured ones through `step`. */
-interface Journey {
+export interface Journey {
   name: string;
   /** operations in the order they are reported */
   operations: string[];
@@ -284,79 +284,75 @@ export interface DriveOptions {
   log: (line: string) => void;
 }
 
-/** Runs every journey against `base`, one request at a time; returns one row per operation (and per sum). */
-export async function driveWrites(base: string, journeys: Journey[], options: DriveOptions): Promise<WriteRow[]> {
-  const rows: WriteRow[] = [];
-  for (const journey of journeys) {
-    const samples = new Map<string, Sample[]>();
-    const errors = new Map<string, { count: number; statuses: Record<string, number> }>();
-    let iterationSamples = new Map<string, Sample>();
-    let recording = false;
-    const step: Step = async (operation, method, target, token, expected, body) => {
-      const answer = await call(base, method, target, token, body);
-      if (recording) {
-        const error = errors.get(operation) ?? { count: 0, statuses: {} };
-        error.statuses[answer.status] = (error.statuses[answer.status] ?? 0) + 1;
-        errors.set(operation, error);
-      }
-      if (answer.status !== expected) {
-        if (recording) errors.get(operation)!.count++;
-        options.log(`  ${journey.name}: ${operation} answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 240)}`);
-        throw new Unexpected(operation);
-      }
-      iterationSamples.set(operation, { ms: answer.ms, status: answer.status, statements: answer.statements });
-      return answer;
+/** One target's recording of one journey: its samples per operation, its failures. */
+class Recorder {
+  readonly samples = new Map<string, Sample[]>();
+  readonly errors = new Map<string, { count: number; statuses: Record<string, number> }>();
+  iterationSamples = new Map<string, Sample>();
+  recording = false;
+  iterations = 0;
+  failed = 0;
+
+  constructor(
+    readonly base: string,
+    readonly journey: Journey,
+    readonly log: (line: string) => void,
+  ) {}
+
+  readonly step: Step = async (operation, method, target, token, expected, body) => {
+    const answer = await call(this.base, method, target, token, body);
+    if (this.recording) {
+      const error = this.errors.get(operation) ?? { count: 0, statuses: {} };
+      error.statuses[answer.status] = (error.statuses[answer.status] ?? 0) + 1;
+      if (answer.status !== expected) error.count++;
+      this.errors.set(operation, error);
+    }
+    if (answer.status !== expected) {
+      this.log(`  ${this.journey.name}: ${operation} answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 240)}`);
+      throw new Unexpected(operation);
+    }
+    this.iterationSamples.set(operation, { ms: answer.ms, status: answer.status, statements: answer.statements });
+    return answer;
+  };
+
+  /** One iteration; its samples are kept only when every step answered as expected. */
+  async iterate(): Promise<void> {
+    this.iterationSamples = new Map();
+    if (this.recording) this.iterations++;
+    try {
+      await this.journey.run(this.step);
+    } catch (error) {
+      if (!(error instanceof Unexpected)) throw error;
+      if (this.recording) this.failed++;
+      return;
+    }
+    if (!this.recording) return;
+    const keep = (operation: string, sample: Sample) => {
+      const list = this.samples.get(operation) ?? [];
+      list.push(sample);
+      this.samples.set(operation, list);
     };
-    const t0 = Date.now();
-    let iterations = 0;
-    let failed = 0;
-    for (let warm = 0; warm < options.warmupIterations; warm++) {
-      iterationSamples = new Map();
-      await journey.run(step).catch((error: unknown) => {
-        if (!(error instanceof Unexpected)) throw error;
+    for (const [operation, sample] of this.iterationSamples) keep(operation, sample);
+    for (const [name, ...parts] of this.journey.sums ?? []) {
+      const partSamples = parts.map((part) => this.iterationSamples.get(part));
+      if (partSamples.some((sample) => !sample)) continue;
+      keep(name, {
+        ms: partSamples.reduce((sum, sample) => sum + sample!.ms, 0),
+        status: 200,
+        statements: partSamples.some((sample) => sample!.statements === null)
+          ? null
+          : partSamples.reduce((sum, sample) => sum + sample!.statements!, 0),
       });
     }
-    recording = true;
-    while (
-      iterations < options.maxIterations &&
-      (iterations < options.minIterations || Date.now() - t0 < options.seconds * 1000) &&
-      // a hard bound whatever happens (a slow or failing journey)
-      Date.now() - t0 < options.seconds * 4000
-    ) {
-      iterations++;
-      iterationSamples = new Map();
-      try {
-        await journey.run(step);
-      } catch (error) {
-        if (!(error instanceof Unexpected)) throw error;
-        failed++;
-        continue;
-      }
-      for (const [operation, sample] of iterationSamples) {
-        const list = samples.get(operation) ?? [];
-        list.push(sample);
-        samples.set(operation, list);
-      }
-      for (const [name, ...parts] of journey.sums ?? []) {
-        const partSamples = parts.map((part) => iterationSamples.get(part));
-        if (partSamples.some((sample) => !sample)) continue;
-        const list = samples.get(name) ?? [];
-        list.push({
-          ms: partSamples.reduce((sum, sample) => sum + sample!.ms, 0),
-          status: 200,
-          statements: partSamples.some((sample) => sample!.statements === null)
-            ? null
-            : partSamples.reduce((sum, sample) => sum + sample!.statements!, 0),
-        });
-        samples.set(name, list);
-      }
-    }
-    const reported = [...journey.operations, ...(journey.sums ?? []).map(([name]) => name)];
-    for (const operation of reported) {
-      const list = samples.get(operation) ?? [];
+  }
+
+  rows(): WriteRow[] {
+    const reported = [...this.journey.operations, ...(this.journey.sums ?? []).map(([name]) => name)];
+    return reported.map((operation) => {
+      const list = this.samples.get(operation) ?? [];
       const sorted = list.map((sample) => sample.ms).sort((a, b) => a - b);
-      const error = errors.get(operation);
-      rows.push({
+      const error = this.errors.get(operation);
+      return {
         operation,
         p50: percentile(sorted, 50),
         p99: percentile(sorted, 99),
@@ -364,17 +360,51 @@ export async function driveWrites(base: string, journeys: Journey[], options: Dr
         errors: error?.count ?? 0,
         statuses: error?.statuses ?? {},
         statements: mostFrequent(list.map((sample) => sample.statements)),
-      });
+      };
+    });
+  }
+}
+
+export interface WriteTarget {
+  label: string;
+  base: string;
+  journeys: Journey[];
+}
+
+/**
+ * Runs every journey against every target, one request at a time, the targets taking turns
+ * iteration by iteration: on a shared machine the load drifts within seconds, and the rtt-0 and
+ * rtt-50 figures of one operation are then taken under the same load. Returns, per target, one
+ * row per operation (and per sum), in the journeys' order.
+ */
+export async function driveWrites(targets: WriteTarget[], options: DriveOptions): Promise<WriteRow[][]> {
+  const rows: WriteRow[][] = targets.map(() => []);
+  const count = Math.min(...targets.map((target) => target.journeys.length));
+  for (let index = 0; index < count; index++) {
+    const recorders = targets.map((target) => new Recorder(target.base, target.journeys[index]!, options.log));
+    const t0 = Date.now();
+    const seconds = options.seconds * targets.length;
+    for (let warm = 0; warm < options.warmupIterations; warm++) for (const recorder of recorders) await recorder.iterate();
+    for (const recorder of recorders) recorder.recording = true;
+    let rounds = 0;
+    while (
+      rounds < options.maxIterations &&
+      (rounds < options.minIterations || Date.now() - t0 < seconds * 1000) &&
+      // a hard bound whatever happens (a slow or failing journey)
+      Date.now() - t0 < seconds * 4000
+    ) {
+      rounds++;
+      for (const recorder of recorders) await recorder.iterate();
     }
-    options.log(
-      `  ${journey.name}: ${iterations} iterations (${failed} failed) in ${((Date.now() - t0) / 1000).toFixed(1)} s: ` +
-        reported
-          .map((operation) => {
-            const row = rows.find((candidate) => candidate.operation === operation)!;
-            return `${operation} p50 ${row.p50} ms (${row.statements ?? "?"} statements)`;
-          })
-          .join(", "),
-    );
+    recorders.forEach((recorder, at) => {
+      const journeyRows = recorder.rows();
+      rows[at]!.push(...journeyRows);
+      options.log(
+        `  [${targets[at]!.label}] ${recorder.journey.name}: ${recorder.iterations} iterations (${recorder.failed} failed): ` +
+          journeyRows.map((row) => `${row.operation} p50 ${row.p50} ms (${row.statements ?? "?"} statements)`).join(", "),
+      );
+    });
+    options.log(`  ${recorders[0]!.journey.name}: ${rounds} rounds in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   return rows;
 }
