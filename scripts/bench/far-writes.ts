@@ -293,11 +293,16 @@ class Recorder {
   iterations = 0;
   failed = 0;
 
-  constructor(
-    readonly base: string,
-    readonly journey: Journey,
-    readonly log: (line: string) => void,
-  ) {}
+  readonly base: string;
+  readonly journey: Journey;
+  readonly log: (line: string) => void;
+
+  // Plain fields, no parameter properties: the script runs under Node's type stripping.
+  constructor(base: string, journey: Journey, log: (line: string) => void) {
+    this.base = base;
+    this.journey = journey;
+    this.log = log;
+  }
 
   readonly step: Step = async (operation, method, target, token, expected, body) => {
     const answer = await call(this.base, method, target, token, body);
