@@ -47,6 +47,7 @@ import {
   driveWrites,
   ensureBenchAdmin,
   newCreated,
+  newCursors,
   removeBenchAdmin,
   type WriteRow,
   writeJourneys,
@@ -752,13 +753,14 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
     }
     log("write journeys, one request at a time, the two stacks taking turns");
     const created = newCreated();
+    const world = { db: ctx.db, clients: writeClients, coaches: writeCoaches, admin, random, cursors: newCursors() };
     let writeRows: WriteRow[][] = [];
     try {
       writeRows = await driveWrites(
         stacks.map((stack) => ({
           label: `rtt ${stack.rtt} ms`,
           base: stack.url,
-          journeys: writeJourneys({ db: ctx.db, clients: writeClients, coaches: writeCoaches, admin, random }, created),
+          journeys: writeJourneys(world, created),
         })),
         { seconds: DURATION, minIterations: 20, maxIterations: 60, warmupIterations: 2, log },
       );

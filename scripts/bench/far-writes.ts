@@ -41,6 +41,16 @@ export interface WriteWorld {
   coaches: Array<Actor & { availability: Availability }>;
   admin: Actor;
   random: () => number;
+  /**
+   * Shared by every target's journeys (one world for the whole run): round-robin positions and the
+   * hour of the next past session, so that two targets never make the same client's or coach's
+   * session at the same time (the exclusion constraints).
+   */
+  cursors: { client: number; coach: number; reviewHour: number };
+}
+
+export function newCursors(): WriteWorld["cursors"] {
+  return { client: 0, coach: 0, reviewHour: 0 };
 }
 
 export interface WriteRow {
@@ -122,12 +132,10 @@ type Step = (operation: string, method: string, target: string, token: string, e
 class Unexpected extends Error {}
 
 export function writeJourneys(world: WriteWorld, created: Created): Journey[] {
-  const { random } = world;
-  let clientCursor = 0;
-  let coachCursor = 0;
+  const { random, cursors } = world;
   /** Round-robin: each client has at most a few unpaid bookings (the API's limit is 3). */
-  const nextClient = () => world.clients[clientCursor++ % world.clients.length]!;
-  const nextCoach = () => world.coaches[coachCursor++ % world.coaches.length]!;
+  const nextClient = () => world.clients[cursors.client++ % world.clients.length]!;
+  const nextCoach = () => world.coaches[cursors.coach++ % world.coaches.length]!;
   const slot = (coach: { availability: Availability }) =>
     (
       randomSlot(coach.availability, 60, Date.now(), random) ?? new Date(Date.now() + (10 + random() * 100) * 86_400_000)
@@ -140,9 +148,6 @@ export function writeJourneys(world: WriteWorld, created: Created): Journey[] {
     created.bookings.add(answer.body.id as string);
     return answer.body.id as string;
   };
-
-  /** Past completed sessions made for the review journey (unique hours: no two overlap for a coach or client). */
-  let reviewHour = 0;
 
   return [
     {
@@ -199,7 +204,7 @@ export function writeJourneys(world: WriteWorld, created: Created): Journey[] {
         const inserted = await world.db.query<{ id: string }>(
           `insert into bookings (client_id, coach_id, session_datetime, duration_minutes, status)
            values ($1, $2, date_trunc('hour', now()) - interval '3 days' - $3 * interval '2 hours', 60, 'completed') returning id`,
-          [client.id, coach.id, reviewHour++],
+          [client.id, coach.id, cursors.reviewHour++],
         );
         const id = inserted.rows[0]!.id;
         created.bookings.add(id);
