@@ -30,7 +30,8 @@
  *
  * Options (environment): BENCH_DURATION (s), BENCH_CONNECTIONS ("50,100"),
  * BENCH_BASELINE (git revision, "none" to skip), BENCH_ONLY (comma-separated
- * scenario names), BENCH_DATABASE_URL.
+ * scenario names), BENCH_DATABASE_URL, BENCH_SUITES ("edge,far,main"), BENCH_FAR_REVISION
+ * (the far suite's Worker built from that git revision).
  */
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -71,6 +72,11 @@ const SUITES = new Set((process.env.BENCH_SUITES ?? "edge,far,main").split(","))
 /** The revision before the edge hot path work: the "before" of the chain rows. */
 const EDGE_BASELINE = process.env.BENCH_EDGE_BASELINE ?? "41e8973";
 const FAR_RTT_MS = 50;
+/**
+ * BENCH_FAR_REVISION: the far suite's app Worker built from this git revision (a worktree of this
+ * clone), e.g. `main`, to measure other code with this bench (the database is migrated by this checkout).
+ */
+const FAR_REVISION = process.env.BENCH_FAR_REVISION;
 const WARMUP_SECONDS = 1;
 /** Clients of the run (tokens, rate-limit objects); the first MATCH_HIT_CLIENTS have cached matches. */
 const ACTIVE_CLIENTS = 600;
@@ -455,6 +461,13 @@ async function measure(
 // edge and far-database suites (issue 13 / 14)
 // ---------------------------------------------------------------------------
 
+/** configWithHyperdrive, its derived config file removed at the end of the run. */
+function hyperdriveConfig(databaseUrl: string, configPath?: string): string {
+  const derived = configWithHyperdrive(databaseUrl, configPath);
+  cleanups.push(async () => fs.rmSync(derived, { force: true }));
+  return derived;
+}
+
 /** A child process that prints one JSON line when ready (the delay proxy), stopped by `stop` or at cleanup. */
 async function startJsonChild<T>(script: string, args: string[]): Promise<T & { stop: () => Promise<void> }> {
   const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, script), ...args], {
@@ -496,7 +509,7 @@ async function startFloors(label: string, databaseUrl: string): Promise<Wrangler
       "",
     ].join("\n"),
   );
-  const worker = await startWorker(label, {}, configWithHyperdrive(databaseUrl, config));
+  const worker = await startWorker(label, {}, hyperdriveConfig(databaseUrl, config));
   await (await fetch(`${worker.url}/seed`, { method: "POST" })).arrayBuffer();
   return worker;
 }
@@ -592,7 +605,7 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
   if (SUITES.has("edge")) {
     log("edge suite: bare floors vs cache hits, and the chain (this run's machine load is in the results)");
     const floors = await startFloors("floors", ctx.databaseUrl);
-    const app = await startWorker("edge", appVars, configWithHyperdrive(ctx.databaseUrl));
+    const app = await startWorker("edge", appVars, hyperdriveConfig(ctx.databaseUrl));
     await warmUsers(app.url, clientTokens);
     await warmMatches(app.url, clientTokens.slice(0, hitClients));
     await warmEdge(app.url);
@@ -615,11 +628,7 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
     await app.stop();
 
     // The chain's parts: the exact (Durable Object) rate-limit mode, and the revision before this work.
-    const exact = await startWorker(
-      "edge-exact",
-      { ...appVars, RATE_LIMIT_MODE: "exact" },
-      configWithHyperdrive(ctx.databaseUrl),
-    );
+    const exact = await startWorker("edge-exact", { ...appVars, RATE_LIMIT_MODE: "exact" }, hyperdriveConfig(ctx.databaseUrl));
     await warmUsers(exact.url, clientTokens);
     await row(exact.url, "exact rate limit", scenarios.chain, connections, floorConstant);
     await exact.stop();
@@ -708,6 +717,9 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
     // Both stacks run side by side and take turns (each read scenario at rtt 0 then at rtt 50, the write
     // journeys iteration by iteration): on a shared machine the load drifts within seconds, and the two
     // p50s of one operation are then taken under the same load.
+    const appConfig = FAR_REVISION ? baselineWorktree(FAR_REVISION) : path.join(projectRoot, "wrangler.toml");
+    if (!appConfig) return;
+    if (FAR_REVISION) log(`far suite: the app Worker is built from ${FAR_REVISION}`);
     const rtts = [0, FAR_RTT_MS];
     const stacks: Array<{ rtt: number; url: string; stop: () => Promise<void> }> = [];
     for (const rtt of rtts) {
@@ -730,7 +742,7 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
           STRIPE_SECRET_KEY: "sk_test_local_stand_in",
           STRIPE_API_BASE: stripe.url,
         },
-        configWithHyperdrive(pooled.toString()),
+        hyperdriveConfig(pooled.toString(), appConfig),
       );
       await warmUsers(worker.url, clientTokens.slice(0, 100));
       await warmMatches(worker.url, clientTokens.slice(0, hitClients));
@@ -1155,6 +1167,7 @@ async function main() {
     loadAverageAtEnd: os.loadavg(),
     durationSeconds: DURATION,
     baseline: BASELINE,
+    ...(FAR_REVISION ? { farRevision: FAR_REVISION } : {}),
     machine,
     market: MARKET,
     results,
