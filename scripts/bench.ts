@@ -25,7 +25,8 @@
  * Hyperdrive binding emulated and a local Stripe stand-in (scripts/lib/fake-stripe.ts);
  * one request in flight (p50 = latency, no CPU queueing). Reads through autocannon at
  * 1 connection; writes through the sequential journeys of scripts/bench/far-writes.ts
- * (each iteration creates what it needs; cleaned up after each RTT). Per operation:
+ * (each iteration creates what it needs; all removed at the end). The two stacks run side by
+ * side and take turns (reads scenario by scenario, writes iteration by iteration). Per operation:
  * far round trips = (p50 at 50 ms - p50 at 0) / 50, printed as its own table.
  *
  * Options (environment): BENCH_DURATION (s), BENCH_CONNECTIONS ("50,100"),
