@@ -19,9 +19,20 @@
  *     worktree), against the same database, in the same run;
  *  5. the table on stdout and in .bench/results.json; every child stopped.
  *
+ * The far-database suite (BENCH_SUITES=far, issue 14): for an added RTT of 0 and of
+ * 50 ms, Postgres behind a delay proxy (scripts/bench/delay-proxy.ts), PgBouncer near
+ * the Worker in front of it (standing in for Hyperdrive), the app Worker with the
+ * Hyperdrive binding emulated and a local Stripe stand-in (scripts/lib/fake-stripe.ts);
+ * one request in flight (p50 = latency, no CPU queueing). Reads through autocannon at
+ * 1 connection; writes through the sequential journeys of scripts/bench/far-writes.ts
+ * (each iteration creates what it needs; all removed at the end). The two stacks run side by
+ * side and take turns (reads scenario by scenario, writes iteration by iteration). Per operation:
+ * far round trips = (p50 at 50 ms - p50 at 0) / 50, printed as its own table.
+ *
  * Options (environment): BENCH_DURATION (s), BENCH_CONNECTIONS ("50,100"),
  * BENCH_BASELINE (git revision, "none" to skip), BENCH_ONLY (comma-separated
- * scenario names), BENCH_DATABASE_URL.
+ * scenario names), BENCH_DATABASE_URL, BENCH_SUITES ("edge,far,main"), BENCH_FAR_REVISION
+ * (the far suite's Worker built from that git revision).
  */
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -33,10 +44,21 @@ import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import pg from "pg";
 import { signToken } from "../src/lib/tokens.ts";
+import {
+  cleanupWrites,
+  driveWrites,
+  ensureBenchAdmin,
+  newCreated,
+  newCursors,
+  removeBenchAdmin,
+  type WriteRow,
+  writeJourneys,
+} from "./bench/far-writes.ts";
 import { pgbouncerBinary, startPooler } from "./bench/pooler.ts";
 import { isSeeded, MARKET, seedMarket } from "./bench/seed.ts";
 import { type Availability, randomSlot } from "./bench/slots.ts";
 import { migrateUrl, projectRoot } from "./lib/database.ts";
+import { startFakeStripe } from "./lib/fake-stripe.ts";
 import { configWithHyperdrive, freePort, startWranglerDev, type WranglerDev } from "./lib/wrangler.ts";
 
 /** The commit before the round-trip work of issue 9: the "before" of the before/after rows. */
@@ -51,6 +73,11 @@ const SUITES = new Set((process.env.BENCH_SUITES ?? "edge,far,main").split(","))
 /** The revision before the edge hot path work: the "before" of the chain rows. */
 const EDGE_BASELINE = process.env.BENCH_EDGE_BASELINE ?? "41e8973";
 const FAR_RTT_MS = 50;
+/**
+ * BENCH_FAR_REVISION: the far suite's app Worker built from this git revision (a worktree of this
+ * clone), e.g. `main`, to measure other code with this bench (the database is migrated by this checkout).
+ */
+const FAR_REVISION = process.env.BENCH_FAR_REVISION;
 const WARMUP_SECONDS = 1;
 /** Clients of the run (tokens, rate-limit objects); the first MATCH_HIT_CLIENTS have cached matches. */
 const ACTIVE_CLIENTS = 600;
@@ -313,6 +340,8 @@ interface Measurement {
   ratio?: number;
   /** for limit rows: the scenario they were measured for */
   pairedWith?: string;
+  /** "sequential": a write journey of the far suite, one request at a time (no req/s: requestsPerSecond is 0) */
+  driver?: "sequential";
 }
 
 async function inBatches<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -433,8 +462,15 @@ async function measure(
 // edge and far-database suites (issue 13 / 14)
 // ---------------------------------------------------------------------------
 
-/** A child process that prints one JSON line when ready (the delay proxy), stopped at cleanup. */
-async function startJsonChild<T>(script: string, args: string[]): Promise<T> {
+/** configWithHyperdrive, its derived config file removed at the end of the run. */
+function hyperdriveConfig(databaseUrl: string, configPath?: string): string {
+  const derived = configWithHyperdrive(databaseUrl, configPath);
+  cleanups.push(async () => fs.rmSync(derived, { force: true }));
+  return derived;
+}
+
+/** A child process that prints one JSON line when ready (the delay proxy), stopped by `stop` or at cleanup. */
+async function startJsonChild<T>(script: string, args: string[]): Promise<T & { stop: () => Promise<void> }> {
   const child: ChildProcess = spawn(process.execPath, [path.join(projectRoot, script), ...args], {
     cwd: projectRoot,
     stdio: ["pipe", "pipe", "inherit"],
@@ -446,12 +482,13 @@ async function startJsonChild<T>(script: string, args: string[]): Promise<T> {
       resolve();
     }),
   );
-  cleanups.push(async () => {
+  const stop = async () => {
     if (exited) return;
     child.kill("SIGTERM");
     await gone;
-  });
-  for await (const line of createInterface({ input: child.stdout! })) return JSON.parse(line) as T;
+  };
+  cleanups.push(stop);
+  for await (const line of createInterface({ input: child.stdout! })) return { ...(JSON.parse(line) as T), stop };
   throw new Error(`${script} exited before it was ready`);
 }
 
@@ -473,7 +510,7 @@ async function startFloors(label: string, databaseUrl: string): Promise<Wrangler
       "",
     ].join("\n"),
   );
-  const worker = await startWorker(label, {}, configWithHyperdrive(databaseUrl, config));
+  const worker = await startWorker(label, {}, hyperdriveConfig(databaseUrl, config));
   await (await fetch(`${worker.url}/seed`, { method: "POST" })).arrayBuffer();
   return worker;
 }
@@ -483,7 +520,7 @@ interface EdgeContext {
   jwtSecret: string;
   clientTokens: string[];
   active: string[];
-  coachRows: Array<{ user_id: string; id: string }>;
+  coachRows: Array<{ user_id: string; id: string; availability: Availability }>;
   postIds: string[];
   combos: Array<{ language: string; country: string }>;
   results: Measurement[];
@@ -569,7 +606,7 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
   if (SUITES.has("edge")) {
     log("edge suite: bare floors vs cache hits, and the chain (this run's machine load is in the results)");
     const floors = await startFloors("floors", ctx.databaseUrl);
-    const app = await startWorker("edge", appVars, configWithHyperdrive(ctx.databaseUrl));
+    const app = await startWorker("edge", appVars, hyperdriveConfig(ctx.databaseUrl));
     await warmUsers(app.url, clientTokens);
     await warmMatches(app.url, clientTokens.slice(0, hitClients));
     await warmEdge(app.url);
@@ -592,11 +629,7 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
     await app.stop();
 
     // The chain's parts: the exact (Durable Object) rate-limit mode, and the revision before this work.
-    const exact = await startWorker(
-      "edge-exact",
-      { ...appVars, RATE_LIMIT_MODE: "exact" },
-      configWithHyperdrive(ctx.databaseUrl),
-    );
+    const exact = await startWorker("edge-exact", { ...appVars, RATE_LIMIT_MODE: "exact" }, hyperdriveConfig(ctx.databaseUrl));
     await warmUsers(exact.url, clientTokens);
     await row(exact.url, "exact rate limit", scenarios.chain, connections, floorConstant);
     await exact.stop();
@@ -624,7 +657,10 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
     }
     log(`far-database suite: Worker -> Hyperdrive path -> PgBouncer (near) -> TCP proxy (+${FAR_RTT_MS} ms RTT) -> Postgres`);
     const target = new URL(ctx.databaseUrl);
-    const farConnections = 4;
+    // One request in flight: the p50 is then latency only. At 4 connections on 2 cores the rtt-0 run
+    // queued on the CPU and the rtt-50 run did not (its requests wait on the network), which made one
+    // query read as 0.74 far round trips instead of 1.
+    const farConnections = 1;
     const farScenarios: Scenario[] = [
       { ...scenarios.chain, name: "chain, no database" },
       scenarios.chainDb,
@@ -661,8 +697,33 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
         },
       },
     ];
-    const byRtt: Record<number, Measurement[]> = {};
-    for (const rtt of [0, FAR_RTT_MS]) {
+    // The write journeys (scripts/bench/far-writes.ts): their own clients' tokens, a pool of coaches
+    // (warm on the Worker, tokens signed as the bench signs clients'), the bench admin, a local Stripe stand-in.
+    const key = new TextEncoder().encode(ctx.jwtSecret);
+    const signed = async (sub: string, role: "client" | "coach" | "admin") =>
+      (await signToken(key, { sub, role, type: "access" }, new Date())).token;
+    const writeClients = ctx.active.slice(0, 100).map((id, index) => ({ id, token: clientTokens[index]! }));
+    const writeCoaches = await Promise.all(
+      ctx.coachRows.slice(100, 140).map(async (coach) => ({
+        id: coach.user_id,
+        availability: coach.availability,
+        token: await signed(coach.user_id, "coach"),
+      })),
+    );
+    const adminId = await ensureBenchAdmin(ctx.db);
+    cleanups.push(() => removeBenchAdmin(ctx.db, adminId));
+    const admin = { id: adminId, token: await signed(adminId, "admin") };
+    const stripe = await startFakeStripe();
+    cleanups.push(() => stripe.close());
+    // Both stacks run side by side and take turns (each read scenario at rtt 0 then at rtt 50, the write
+    // journeys iteration by iteration): on a shared machine the load drifts within seconds, and the two
+    // p50s of one operation are then taken under the same load.
+    const appConfig = FAR_REVISION ? baselineWorktree(FAR_REVISION) : path.join(projectRoot, "wrangler.toml");
+    if (!appConfig) return;
+    if (FAR_REVISION) log(`far suite: the app Worker is built from ${FAR_REVISION}`);
+    const rtts = [0, FAR_RTT_MS];
+    const stacks: Array<{ rtt: number; url: string; stop: () => Promise<void> }> = [];
+    for (const rtt of rtts) {
       const delay = await startJsonChild<{ port: number }>("scripts/bench/delay-proxy.ts", [
         `${target.hostname}:${target.port || "5432"}`,
         String(rtt),
@@ -675,19 +736,71 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
       pooled.host = `127.0.0.1:${pooler.port}`;
       const worker = await startWorker(
         `far-${rtt}`,
-        { ...appVars, DATABASE_URL: pooled.toString() },
-        configWithHyperdrive(pooled.toString()),
+        {
+          ...appVars,
+          DATABASE_URL: pooled.toString(),
+          // POST /payment/checkout talks to Stripe: the local stand-in (near the Worker, as Stripe's API is to the edge).
+          STRIPE_SECRET_KEY: "sk_test_local_stand_in",
+          STRIPE_API_BASE: stripe.url,
+        },
+        hyperdriveConfig(pooled.toString(), appConfig),
       );
       await warmUsers(worker.url, clientTokens.slice(0, 100));
       await warmMatches(worker.url, clientTokens.slice(0, hitClients));
-      byRtt[rtt] = [];
-      for (const scenario of farScenarios) {
-        const measured = await row(worker.url, `rtt ${rtt} ms`, scenario, farConnections);
-        byRtt[rtt].push(measured);
-      }
-      await worker.stop();
-      await pooler.stop();
+      // Writes: every coach's and the admin's rate-limit state exists before anything is measured.
+      await warmUsers(worker.url, [...writeCoaches.map((coach) => coach.token), admin.token]);
+      stacks.push({
+        rtt,
+        url: worker.url,
+        stop: async () => {
+          await worker.stop();
+          await pooler.stop();
+          // Prints how late its timers fired (the machine's load shows up there as extra far latency).
+          await delay.stop();
+        },
+      });
     }
+    const byRtt: Record<number, Measurement[]> = Object.fromEntries(rtts.map((rtt) => [rtt, []]));
+    for (const scenario of farScenarios) {
+      for (const stack of stacks) byRtt[stack.rtt]!.push(await row(stack.url, `rtt ${stack.rtt} ms`, scenario, farConnections));
+    }
+    log("write journeys, one request at a time, the two stacks taking turns");
+    const created = newCreated();
+    const world = { db: ctx.db, clients: writeClients, coaches: writeCoaches, admin, random, cursors: newCursors() };
+    let writeRows: WriteRow[][] = [];
+    try {
+      writeRows = await driveWrites(
+        stacks.map((stack) => ({
+          label: `rtt ${stack.rtt} ms`,
+          base: stack.url,
+          journeys: writeJourneys(world, created),
+        })),
+        { seconds: DURATION, minIterations: 20, maxIterations: 60, warmupIterations: 2, log },
+      );
+    } finally {
+      // The next run starts from the same database.
+      await cleanupWrites(ctx.db, created);
+    }
+    stacks.forEach((stack, at) => {
+      for (const write of writeRows[at] ?? []) {
+        const measured: Measurement = {
+          scenario: `write: ${write.operation}`,
+          worker: `rtt ${stack.rtt} ms`,
+          connections: 1,
+          requestsPerSecond: 0,
+          p50: write.p50,
+          p99: write.p99,
+          requests: write.requests,
+          errors: write.errors,
+          statuses: write.statuses,
+          roundTrips: write.statements,
+          driver: "sequential",
+        };
+        results.push(measured);
+        byRtt[stack.rtt]!.push(measured);
+      }
+    });
+    for (const stack of stacks) await stack.stop();
     log("far round trips = (p50 at 50 ms - p50 at 0 ms) / 50:");
     for (const [index, near] of (byRtt[0] ?? []).entries()) {
       const far = byRtt[FAR_RTT_MS]?.[index];
@@ -697,7 +810,54 @@ async function edgeSuites(ctx: EdgeContext): Promise<void> {
       far.ratio = trips;
       log(`  ${near.scenario}: p50 ${near.p50} -> ${far.p50} ms = ${trips.toFixed(2)} far round trips`);
     }
+    const farTrips = (scenario: string) => byRtt[FAR_RTT_MS]?.find((candidate) => candidate.scenario === scenario)?.ratio;
+    const create = farTrips("write: POST /booking");
+    const cancel = farTrips("write: DELETE /booking/{id}");
+    if (create !== undefined && cancel !== undefined)
+      log(
+        `  POST /booking + DELETE /booking/{id}: ${create.toFixed(2)} + ${cancel.toFixed(2)} = ${(create + cancel).toFixed(2)} far round trips (budget 4)`,
+      );
+    const farTable = (byRtt[0] ?? []).map((near, index) => {
+      const far = byRtt[FAR_RTT_MS]?.[index];
+      return [
+        near.scenario,
+        String(near.p50),
+        far ? String(far.p50) : "-",
+        far?.ratio === undefined || Number.isNaN(far.ratio) ? "-" : far.ratio.toFixed(2),
+        near.roundTrips === null ? "-" : String(near.roundTrips),
+        String(near.requests + (far?.requests ?? 0)),
+        String(near.errors + (far?.errors ?? 0)),
+      ];
+    });
+    printTable(
+      [
+        `far database (+${FAR_RTT_MS} ms RTT), 1 request in flight`,
+        "p50 @0",
+        `p50 @${FAR_RTT_MS}`,
+        "far rt",
+        "statements",
+        "requests",
+        "errors",
+      ],
+      farTable,
+    );
+    console.log(
+      `load average (1, 5, 15 min): ${os
+        .loadavg()
+        .map((load) => load.toFixed(2))
+        .join(", ")}`,
+    );
   }
+}
+
+/** A markdown table on stdout: the first column left-aligned, the others right-aligned. */
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(" | ")} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
+  for (const row of rows) console.log(line(row));
 }
 
 // ---------------------------------------------------------------------------
@@ -1008,6 +1168,7 @@ async function main() {
     loadAverageAtEnd: os.loadavg(),
     durationSeconds: DURATION,
     baseline: BASELINE,
+    ...(FAR_REVISION ? { farRevision: FAR_REVISION } : {}),
     machine,
     market: MARKET,
     results,
@@ -1019,7 +1180,7 @@ async function main() {
     .map((row) => [
       `${row.worker === "baseline" ? "[before] " : row.worker === "current" ? "" : `[${row.worker}] `}${row.scenario}`,
       String(row.connections),
-      row.requestsPerSecond.toFixed(0),
+      row.driver === "sequential" ? "-" : row.requestsPerSecond.toFixed(0),
       String(row.p50),
       String(row.p99),
       String(row.errors),
@@ -1031,14 +1192,8 @@ async function main() {
           ? `${row.ratio.toFixed(2)} far round trips`
           : `${(row.ratio * 100).toFixed(0)} % of ${row.limit}`,
     ]);
-  const header = ["scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "db rt", "limit req/s", "ratio"];
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(" | ")} |`;
   console.log(`\n${JSON.stringify(machine)}`);
-  console.log(line(header));
-  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
-  for (const row of rows) console.log(line(row));
+  printTable(["scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "db rt", "limit req/s", "ratio"], rows);
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in .bench/results.json`);
 }
 

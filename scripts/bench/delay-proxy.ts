@@ -12,11 +12,24 @@ const [target = "127.0.0.1:55432", rtt = "50"] = process.argv.slice(2);
 const [host, port] = target.split(":");
 const oneWay = Number(rtt) / 2;
 
+/**
+ * How late the timers fire (ms past the intended one-way delay), reported on exit: on a loaded
+ * machine this process waits for a CPU too, and every far round trip then costs more than the RTT.
+ */
+const lateness: number[] = [];
+
 function forward(from: net.Socket, to: net.Socket): void {
   from.on("data", (chunk) => {
-    if (oneWay <= 0) to.write(chunk);
+    if (oneWay <= 0) {
+      to.write(chunk);
+      return;
+    }
+    const due = performance.now() + oneWay;
     // Timers of equal delay fire in the order they were set: chunks keep their order.
-    else setTimeout(() => to.write(chunk), oneWay);
+    setTimeout(() => {
+      if (lateness.length < 1_000_000) lateness.push(performance.now() - due);
+      to.write(chunk);
+    }, oneWay);
   });
   from.on("end", () => setTimeout(() => to.end(), oneWay));
   from.on("error", () => to.destroy());
@@ -35,6 +48,13 @@ server.listen(0, "127.0.0.1", () => {
   process.stdout.write(`${JSON.stringify({ port: typeof address === "object" && address ? address.port : 0 })}\n`);
 });
 const stop = () => {
+  if (lateness.length > 0) {
+    const sorted = lateness.sort((a, b) => a - b);
+    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1);
+    process.stderr.write(
+      `delay proxy (+${rtt} ms RTT): ${sorted.length} chunks delayed, timer lateness p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, p99 ${at(0.99)} ms per direction\n`,
+    );
+  }
   server.close();
   process.exit(0);
 };
