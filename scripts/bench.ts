@@ -1008,6 +1008,23 @@ async function main() {
         },
       },
       {
+        // The same searches, but pages the edge cache has mostly not seen (10 pages x 11 sizes x 12
+        // filters): what a miss costs, i.e. the statement at 100,000 coaches through the Worker.
+        name: "GET /coaches language+country (edge miss)",
+        limit: "db",
+        method: "GET",
+        pooled: true,
+        request: () => {
+          const combo = pick(combos);
+          const skip = Math.floor(random() * 10) * 20;
+          const limit = 15 + Math.floor(random() * 11);
+          return {
+            path: `/coaches?language=${encodeURIComponent(combo.language)}&country=${encodeURIComponent(combo.country)}&skip=${skip}&limit=${limit}`,
+            token: anyToken(),
+          };
+        },
+      },
+      {
         name: "GET /coaches/{id}",
         limit: "db",
         method: "GET",
