@@ -1150,7 +1150,13 @@ async function main() {
         cleanups.push(() => pooler.stop());
         const pooledUrl = new URL(databaseUrl);
         pooledUrl.host = `127.0.0.1:${pooler.port}`;
-        const pooled = await startWorker("pooled", { ...vars, DATABASE_URL: pooledUrl.toString() });
+        // Through the Hyperdrive binding's path (wrangler's local emulation, TCP to PgBouncer), as in
+        // production: the WebSocket proxy of the unpooled rows forwards to the database itself.
+        const pooled = await startWorker(
+          "pooled",
+          { ...vars, DATABASE_URL: pooledUrl.toString() },
+          configWithHyperdrive(pooledUrl.toString()),
+        );
         await warmUsers(pooled.url, clientTokens);
         // Its KV is its own: the first match request per client refills it from the match_cache row.
         await warmMatches(pooled.url, clientTokens.slice(0, hitClients));
