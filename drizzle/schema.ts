@@ -117,6 +117,11 @@ export const coachProfiles = pgTable(
     stripePayoutsEnabled: boolean("stripe_payouts_enabled").notNull().default(false),
     stripeDetailsSubmitted: boolean("stripe_details_submitted").notNull().default(false),
     stripeAccountSyncedAt: timestamp("stripe_account_synced_at", { withTimezone: true, mode: "date" }),
+    // added (issue 14, cold POST /match): the taxonomy topics of the expertise, as the match
+    // pre-rank matches them (an array overlap instead of dozens of LIKE patterns per row).
+    // Generated, so that every write of `expertise` keeps it right; the IMMUTABLE function is
+    // generated from taxonomy.ts (src/services/matching/expertise-topics.ts, custom migration).
+    expertiseTopics: text("expertise_topics").array().notNull().generatedAlwaysAs(sql`coach_expertise_topics(expertise)`),
   },
   (t) => [
     index("ix_coach_profiles_languages").using("gin", t.languages),

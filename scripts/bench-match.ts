@@ -19,10 +19,10 @@
 import os from "node:os";
 import pg from "pg";
 import { createDatabase } from "../src/db/client.ts";
-import { type Quiz, quizSchema } from "../src/lib/quiz.ts";
 import { loadCandidates } from "../src/services/matching/candidates.ts";
 import { rankCoaches } from "../src/services/matching/engine.ts";
 import { type MatchKv, matchForClient } from "../src/services/matching/service.ts";
+import { benchQuiz, BENCH_COUNTRIES as COUNTRY_POOL, BENCH_ZONES as ZONE_POOL } from "./lib/bench-match-quiz.ts";
 import { migrateUrl } from "./lib/database.ts";
 import { startWsProxy } from "./lib/ws-proxy.ts";
 
@@ -117,28 +117,6 @@ const LANGUAGE_POOL = [
   "Japanese",
   "Italian",
 ];
-const COUNTRY_POOL = [
-  "Spain",
-  "France",
-  "Germany",
-  "United States",
-  "United Kingdom",
-  "Netherlands",
-  "Japan",
-  "Singapore",
-  "United Arab Emirates",
-  "Canada",
-  "Australia",
-  "Brazil",
-  "Mexico",
-  "China",
-  "India",
-  "Kenya",
-  "South Africa",
-  "Switzerland",
-  "Sweden",
-  "Italy",
-];
 const EXPERTISE_POOL = [
   "Cultural integration",
   "Cross-cultural adaptation",
@@ -159,7 +137,6 @@ const EXPERTISE_POOL = [
   "Business culture and etiquette",
   "Cross-cultural negotiation",
 ];
-const ZONE_POOL = ["Europe/Madrid", "Europe/London", "America/New_York", "Asia/Singapore", "Asia/Tokyo", "Australia/Sydney"];
 
 const sqlArray = (values: string[]) => `ARRAY[${values.map((value) => `'${value.replace(/'/g, "''")}'`).join(",")}]`;
 
@@ -211,34 +188,6 @@ async function seedCoaches(client: pg.Client, total: number): Promise<void> {
   if (Number(variety.rows[0]!.n) < 10) throw new Error("seeding produced identical coaches");
   await client.query(`ANALYZE users`);
   await client.query(`ANALYZE coach_profiles`);
-}
-
-function benchQuiz(index: number): Quiz {
-  const languages = [["English"], ["Spanish"], ["English", "French"], ["Japanese"], ["German", "English"], ["Arabic"]][
-    index % 6
-  ]!;
-  return quizSchema.parse({
-    target_countries: [COUNTRY_POOL[index % COUNTRY_POOL.length]],
-    cultural_goals: [["integrate into local culture", "find a job in my new country", "help my children settle in"][index % 3]],
-    preferred_languages: languages,
-    industry: "technology",
-    family_status: "married_with_children",
-    previous_expat_experience: index % 2 === 0,
-    timeline_urgency: 1 + (index % 5),
-    budget_range: { min: 40, max: [80, 120, 200, 300][index % 4] },
-    coaching_style: "structured",
-    specific_challenges: [["feeling lonely", "language barrier", "reverse culture shock"][index % 3]],
-    home_country: COUNTRY_POOL[(index + 3) % COUNTRY_POOL.length],
-    current_country: COUNTRY_POOL[index % COUNTRY_POOL.length],
-    relocation_stage: ["planning", "recently_arrived", "settled", "returning_home"][index % 4],
-    career_level: "mid_career",
-    communication_style: "direct",
-    preferred_session_duration: 60,
-    session_frequency: "weekly",
-    preferred_times: ["morning"],
-    timezone: ZONE_POOL[index % ZONE_POOL.length],
-    languages_learning: [],
-  });
 }
 
 async function seedClients(client: pg.Client): Promise<string[]> {
