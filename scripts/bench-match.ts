@@ -159,6 +159,7 @@ async function seedCoaches(client: pg.Client, total: number): Promise<void> {
     // VACUUM, not only ANALYZE: the dead rows would otherwise stay in every scan of the smaller market.
     await client.query(`VACUUM ANALYZE users`);
     await client.query(`VACUUM ANALYZE coach_profiles`);
+    await client.query(`VACUUM ANALYZE coach_match_keys`);
   }
   const [{ count }] = (await client.query<{ count: string }>(`SELECT count(*) FROM users WHERE email LIKE 'bench-coach-%'`))
     .rows as [{ count: string }];
@@ -196,6 +197,9 @@ async function seedCoaches(client: pg.Client, total: number): Promise<void> {
   if (Number(variety.rows[0]!.n) < 10) throw new Error("seeding produced identical coaches");
   await client.query(`ANALYZE users`);
   await client.query(`ANALYZE coach_profiles`);
+  // VACUUM, not only ANALYZE: the pre-rank's index-only scan of coach_match_keys needs the visibility
+  // map of freshly written rows (autovacuum sets it in a running database).
+  await client.query(`VACUUM ANALYZE coach_match_keys`);
 }
 
 async function seedClients(client: pg.Client): Promise<string[]> {

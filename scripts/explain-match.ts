@@ -37,9 +37,11 @@ try {
     const execution = Number(/Execution Time: ([\d.]+)/.exec(lines.join("\n"))?.[1]);
     times.push(execution);
     const scanned = lines
-      .filter((line) => /Bitmap Heap Scan on coach_profiles/.test(line))
+      .filter((line) => /(Bitmap Heap Scan|Index Only Scan using coach_match_keys_pkey) on coach_/.test(line))
       .map((line) => /actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/.exec(line)?.[1] ?? "never");
-    console.log(`quiz ${index}: ${execution.toFixed(1)} ms, rows pre-ranked (focus, broad): ${scanned.join(", ")}`);
+    // the statement's first Buffers line: every buffer it touched (hit + read)
+    const buffers = /Buffers: (.*)/.exec(lines.join("\n"))?.[1] ?? "";
+    console.log(`quiz ${index}: ${execution.toFixed(1)} ms, buffers ${buffers}, focus rows pre-ranked: ${scanned.join(", ")}`);
     if (!brief) console.log(lines.join("\n"));
   }
 } finally {
