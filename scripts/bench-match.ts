@@ -159,7 +159,7 @@ async function seedCoaches(client: pg.Client, total: number): Promise<void> {
     // VACUUM, not only ANALYZE: the dead rows would otherwise stay in every scan of the smaller market.
     await client.query(`VACUUM ANALYZE users`);
     await client.query(`VACUUM ANALYZE coach_profiles`);
-    await client.query(`VACUUM ANALYZE coach_match_keys`);
+    await settleMatchKeys(client);
   }
   const [{ count }] = (await client.query<{ count: string }>(`SELECT count(*) FROM users WHERE email LIKE 'bench-coach-%'`))
     .rows as [{ count: string }];
@@ -197,9 +197,27 @@ async function seedCoaches(client: pg.Client, total: number): Promise<void> {
   if (Number(variety.rows[0]!.n) < 10) throw new Error("seeding produced identical coaches");
   await client.query(`ANALYZE users`);
   await client.query(`ANALYZE coach_profiles`);
-  // VACUUM, not only ANALYZE: the pre-rank's index-only scan of coach_match_keys needs the visibility
-  // map of freshly written rows (autovacuum sets it in a running database).
-  await client.query(`VACUUM ANALYZE coach_match_keys`);
+  await settleMatchKeys(client);
+}
+
+/**
+ * VACUUM, not only ANALYZE: the pre-rank's index-only scan of coach_match_keys needs the visibility
+ * map of freshly written rows (autovacuum sets it in a running database). A VACUUM right after the
+ * bulk insert may not mark them all-visible yet (an auto-ANALYZE started during the insert holds
+ * back the horizon): repeat until it has, as autovacuum would, for at most ~20 s.
+ */
+async function settleMatchKeys(client: pg.Client): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await client.query(`VACUUM ANALYZE coach_match_keys`);
+    const [row] = (
+      await client.query<{ visible: number; pages: number }>(
+        `SELECT relallvisible AS visible, relpages AS pages FROM pg_class WHERE relname = 'coach_match_keys'`,
+      )
+    ).rows;
+    if (!row || row.visible >= row.pages * 0.99) return;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  console.log("coach_match_keys: the visibility map is still incomplete (heap fetches in the index-only scan)");
 }
 
 async function seedClients(client: pg.Client): Promise<string[]> {
