@@ -117,6 +117,11 @@ export const coachProfiles = pgTable(
     stripePayoutsEnabled: boolean("stripe_payouts_enabled").notNull().default(false),
     stripeDetailsSubmitted: boolean("stripe_details_submitted").notNull().default(false),
     stripeAccountSyncedAt: timestamp("stripe_account_synced_at", { withTimezone: true, mode: "date" }),
+    // added (issue 14, cold POST /match): the taxonomy topics of the expertise, as the match
+    // pre-rank matches them (an array overlap instead of dozens of LIKE patterns per row).
+    // Generated, so that every write of `expertise` keeps it right; the IMMUTABLE function is
+    // generated from taxonomy.ts (src/services/matching/expertise-topics.ts, custom migration).
+    expertiseTopics: text("expertise_topics").array().notNull().generatedAlwaysAs(sql`coach_expertise_topics(expertise)`),
   },
   (t) => [
     index("ix_coach_profiles_languages").using("gin", t.languages),
@@ -132,6 +137,33 @@ export const coachProfiles = pgTable(
       sql`coach_search_vector(${t.firstName}, ${t.lastName}, ${t.bio}, ${t.expertise})`,
     ),
   ],
+);
+
+/**
+ * added (issue 14, cold POST /match): the match pre-rank's inputs, one narrow row per (coach,
+ * country), kept by triggers on coach_profiles (migration coach_match_keys_sync). The pre-rank
+ * of the coaches who know a decisive country then reads a contiguous run of one covering index
+ * (primary key (country, coach_id) INCLUDE the other columns, in the custom migration:
+ * drizzle cannot declare INCLUDE) instead of thousands of scattered coach_profiles pages.
+ * Countries and keys longer than 60 characters are left out (no country name is that long; it
+ * keeps every index tuple far below btree's size limit). Never written by the application.
+ */
+export const coachMatchKeys = pgTable(
+  "coach_match_keys",
+  {
+    country: text("country").notNull(),
+    coachId: uuid("coach_id")
+      .notNull()
+      .references(() => coachProfiles.id, { onDelete: "cascade" }),
+    languages: text("languages").array().notNull(),
+    countries: text("countries").array().notNull(),
+    expertiseTopics: text("expertise_topics").array().notNull(),
+    hourlyRate: numeric("hourly_rate", { precision: 10, scale: 2 }),
+    rating: numeric("rating", { precision: 3, scale: 2 }).notNull(),
+    totalSessions: integer("total_sessions").notNull(),
+  },
+  // the triggers' and the cascade's delete by coach
+  (t) => [index("ix_coach_match_keys_coach").on(t.coachId)],
 );
 
 export const bookings = pgTable(

@@ -1,10 +1,16 @@
 /**
  * Benchmark of POST /match on a local Postgres (npm run bench:match).
  *
- * Runs the service functions the Worker runs (src/services/matching), over
- * the same Neon serverless driver and a WebSocket-to-TCP proxy
- * (scripts/lib/ws-proxy.ts), one Pool per request as in the Worker, with an
- * in-memory KV. For 1,000, 10,000 and 100,000 coaches (--sizes) it reports:
+ * Runs the service functions the Worker runs (src/services/matching), with an
+ * in-memory KV, over two connection modes, each reported in its own rows:
+ * - `neon-ws, pool per request`: the Neon serverless driver through a
+ *   WebSocket-to-TCP proxy (scripts/lib/ws-proxy.ts), one Pool per request as
+ *   the Worker's Neon path does (connection set-up in every request);
+ * - `pg, persistent pool`: node-postgres over TCP on a pool kept open across
+ *   requests (max 5), the steady state of the Worker's Hyperdrive path, whose
+ *   binding keeps warm pooled connections next to the Worker (src/db/client.ts):
+ *   what is left is the statements themselves.
+ * For 1,000, 10,000 and 100,000 coaches (--sizes) it reports, per mode:
  * - cold match (force_refresh): p50 / p95 ms, candidate-set size, DB round trips;
  * - the candidate statement alone: p50 / p95 ms;
  * - the engine alone on the candidate set: p50 ms;
@@ -17,12 +23,14 @@
  * Usage: npm run bench:match [-- --iterations 40 --sizes 1000,10000,100000 --compare ../main]
  */
 import os from "node:os";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import pg from "pg";
-import { createDatabase } from "../src/db/client.ts";
-import { type Quiz, quizSchema } from "../src/lib/quiz.ts";
+import * as schema from "../drizzle/schema.ts";
+import { createDatabase, type Database } from "../src/db/client.ts";
 import { loadCandidates } from "../src/services/matching/candidates.ts";
 import { rankCoaches } from "../src/services/matching/engine.ts";
 import { type MatchKv, matchForClient } from "../src/services/matching/service.ts";
+import { benchQuiz, BENCH_COUNTRIES as COUNTRY_POOL, BENCH_ZONES as ZONE_POOL } from "./lib/bench-match-quiz.ts";
 import { migrateUrl } from "./lib/database.ts";
 import { startWsProxy } from "./lib/ws-proxy.ts";
 
@@ -117,28 +125,6 @@ const LANGUAGE_POOL = [
   "Japanese",
   "Italian",
 ];
-const COUNTRY_POOL = [
-  "Spain",
-  "France",
-  "Germany",
-  "United States",
-  "United Kingdom",
-  "Netherlands",
-  "Japan",
-  "Singapore",
-  "United Arab Emirates",
-  "Canada",
-  "Australia",
-  "Brazil",
-  "Mexico",
-  "China",
-  "India",
-  "Kenya",
-  "South Africa",
-  "Switzerland",
-  "Sweden",
-  "Italy",
-];
 const EXPERTISE_POOL = [
   "Cultural integration",
   "Cross-cultural adaptation",
@@ -159,7 +145,6 @@ const EXPERTISE_POOL = [
   "Business culture and etiquette",
   "Cross-cultural negotiation",
 ];
-const ZONE_POOL = ["Europe/Madrid", "Europe/London", "America/New_York", "Asia/Singapore", "Asia/Tokyo", "Australia/Sydney"];
 
 const sqlArray = (values: string[]) => `ARRAY[${values.map((value) => `'${value.replace(/'/g, "''")}'`).join(",")}]`;
 
@@ -174,6 +159,7 @@ async function seedCoaches(client: pg.Client, total: number): Promise<void> {
     // VACUUM, not only ANALYZE: the dead rows would otherwise stay in every scan of the smaller market.
     await client.query(`VACUUM ANALYZE users`);
     await client.query(`VACUUM ANALYZE coach_profiles`);
+    await settleMatchKeys(client);
   }
   const [{ count }] = (await client.query<{ count: string }>(`SELECT count(*) FROM users WHERE email LIKE 'bench-coach-%'`))
     .rows as [{ count: string }];
@@ -211,34 +197,27 @@ async function seedCoaches(client: pg.Client, total: number): Promise<void> {
   if (Number(variety.rows[0]!.n) < 10) throw new Error("seeding produced identical coaches");
   await client.query(`ANALYZE users`);
   await client.query(`ANALYZE coach_profiles`);
+  await settleMatchKeys(client);
 }
 
-function benchQuiz(index: number): Quiz {
-  const languages = [["English"], ["Spanish"], ["English", "French"], ["Japanese"], ["German", "English"], ["Arabic"]][
-    index % 6
-  ]!;
-  return quizSchema.parse({
-    target_countries: [COUNTRY_POOL[index % COUNTRY_POOL.length]],
-    cultural_goals: [["integrate into local culture", "find a job in my new country", "help my children settle in"][index % 3]],
-    preferred_languages: languages,
-    industry: "technology",
-    family_status: "married_with_children",
-    previous_expat_experience: index % 2 === 0,
-    timeline_urgency: 1 + (index % 5),
-    budget_range: { min: 40, max: [80, 120, 200, 300][index % 4] },
-    coaching_style: "structured",
-    specific_challenges: [["feeling lonely", "language barrier", "reverse culture shock"][index % 3]],
-    home_country: COUNTRY_POOL[(index + 3) % COUNTRY_POOL.length],
-    current_country: COUNTRY_POOL[index % COUNTRY_POOL.length],
-    relocation_stage: ["planning", "recently_arrived", "settled", "returning_home"][index % 4],
-    career_level: "mid_career",
-    communication_style: "direct",
-    preferred_session_duration: 60,
-    session_frequency: "weekly",
-    preferred_times: ["morning"],
-    timezone: ZONE_POOL[index % ZONE_POOL.length],
-    languages_learning: [],
-  });
+/**
+ * VACUUM, not only ANALYZE: the pre-rank's index-only scan of coach_match_keys needs the visibility
+ * map of freshly written rows (autovacuum sets it in a running database). A VACUUM right after the
+ * bulk insert may not mark them all-visible yet (an auto-ANALYZE started during the insert holds
+ * back the horizon): repeat until it has, as autovacuum would, for at most ~20 s.
+ */
+async function settleMatchKeys(client: pg.Client): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await client.query(`VACUUM ANALYZE coach_match_keys`);
+    const [row] = (
+      await client.query<{ visible: number; pages: number }>(
+        `SELECT relallvisible AS visible, relpages AS pages FROM pg_class WHERE relname = 'coach_match_keys'`,
+      )
+    ).rows;
+    if (!row || row.visible >= row.pages * 0.99) return;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  console.log("coach_match_keys: the visibility map is still incomplete (heap fetches in the index-only scan)");
 }
 
 async function seedClients(client: pg.Client): Promise<string[]> {
@@ -262,6 +241,39 @@ async function seedClients(client: pg.Client): Promise<string[]> {
 
 // ---------------------------------------------------------------------------
 
+/** What a request gets from a connection mode: a handle, its statement count, and the end of the request. */
+interface BenchSession {
+  db: Database;
+  queryCount(): number;
+  end(): Promise<void>;
+}
+
+/**
+ * A node-postgres pool kept open across requests (the Hyperdrive path's steady state: warm pooled
+ * connections near the Worker), counting statements as createDatabase's sessions do.
+ */
+function persistentPool(url: string): { session(): BenchSession; close(): Promise<void> } {
+  const pool = new pg.Pool({ connectionString: url, max: 5 });
+  let queries = 0;
+  pool.on("connect", (client) => {
+    const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+    // pg's query() is overloaded; the wrapper passes every form through unchanged.
+    client.query = ((...args: unknown[]) => {
+      queries++;
+      return original(...args);
+    }) as typeof client.query;
+  });
+  // Same cast as src/db/client.ts's Hyperdrive path: node-postgres and Neon share drizzle's pg-core session.
+  const db = drizzlePg({ client: pool, schema }) as unknown as Database;
+  return {
+    session() {
+      const start = queries;
+      return { db, queryCount: () => queries - start, end: async () => {} };
+    },
+    close: () => pool.end(),
+  };
+}
+
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -273,6 +285,7 @@ async function main() {
   console.log(`database: ${url.replace(/\/\/[^@]*@/, "//")}`);
   await ensureDatabase(url);
   const proxy = await startWsProxy({ target: url });
+  const persistent = persistentPool(url);
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   const rows: string[] = [];
@@ -297,100 +310,118 @@ async function main() {
       await admin.query(`DELETE FROM match_cache WHERE client_id = ANY($1::uuid[])`, [clientIds]);
       const kv = new MemoryKv();
       const config = { DATABASE_URL: url, WS_PROXY: proxy.url };
+      const modes: Array<{ label: string; open(): BenchSession }> = [
+        { label: "neon-ws, pool per request", open: () => createDatabase(config) },
+        { label: "pg, persistent pool", open: () => persistent.session() },
+      ];
 
-      // warm-up: driver, JIT, Postgres caches
+      // warm-up: driver, JIT, Postgres caches, the persistent pool's connections
       for (let i = 0; i < 5; i++) {
-        const session = createDatabase(config);
-        await matchForClient({ db: session.db, kv, now: new Date() }, clientIds[i % clientIds.length]!, {
-          forceRefresh: true,
-          limit: 10,
-        });
-        await session.end();
+        for (const mode of modes) {
+          const session = mode.open();
+          await matchForClient({ db: session.db, kv, now: new Date() }, clientIds[i % clientIds.length]!, {
+            forceRefresh: true,
+            limit: 10,
+          });
+          await session.end();
+        }
       }
 
-      const cold: number[] = [];
-      const coldTrips: number[] = [];
-      const candidateMs: number[] = [];
-      const candidateSizes: number[] = [];
-      const engineMs: number[] = [];
-      const cached: number[] = [];
-      const cachedTrips: number[] = [];
-      const previousCold: number[] = [];
-      const interleavedCold: number[] = [];
+      const figures = modes.map(() => ({
+        cold: [] as number[],
+        coldTrips: [] as number[],
+        candidateMs: [] as number[],
+        candidateSizes: [] as number[],
+        engineMs: [] as number[],
+        cached: [] as number[],
+        cachedTrips: [] as number[],
+        previousCold: [] as number[],
+        interleavedCold: [] as number[],
+      }));
       for (let i = 0; i < ITERATIONS; i++) {
         const clientId = clientIds[i % clientIds.length]!;
         const quiz = benchQuiz(i % clientIds.length);
+        for (const [m, mode] of modes.entries()) {
+          const f = figures[m]!;
+          // cold: a new session per request (for neon-ws: a new Pool, connection set-up included)
+          let session = mode.open();
+          let started = performance.now();
+          await matchForClient({ db: session.db, kv, now: new Date() }, clientId, { forceRefresh: true, limit: 10 });
+          f.cold.push(performance.now() - started);
+          f.coldTrips.push(session.queryCount());
+          await session.end();
 
-        // cold: one Pool per request, as in the Worker (connection setup included)
-        let session = createDatabase(config);
-        let started = performance.now();
-        await matchForClient({ db: session.db, kv, now: new Date() }, clientId, { forceRefresh: true, limit: 10 });
-        cold.push(performance.now() - started);
-        coldTrips.push(session.queryCount());
-        await session.end();
-
-        if (previous) {
-          // the other checkout and this one again, alternating which goes first
-          const runs: Array<[MatchFn, number[]]> = [
-            [previous, previousCold],
-            [matchForClient, interleavedCold],
-          ];
-          if (i % 2 === 1) runs.reverse();
-          for (const [run, into] of runs) {
-            const other = createDatabase(config);
-            const at = performance.now();
-            await run({ db: other.db, kv, now: new Date() }, clientId, { forceRefresh: true, limit: 10 });
-            into.push(performance.now() - at);
-            await other.end();
+          if (previous) {
+            // the other checkout and this one again, alternating which goes first
+            const runs: Array<[MatchFn, number[]]> = [
+              [previous, f.previousCold],
+              [matchForClient, f.interleavedCold],
+            ];
+            if (i % 2 === 1) runs.reverse();
+            for (const [run, into] of runs) {
+              const other = mode.open();
+              const at = performance.now();
+              await run({ db: other.db, kv, now: new Date() }, clientId, { forceRefresh: true, limit: 10 });
+              into.push(performance.now() - at);
+              await other.end();
+            }
           }
+
+          // the parts: the candidate statement and the engine on its result
+          session = mode.open();
+          await session.db.execute("select 1"); // connection set up outside the timing
+          started = performance.now();
+          const candidates = await loadCandidates(session.db, quiz);
+          f.candidateMs.push(performance.now() - started);
+          f.candidateSizes.push(candidates.length);
+          started = performance.now();
+          rankCoaches(quiz, candidates, { now: new Date(), explainTop: 50 });
+          f.engineMs.push(performance.now() - started);
+          await session.end();
+
+          // cached: KV hit
+          session = mode.open();
+          started = performance.now();
+          const hit = await matchForClient({ db: session.db, kv, now: new Date() }, clientId, {
+            forceRefresh: false,
+            limit: 10,
+          });
+          f.cached.push(performance.now() - started);
+          f.cachedTrips.push(session.queryCount());
+          if (!hit.cached) throw new Error("expected a cache hit");
+          await session.end();
         }
-
-        // the parts: the candidate statement and the engine on its result
-        session = createDatabase(config);
-        await session.db.execute("select 1"); // connection set up outside the timing
-        started = performance.now();
-        const candidates = await loadCandidates(session.db, quiz);
-        candidateMs.push(performance.now() - started);
-        candidateSizes.push(candidates.length);
-        started = performance.now();
-        rankCoaches(quiz, candidates, { now: new Date(), explainTop: 50 });
-        engineMs.push(performance.now() - started);
-        await session.end();
-
-        // cached: KV hit
-        session = createDatabase(config);
-        started = performance.now();
-        const hit = await matchForClient({ db: session.db, kv, now: new Date() }, clientId, { forceRefresh: false, limit: 10 });
-        cached.push(performance.now() - started);
-        cachedTrips.push(session.queryCount());
-        if (!hit.cached) throw new Error("expected a cache hit");
-        await session.end();
       }
-      rows.push(
-        `| ${size.toLocaleString("en-US")} (${Number(active).toLocaleString("en-US")} active with a rate) | ` +
-          `${ms(percentile(cold, 50))} / ${ms(percentile(cold, 95))} | ` +
-          `${Math.min(...candidateSizes)}-${Math.max(...candidateSizes)} | ${Math.max(...coldTrips)} | ` +
-          `${ms(percentile(candidateMs, 50))} / ${ms(percentile(candidateMs, 95))} | ` +
-          `${ms(percentile(engineMs, 50))} | ${ms(percentile(cached, 50))} / ${ms(percentile(cached, 95))} | ` +
-          `${Math.max(...cachedTrips)} |`,
-      );
-      console.log(rows[rows.length - 1]);
-      if (previous) {
-        compareRows.push(
-          `| ${size.toLocaleString("en-US")} | ${ms(percentile(previousCold, 50))} / ` +
-            `${ms(percentile(previousCold, 95))} | ${ms(percentile(interleavedCold, 50))} / ` +
-            `${ms(percentile(interleavedCold, 95))} |`,
+      for (const [m, mode] of modes.entries()) {
+        const f = figures[m]!;
+        rows.push(
+          `| ${size.toLocaleString("en-US")} (${Number(active).toLocaleString("en-US")} active with a rate) | ${mode.label} | ` +
+            `${ms(percentile(f.cold, 50))} / ${ms(percentile(f.cold, 95))} | ` +
+            `${Math.min(...f.candidateSizes)}-${Math.max(...f.candidateSizes)} | ${Math.max(...f.coldTrips)} | ` +
+            `${ms(percentile(f.candidateMs, 50))} / ${ms(percentile(f.candidateMs, 95))} | ` +
+            `${ms(percentile(f.engineMs, 50))} | ${ms(percentile(f.cached, 50))} / ${ms(percentile(f.cached, 95))} | ` +
+            `${Math.max(...f.cachedTrips)} |`,
         );
-        console.log(compareRows[compareRows.length - 1]);
+        console.log(rows[rows.length - 1]);
+        if (previous) {
+          compareRows.push(
+            `| ${size.toLocaleString("en-US")} | ${mode.label} | ${ms(percentile(f.previousCold, 50))} / ` +
+              `${ms(percentile(f.previousCold, 95))} | ${ms(percentile(f.interleavedCold, 50))} / ` +
+              `${ms(percentile(f.interleavedCold, 95))} |`,
+          );
+          console.log(compareRows[compareRows.length - 1]);
+        }
       }
     }
   } finally {
     await admin.end();
+    await persistent.close();
     await proxy.close();
   }
   const cpus = os.cpus();
   console.log(
-    `\nPOST /match service path, ${ITERATIONS} iterations per size, Neon driver over the local WebSocket proxy, one Pool per request`,
+    `\nPOST /match service path, ${ITERATIONS} iterations per size; modes: neon-ws = Neon driver over the local WebSocket ` +
+      "proxy, one Pool per request; pg = node-postgres on a persistent pool (the Hyperdrive path's warm connections)",
   );
   console.log(
     `(${cpus.length} x ${cpus[0]?.model ?? "cpu"}, load average ${os
@@ -399,15 +430,15 @@ async function main() {
       .join(" ")}):\n`,
   );
   console.log(
-    "| coaches | cold p50 / p95 ms | candidates | cold DB round trips | candidate SQL p50 / p95 ms | engine " +
-      "p50 ms | cached p50 / p95 ms | cached DB round trips |",
+    "| coaches | connection | cold p50 / p95 ms | candidates | cold DB round trips | candidate SQL p50 / p95 ms | " +
+      "engine p50 ms | cached p50 / p95 ms | cached DB round trips |",
   );
-  console.log("|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|");
   for (const row of rows) console.log(row);
   if (previous) {
     console.log(`\ncold match, interleaved on the same data: ${COMPARE} vs this checkout\n`);
-    console.log("| coaches | compared cold p50 / p95 ms | this cold p50 / p95 ms |");
-    console.log("|---|---|---|");
+    console.log("| coaches | connection | compared cold p50 / p95 ms | this cold p50 / p95 ms |");
+    console.log("|---|---|---|---|");
     for (const row of compareRows) console.log(row);
   }
 }

@@ -199,6 +199,12 @@ describe("EXPLAIN", () => {
         await client.query(`CREATE SCHEMA ${schemaName}`);
         await client.query(`CREATE TABLE ${schemaName}.users (LIKE public.users INCLUDING ALL)`);
         await client.query(`CREATE TABLE ${schemaName}.coach_profiles (LIKE public.coach_profiles INCLUDING ALL)`);
+        // LIKE copies neither triggers nor foreign keys: the pre-rank keys get public's trigger function,
+        // whose unqualified table names resolve to this schema through the search_path set below.
+        await client.query(`CREATE TABLE ${schemaName}.coach_match_keys (LIKE public.coach_match_keys INCLUDING ALL)`);
+        await client.query(
+          `CREATE TRIGGER keys_insert AFTER INSERT ON ${schemaName}.coach_profiles FOR EACH ROW EXECUTE FUNCTION public.coach_match_keys_sync()`,
+        );
         await client.query(`SET LOCAL search_path = ${schemaName}, public`);
         await client.query(
           `INSERT INTO users (email, role) SELECT 'explain-' || g || '@example.test', 'coach' FROM generate_series(1, 20000) g`,
@@ -235,6 +241,22 @@ describe("EXPLAIN", () => {
         );
         const candidates = new PgDialect().sqlToQuery(candidateSql(quiz));
         expect(usesGin(await explain(candidates.sql, candidates.params))).toBe(true);
+
+        // A common market (English, Spain: ~700 coaches): the focus pre-rank reads the covering primary
+        // key of coach_match_keys (index-only, or bitmap while the visibility map is not set yet), not
+        // coach_profiles' heap.
+        const common = quizSchema.parse(
+          completeQuiz({ preferred_languages: ["English"], target_countries: ["Spain"], relocation_stage: "planning" }),
+        );
+        const focus = new PgDialect().sqlToQuery(candidateSql(common));
+        const nodes = await explain(focus.sql, focus.params);
+        expect(
+          nodes.some(
+            (node) =>
+              ["Index Only Scan", "Index Scan", "Bitmap Index Scan"].includes(node["Node Type"]) &&
+              node["Index Name"] === "coach_match_keys_pkey",
+          ),
+        ).toBe(true);
 
         const list = new PgDialect().sqlToQuery(coachListSql({ languages: ["Maltese"] }, { skip: 0, limit: 20 }, "explain"));
         expect(usesGin(await explain(list.sql, list.params))).toBe(true);

@@ -1,7 +1,7 @@
 /** Building blocks of the lexical similarity and the availability fit. */
 import { describe, expect, it } from "vitest";
 import { quizSchema } from "../../src/lib/quiz.ts";
-import { countryVariants, topicPatterns } from "../../src/services/matching/candidates.ts";
+import { conceptMatch, countryVariants } from "../../src/services/matching/candidates.ts";
 import { preferredSlots, slotCounts, weeklyAvailability, zoneOffsetMinutes } from "../../src/services/matching/schedule.ts";
 import { topicsOf } from "../../src/services/matching/taxonomy.ts";
 import { contentStems, countrySpellings, joinList, normalizeCountry, stem } from "../../src/services/matching/text.ts";
@@ -58,7 +58,7 @@ describe("taxonomy", () => {
     expect(topics).not.toContain("culture_shock");
   });
 
-  it("builds minimal, LIKE-escaped pre-rank patterns from topic synonyms and the client's own words", () => {
+  it("builds the pre-rank's concept match: the items' topics, LIKE-escaped patterns only for wording outside their synonyms", () => {
     const quiz = quizSchema.parse({
       target_countries: ["Spain"],
       cultural_goals: ["become 100% bilingual_now"],
@@ -81,13 +81,13 @@ describe("taxonomy", () => {
       timezone: "UTC",
       languages_learning: [],
     });
-    const patterns = topicPatterns(quiz);
-    expect(patterns).toContain("%homesick%"); // culture_shock synonym (and the challenge itself)
-    expect(patterns).not.toContain("%homesickness%"); // contains "homesick": adds nothing to a yes/no match
-    expect(patterns).toContain("%loneliness%");
-    expect(patterns).not.toContain("%career%"); // no career words anywhere
-    expect(patterns).toContain("%become 100\\% bilingual\\_now%");
-    for (const pattern of patterns) expect(pattern).toMatch(/^%.+%$/);
+    // outside the taxonomy: the client's own words, LIKE-escaped
+    expect(conceptMatch(quiz.cultural_goals)).toEqual({ topics: [], patterns: ["%become 100\\% bilingual\\_now%"] });
+    // a synonym itself: the stored topic ids cover it, no pattern
+    expect(conceptMatch(quiz.specific_challenges)).toEqual({ topics: ["culture_shock"], patterns: [] });
+    expect(conceptMatch(["Feeling isolated", "career change"])).toEqual({ topics: ["career", "culture_shock"], patterns: [] });
+    // the concept by stem ("manage teams" = "managing teams"), but no synonym is a substring of the wording: kept as a pattern
+    expect(conceptMatch(["manage teams"])).toEqual({ topics: ["leadership"], patterns: ["%manage teams%"] });
   });
 
   it("spells countries the ways coaches may have written them", () => {

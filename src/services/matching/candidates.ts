@@ -12,8 +12,9 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../../db/client.ts";
 import type { Quiz } from "../../lib/quiz.ts";
 import type { MatchCoach } from "./engine.ts";
+import { EXPERTISE_JOIN, escapeLike, minimalPhrases, topicSubstrings } from "./expertise-topics.ts";
 import { BUDGET_TOLERANCE, PLACE_WEIGHTS, WEIGHTS } from "./factors.ts";
-import { synonymPhrases, type TopicId, topicsOf } from "./taxonomy.ts";
+import { type TopicId, topicsOf } from "./taxonomy.ts";
 import { countrySpellings, normalizeText } from "./text.ts";
 
 /** Language-sharing candidates scored by the engine. */
@@ -31,31 +32,29 @@ export interface CandidateRow extends MatchCoach {
   reviewCount: number;
 }
 
-/** Escapes LIKE's wildcards and its escape character. */
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, "\\$&");
+/**
+ * How the pre-rank recognises the quiz items' concepts in a coach's expertise: the items'
+ * taxonomy topics, matched against the stored `expertise_topics` (an array overlap), and
+ * LIKE patterns only for item wording that contains none of those topics' synonyms (an item
+ * outside the taxonomy, or worded in a form no synonym is a substring of). The same yes/no as
+ * a LIKE over every synonym of the topics and every item: `expertise_topics` holds a topic
+ * exactly when the lower-cased expertise contains one of its synonyms (expertise-topics.ts),
+ * and an item containing a synonym can only match where the synonym does.
+ */
+export interface ConceptMatch {
+  topics: TopicId[];
+  /** '%phrase%' patterns for the lower-cased expertise (usually none). */
+  patterns: string[];
 }
 
-/**
- * LIKE patterns ('%phrase%') for the synonyms of the items' topics and the items' own
- * words, matched against the lower-cased expertise. Minimal: a phrase that contains
- * another listed phrase adds nothing to a yes/no match ("career change" when "career" is
- * listed), and every pattern costs a substring scan per candidate row.
- */
-export function itemPatterns(items: readonly string[]): string[] {
+export function conceptMatch(items: readonly string[]): ConceptMatch {
   const topics = new Set<TopicId>();
   for (const item of items) for (const topic of topicsOf(item)) topics.add(topic);
-  const phrases = [...new Set([...synonymPhrases(topics).map(normalizeText), ...items.map(normalizeText)])]
-    .filter((phrase) => phrase.length >= 3)
-    .sort((a, b) => a.length - b.length || a.localeCompare(b));
-  const minimal: string[] = [];
-  for (const phrase of phrases) if (!minimal.some((shorter) => phrase.includes(shorter))) minimal.push(phrase);
-  return minimal.map((phrase) => `%${escapeLike(phrase)}%`);
-}
-
-/** The patterns of all goals and challenges together. */
-export function topicPatterns(quiz: Quiz): string[] {
-  return itemPatterns([...quiz.cultural_goals, ...quiz.specific_challenges]);
+  const synonyms = [...topics].flatMap(topicSubstrings);
+  const wording = minimalPhrases(items.map(normalizeText)).filter(
+    (phrase) => !synonyms.some((synonym) => phrase.includes(synonym)),
+  );
+  return { topics: [...topics].sort(), patterns: wording.map((phrase) => `%${escapeLike(phrase)}%`) };
 }
 
 /** How a country may be written in coach_profiles.countries (exact-match arrays cannot fold case or aliases). */
@@ -109,39 +108,47 @@ export function focusCountries(quiz: Quiz): string[] {
  * 18) are more than a coach without it can make up elsewhere in the pre-rank; the engine then
  * scores the set exactly.
  */
-export function candidateSql(quiz: Quiz): SQL {
+export function candidateSql(quiz: Quiz, options: { focusFrom?: "keys" | "profiles" } = {}): SQL {
   const place = PLACE_WEIGHTS[quiz.relocation_stage];
   const languages = quiz.preferred_languages;
   const max = quiz.budget_range.max;
   const bound = max * (1 + BUDGET_TOLERANCE);
-  const goalPatterns = itemPatterns(quiz.cultural_goals);
-  const challengePatterns = itemPatterns(quiz.specific_challenges);
+  const goals = conceptMatch(quiz.cultural_goals);
+  const challenges = conceptMatch(quiz.specific_challenges);
 
   // Weights and limits are code constants: inlined, so the planner sees plain numbers.
   const constant = (value: number) => sql.raw(String(value));
   // sql.param: one array parameter (a bare array in drizzle's sql`` expands into a list of parameters).
   const textArray = (values: readonly string[]) => sql`${sql.param(values)}::text[]`;
   const langs = textArray(languages);
-  // Array overlap (&&) on small arrays costs far less per row than unnest() subqueries.
-  const knows = (names: readonly string[], points: number) =>
-    sql`(case when cp.countries && ${textArray(countryVariants(names))} then ${constant(points)} else 0 end)`;
-  // Lower-cased once per row (a lateral column), not once per LIKE.
-  const expertiseText = sql`ex.text`;
-  const lowered = sql`cross join lateral (select lower(array_to_string(cp.expertise, ' | ')) as text) ex`;
-  const covers = (patterns: readonly string[], points: number) =>
-    patterns.length > 0
-      ? sql`(case when ${expertiseText} like any (${textArray(patterns)}) then ${constant(points)} else 0 end)`
-      : sql`0`;
-  const sharedLanguages = sql.join(
-    languages.map((language) => sql`(cp.languages @> ${textArray([language])})::int`),
-    sql` + `,
-  );
-  const prescore = sql`${knows(quiz.target_countries, place.target)} + ${knows([quiz.current_country], place.current)}
-        + ${knows([quiz.home_country], place.home)} + ${covers(goalPatterns, WEIGHTS.cultural_goals)}
-        + ${covers(challengePatterns, WEIGHTS.specific_challenges)}
+  // The pre-rank over a row of coach_profiles (`cp`) or of coach_match_keys (`k`, same column
+  // names; it has no expertise, so the key path is taken only when no LIKE pattern is needed).
+  const prescoreOf = (alias: "cp" | "k") => {
+    const t = sql.raw(alias);
+    // Array overlap (&&) on small arrays costs far less per row than unnest() subqueries.
+    const knows = (names: readonly string[], points: number) =>
+      sql`(case when ${t}.countries && ${textArray(countryVariants(names))} then ${constant(points)} else 0 end)`;
+    // The concept points: the stored topic ids overlap the items' topics (a few array elements
+    // per row), or, only for item wording outside the synonyms, a LIKE on the lower-cased expertise.
+    const covers = ({ topics, patterns }: ConceptMatch, points: number) => {
+      const tests: SQL[] = [];
+      if (topics.length > 0) tests.push(sql`${t}.expertise_topics && ${textArray(topics)}`);
+      if (patterns.length > 0)
+        tests.push(sql`lower(array_to_string(${t}.expertise, ${EXPERTISE_JOIN})) like any (${textArray(patterns)})`);
+      return tests.length > 0 ? sql`(case when ${sql.join(tests, sql` or `)} then ${constant(points)} else 0 end)` : sql`0`;
+    };
+    const sharedLanguages = sql.join(
+      languages.map((language) => sql`(${t}.languages @> ${textArray([language])})::int`),
+      sql` + `,
+    );
+    return sql`${knows(quiz.target_countries, place.target)} + ${knows([quiz.current_country], place.current)}
+        + ${knows([quiz.home_country], place.home)} + ${covers(goals, WEIGHTS.cultural_goals)}
+        + ${covers(challenges, WEIGHTS.specific_challenges)}
         + ${constant(WEIGHTS.preferred_languages)}.0 * (${sharedLanguages}) / ${constant(languages.length)}
-        + (case when cp.hourly_rate <= ${max}::numeric then ${constant(WEIGHTS.budget_range)} else 0 end)
-        + ${constant(WEIGHTS.rating)} * cp.rating / 5`;
+        + (case when ${t}.hourly_rate <= ${max}::numeric then ${constant(WEIGHTS.budget_range)} else 0 end)
+        + ${constant(WEIGHTS.rating)} * ${t}.rating / 5`;
+  };
+  const prescore = prescoreOf("cp");
 
   const columns = sql`cp.id, cp.user_id, cp.first_name, cp.last_name, cp.photo_url, cp.bio, cp.expertise, cp.languages,
     cp.countries, cp.hourly_rate, cp.currency, cp.availability, cp.rating, cp.total_sessions, cp.is_verified, cp.updated_at,
@@ -156,16 +163,39 @@ export function candidateSql(quiz: Quiz): SQL {
   // it keeps the whole statement serial. Every part is a bounded index walk that gains nothing
   // from workers, and a Gather launches its workers even when a one-time filter then skips the
   // scan below it (measured: the idle `broad` part cost more than the `focus` part it guards).
-  return sql`
-    with focus as materialized (
+  const focusVariants = textArray(focusCountries(quiz));
+  // The focus pre-rank reads coach_match_keys' covering primary key (country, coach_id): the
+  // coaches of the decisive country are one contiguous run of index tuples (index-only), then
+  // only the best `take` are fetched from coach_profiles. DISTINCT ON: a coach listing two of the
+  // variants ("Spain", "spain", or two target countries) has a row for each, all with the same
+  // prescore. Quiz wording outside the taxonomy needs the expertise text (LIKE): coach_profiles.
+  // (options.focusFrom: the tests compare both paths on the same data)
+  const keyed = options.focusFrom === "profiles" ? false : goals.patterns.length === 0 && challenges.patterns.length === 0;
+  if (options.focusFrom === "keys" && !keyed) throw new Error("the keys path cannot match LIKE patterns");
+  const focus = keyed
+    ? sql`
+      select ${columns}, best.prescore
+        from (select * from (
+                select distinct on (k.coach_id) k.coach_id, k.rating, k.total_sessions, ${prescoreOf("k")} as prescore
+                  from coach_match_keys k
+                 where k.country = any(${focusVariants}) and k.hourly_rate is not null
+                   and k.hourly_rate <= ${bound}::numeric and k.languages && ${langs}
+                 order by k.coach_id) keys
+               order by keys.prescore desc, keys.rating desc, keys.total_sessions desc, keys.coach_id
+               limit ${take}) best
+        join coach_profiles cp on cp.id = best.coach_id`
+    : sql`
       select ${columns}, ${prescore} as prescore
-        from coach_profiles cp ${lowered}
-       where ${priced} and cp.languages && ${langs} and cp.countries && ${textArray(focusCountries(quiz))}
+        from coach_profiles cp
+       where ${priced} and cp.languages && ${langs} and cp.countries && ${focusVariants}
        ${order}
-       limit ${take}),
+       limit ${take}`;
+
+  return sql`
+    with focus as materialized (${focus}),
     broad as materialized (
       select ${columns}, ${prescore} as prescore
-        from coach_profiles cp ${lowered}
+        from coach_profiles cp
        where (select count(*) from focus) < ${constant(FOCUS_ENOUGH)} and current_schema() is not null
          and ${priced} and cp.languages && ${langs}
        ${order}

@@ -1,0 +1,32 @@
+-- Generated from src/services/matching/taxonomy.ts by src/services/matching/expertise-topics.ts
+-- (node scripts/gen-expertise-topics.ts). Do not edit by hand: test/unit/matching-expertise-topics.test.ts
+-- compares this body with the taxonomy.
+-- The taxonomy topics whose synonyms (weak ones included, >= 3 characters) occur in the
+-- lower-cased expertise entries: the concept ids of the POST /match pre-rank, stored per coach in the
+-- generated column coach_profiles.expertise_topics. IMMUTABLE: lower() and LIKE depend on the input
+-- alone, and array_to_string over text[] too (it is only STABLE for arrays of other element types).
+CREATE OR REPLACE FUNCTION coach_expertise_topics(expertise text[])
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT coalesce(array_remove(ARRAY[
+    CASE WHEN t.text LIKE ANY (ARRAY['%fit in%', '%adapt to%', '%integrate%', '%adaptation%', '%fitting in%', '%adapting to%', '%integration%', '%new culture%', '%way of life%', '%feel at home%', '%acculturation%', '%intercultural%', '%local culture%', '%local customs%', '%cross cultural%', '%cross-cultural%', '%cultural norms%', '%feeling at home%', '%foreign culture%', '%how things work%', '%cultural fluency%', '%cultural awareness%', '%unfamiliar culture%', '%cultural competence%', '%cultural transition%', '%at home in a foreign%', '%cultural differences%', '%cultural intelligence%', '%cultural understanding%', '%understand the culture%', '%understanding the culture%']) THEN 'cultural_adaptation' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%blues%', '%lonely%', '%homesick%', '%isolated%', '%adjusting%', '%isolation%', '%miss home%', '%adjustment%', '%first year%', '%first-year%', '%loneliness%', '%disoriented%', '%hard months%', '%overwhelmed%', '%feeling lost%', '%first months%', '%missing home%', '%culture shock%', '%first move abroad%', '%first time abroad%']) THEN 'culture_shock' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%accent%', '%fluent%', '%fluency%', '%language%', '%vocabulary%', '%tongue-tied%', '%pronunciation%', '%miscommunication%', '%misunderstandings%', '%speaking practice%', '%communication skills%', '%intercultural communication%']) THEN 'language' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%job%', '%career%', '%hiring%', '%resume%', '%network%', '%linkedin%', '%reinvent%', '%interview%', '%promotion%', '%recruiter%', '%employment%', '%recognised%', '%recognized%', '%credentials%', '%in my field%', '%work permit%', '%employability%', '%qualification%', '%professional growth%', '%credential recognition%']) THEN 'career' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%c-suite%', '%manager%', '%executive%', '%lead teams%', '%leadership%', '%lead a team%', '%lead people%', '%global teams%', '%leading teams%', '%manage a team%', '%manage people%', '%leading a team%', '%managing teams%', '%senior leaders%', '%managing a team%', '%managing people%', '%team management%', '%cross-border team%', '%people management%', '%international team%', '%multicultural team%']) THEN 'leadership' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%speak up%', '%hierarchy%', '%workplace%', '%colleagues%', '%work norms%', '%at meetings%', '%in meetings%', '%negotiation%', '%speaking up%', '%work culture%', '%doing business%', '%global business%', '%office politics%', '%business culture%', '%business customs%', '%office etiquette%', '%corporate culture%', '%business etiquette%', '%professional norms%', '%international business%']) THEN 'business_culture' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%kids%', '%child%', '%family%', '%school%', '%spouse%', '%parents%', '%families%', '%parenting%', '%dual career%', '%dual-career%', '%followed me%', '%followed my%', '%expat partner%', '%trailing partner%', '%accompanying partner%', '%partner who followed%']) THEN 'family' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%couple%', '%dating%', '%in-laws%', '%marriage%', '%relationship%']) THEN 'relationships' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%go back%', '%reentry%', '%re-entry%', '%readjust%', '%back home%', '%going back%', '%homecoming%', '%repatriate%', '%coming home%', '%moving back%', '%moving home%', '%return home%', '%repatriation%', '%returning home%', '%home country again%', '%reverse culture shock%', '%return to my home country%']) THEN 'repatriation' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%visa%', '%admin%', '%permit%', '%housing%', '%red tape%', '%relocate%', '%logistics%', '%moving to%', '%paperwork%', '%residency%', '%relocating%', '%relocation%', '%bureaucracy%', '%immigration%', '%move abroad%', '%settling in%', '%registration%', '%moving abroad%', '%pre-departure%', '%planning a move%', '%apartment hunting%', '%preparing to move%']) THEN 'relocation' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%coping%', '%stress%', '%anxiety%', '%balance%', '%burnout%', '%burn out%', '%burnt out%', '%emotional%', '%self-care%', '%wellbeing%', '%burned out%', '%confidence%', '%exhaustion%', '%resilience%', '%well-being%', '%burning out%', '%mental load%', '%mindfulness%', '%mental health%']) THEN 'wellbeing' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%belong%', '%friends%', '%community%', '%meet people%', '%social life%', '%social circle%', '%meeting people%', '%social network%']) THEN 'social' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%tck%', '%identity%', '%bicultural%', '%where i fit%', '%global nomad%', '%rootlessness%', '%third culture%', '%mixed heritage%', '%no single home%', '%where i belong%', '%between cultures%', '%mixed background%', '%belonging nowhere%']) THEN 'identity' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%ngo%', '%embassy%', '%posting%', '%diplomat%', '%protocol%', '%consulate%', '%diplomacy%', '%united nations%', '%foreign service%', '%international organisation%', '%international organization%']) THEN 'diplomacy' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%nomad%', '%coworking%', '%freelance%', '%remote work%', '%working remotely%', '%location independent%']) THEN 'remote_work' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%phd%', '%student%', '%academic%', '%graduate%', '%university%', '%study abroad%', '%studying abroad%']) THEN 'education' END,
+    CASE WHEN t.text LIKE ANY (ARRAY['%founder%', '%startup%', '%start-up%', '%entrepreneur%', '%self-employed%', '%business setup%', '%small business%', '%starting a business%']) THEN 'entrepreneurship' END
+  ], NULL), '{}'::text[])
+  FROM (SELECT lower(array_to_string(expertise, ' | ')) AS text) t
+$$;

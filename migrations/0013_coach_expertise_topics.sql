@@ -1,0 +1,1 @@
+ALTER TABLE "coach_profiles" ADD COLUMN "expertise_topics" text[] GENERATED ALWAYS AS (coach_expertise_topics(expertise)) STORED NOT NULL;
