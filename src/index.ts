@@ -6,6 +6,7 @@ import { createApp } from "./app.ts";
 import { createDatabase } from "./db/client.ts";
 import { type Bindings, serviceEnvOf } from "./env.ts";
 import { createLog } from "./lib/log.ts";
+import { bumpDataVersions, sectionsWritten } from "./platform/edge-versions.ts";
 import { runMaintenance } from "./services/maintenance.ts";
 import { deliverEmail, type EmailMessage, retryDelaySeconds } from "./services/notifications.ts";
 
@@ -36,6 +37,17 @@ export default {
       const report = await runMaintenance(session.db, services, new Date(controller.scheduledTime));
       log.info("maintenance", { cron: controller.cron, ...report });
     } finally {
+      // The job's writes (released holds free slots, completed sessions raise a coach's count)
+      // invalidate the edge caches as a request's writes do (middleware/database.ts); without
+      // this a cached free-slot list would hide a released slot until the entry's TTL.
+      const sections = sectionsWritten(session.writtenTables());
+      if (sections.length > 0 && env.MATCH_CACHE) {
+        ctx.waitUntil(
+          bumpDataVersions(env.MATCH_CACHE, sections).catch((error: unknown) =>
+            log.error("edge cache invalidation failed", { error: String(error) }),
+          ),
+        );
+      }
       ctx.waitUntil(session.end());
     }
   },

@@ -56,4 +56,36 @@ describe("inside workerd", () => {
       logged.mockRestore();
     }
   });
+
+  it("the job's writes bump the edge data versions: a released hold is not hidden by a cached free-slot list", async () => {
+    const coachId = crypto.randomUUID();
+    const clientId = crypto.randomUUID();
+    const session = createDatabase(bindings);
+    try {
+      await session.db.execute(
+        sql`insert into users (id, email, role) values (${coachId}, ${`cron-coach-${coachId}@example.test`}, 'coach'),
+                                                      (${clientId}, ${`cron-client-${clientId}@example.test`}, 'client')`,
+      );
+      // A hold nobody paid for, older than the 30-minute bound: the job releases it.
+      await session.db.execute(
+        sql`insert into bookings (client_id, coach_id, session_datetime, duration_minutes, status, created_at, updated_at)
+            values (${clientId}, ${coachId}, now() + interval '3 days', 60, 'pending', now() - interval '2 hours', now() - interval '2 hours')`,
+      );
+    } finally {
+      await session.end();
+    }
+    const kv = bindings.MATCH_CACHE as KVNamespace;
+    await kv.put("ver:bookings", "before-the-job");
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: new Date(), cron: "*/5 * * * *" }), bindings, ctx);
+    await waitOnExecutionContext(ctx);
+    const check = createDatabase(bindings);
+    try {
+      const rows = await check.db.execute<{ status: string }>(sql`select status from bookings where client_id = ${clientId}`);
+      expect(rows.rows[0]?.status).toBe("cancelled");
+    } finally {
+      await check.end();
+    }
+    expect(await kv.get("ver:bookings")).not.toBe("before-the-job");
+  });
 });
