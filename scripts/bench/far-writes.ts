@@ -131,6 +131,9 @@ type Step = (operation: string, method: string, target: string, token: string, e
 
 class Unexpected extends Error {}
 
+/** The free-slot view a client makes before it books (reported on its own, not in the pair). */
+const VIEW_SLOTS = "GET /booking/coach/{id}/availability (before booking)";
+
 export function writeJourneys(world: WriteWorld, created: Created): Journey[] {
   const { random, cursors } = world;
   /** Round-robin: each client has at most a few unpaid bookings (the API's limit is 3). */
@@ -141,9 +144,23 @@ export function writeJourneys(world: WriteWorld, created: Created): Journey[] {
       randomSlot(coach.availability, 60, Date.now(), random) ?? new Date(Date.now() + (10 + random() * 100) * 86_400_000)
     ).toISOString();
 
+  /**
+   * As the client app books: the coach's free slots first (contract v2), then one of them. The
+   * view is its own operation (a read: 1 statement, 0 on an edge hit); the Worker keeps the coach
+   * it read, so the booking right after it can be one statement (bookable-coach-memo.ts).
+   */
   const book = async (step: Step, client: Actor, coach: Actor & { availability: Availability }, operation = "POST /booking") => {
+    const view = await step(
+      `${VIEW_SLOTS}${operation === "POST /booking" ? "" : " (setup)"}`,
+      "GET",
+      `/booking/coach/${coach.id}/availability?duration_minutes=60`,
+      client.token,
+      200,
+    );
+    const listed = (view.body.available_slots as Array<{ start: string }> | undefined) ?? [];
+    const chosen = listed.length > 0 ? listed[Math.floor(random() * listed.length)]!.start : slot(coach);
     const answer = await step(operation, "POST", "/booking", client.token, 201, {
-      json: { coach_id: coach.id, session_datetime: slot(coach), duration_minutes: 60 },
+      json: { coach_id: coach.id, session_datetime: chosen, duration_minutes: 60 },
     });
     created.bookings.add(answer.body.id as string);
     return answer.body.id as string;
@@ -152,7 +169,7 @@ export function writeJourneys(world: WriteWorld, created: Created): Journey[] {
   return [
     {
       name: "book and cancel",
-      operations: ["POST /booking", "DELETE /booking/{id}"],
+      operations: [VIEW_SLOTS, "POST /booking", "DELETE /booking/{id}"],
       sums: [["POST /booking + DELETE /booking/{id}", "POST /booking", "DELETE /booking/{id}"]],
       run: async (step) => {
         const client = nextClient();

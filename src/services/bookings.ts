@@ -19,6 +19,7 @@ import type { AuthUser } from "../env.ts";
 import { badRequest, conflict, fieldError, forbidden, notFound, pgErrorCode } from "../lib/errors.ts";
 import { type Pagination, pageTotal, windowTotal } from "../lib/pagination.ts";
 import { requireIso } from "../lib/time.ts";
+import { type BookableCoach, forgetBookableCoach, recallBookableCoach, rememberBookableCoach } from "./bookable-coach-memo.ts";
 import type { BookingParties } from "./booking-emails.ts";
 import {
   type BookingStatus,
@@ -198,29 +199,66 @@ type CreateOutcome =
  * Creates a pending booking. Rules, in the order a client can fix them:
  * 404 unknown/inactive coach; 400 past start; 409 outside the coach's
  * availability, over the unpaid limit (1 unverified, 3 verified), or
- * overlapping. Two round trips: the coach (its availability is judged here,
- * on the coach's wall clock), then booking_create(), which serialises per
- * coach and per client, counts the unpaid holds, pre-checks overlaps and
- * inserts; the exclusion constraints stay the final word.
+ * overlapping. booking_create() serialises per coach and per client, counts
+ * the unpaid holds, pre-checks overlaps and inserts; the exclusion
+ * constraints stay the final word.
+ *
+ * Round trips: one when this isolate read the coach shortly before (the
+ * free-slot listing or an earlier booking, bookable-coach-memo.ts) and every
+ * check passes on what it read: booking_create_known_coach() re-checks those
+ * facts in the transaction. Otherwise two: the coach (its availability is
+ * judged here, on the coach's wall clock), then booking_create(). A check
+ * that fails on remembered facts is re-judged on a fresh read, so no answer
+ * rests on a stale memo.
  */
 export async function createBooking(db: Executor, input: CreateBookingInput): Promise<BookingView> {
-  const { now, sessionDatetime: start, durationMinutes } = input;
+  const known = recallBookableCoach(input.coachRef, input.now);
+  if (known && bookingRefusal(known, input) === undefined) {
+    const result = await callBookingFunction<CreateOutcome | { outcome: "coach_changed" }>(
+      db,
+      sql`booking_create_known_coach(${input.clientId}::uuid, ${known.userId}::uuid,
+          ${JSON.stringify(known.availability)}::jsonb, ${input.payoutsRequired === true}::boolean,
+          ${bookingFunctionArguments(input)})`,
+    );
+    if (result.outcome !== "coach_changed") return createdBooking(result);
+    forgetBookableCoach(input.coachRef);
+  }
+
   const coach = await findBookableCoach(db, input.coachRef);
   if (!coach) throw notFound("Coach");
-  if (coach.userId === input.clientId) throw badRequest("You cannot book yourself");
-  assertCoachCanBePaid(input.payoutsRequired === true, coach.canReceivePayouts);
-  futureStartRequired(start, now);
-  if (coach.hourlyRate === null)
-    throw conflict("The coach has not set an hourly rate yet and cannot be booked", { reason: "coach_has_no_rate" });
-  const unavailable = availabilityConflict(coach.availability, start, durationMinutes);
-  if (unavailable) throw unavailable;
-
-  const result = await callBookingFunction<CreateOutcome>(
-    db,
-    sql`booking_create(${input.clientId}::uuid, ${coach.userId}::uuid, ${start.toISOString()}::timestamptz,
-        ${durationMinutes}::int, ${input.notes}::text, ${now.toISOString()}::timestamptz,
-        ${MAX_UNPAID_PENDING_BOOKINGS}::int, ${MAX_UNPAID_BOOKINGS_UNVERIFIED}::int)`,
+  rememberBookableCoach(input.coachRef, coach, input.now);
+  const refusal = bookingRefusal(coach, input);
+  if (refusal) throw refusal;
+  return createdBooking(
+    await callBookingFunction<CreateOutcome>(
+      db,
+      sql`booking_create(${input.clientId}::uuid, ${coach.userId}::uuid, ${bookingFunctionArguments(input)})`,
+    ),
   );
+}
+
+/** Why this coach cannot be booked at that time (the checks made before the write), if so. */
+function bookingRefusal(coach: BookableCoach, input: CreateBookingInput): Error | undefined {
+  const { now, sessionDatetime: start, durationMinutes } = input;
+  try {
+    if (coach.userId === input.clientId) throw badRequest("You cannot book yourself");
+    assertCoachCanBePaid(input.payoutsRequired === true, coach.canReceivePayouts);
+    futureStartRequired(start, now);
+  } catch (error) {
+    return error as Error;
+  }
+  if (coach.hourlyRate === null)
+    return conflict("The coach has not set an hourly rate yet and cannot be booked", { reason: "coach_has_no_rate" });
+  return availabilityConflict(coach.availability, start, durationMinutes);
+}
+
+/** The arguments booking_create() and booking_create_known_coach() share after the parties. */
+function bookingFunctionArguments(input: CreateBookingInput): SQL {
+  return sql`${input.sessionDatetime.toISOString()}::timestamptz, ${input.durationMinutes}::int, ${input.notes}::text,
+        ${input.now.toISOString()}::timestamptz, ${MAX_UNPAID_PENDING_BOOKINGS}::int, ${MAX_UNPAID_BOOKINGS_UNVERIFIED}::int`;
+}
+
+function createdBooking(result: CreateOutcome): BookingView {
   if (result.outcome === "too_many_unpaid") {
     const message = result.email_verified
       ? `You already hold ${result.limit} unpaid bookings; pay or cancel one first`

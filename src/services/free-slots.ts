@@ -18,6 +18,7 @@ import type { Executor } from "../db/client.ts";
 import { availabilityWindows, WEEKDAYS } from "../lib/availability.ts";
 import { badRequest, fieldError, notFound } from "../lib/errors.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS, requireIso } from "../lib/time.ts";
+import { rememberBookableCoach } from "./bookable-coach-memo.ts";
 import {
   checkAvailability,
   intlClock,
@@ -27,6 +28,7 @@ import {
   segmentedClock,
   type WallClock,
 } from "./booking-rules.ts";
+import { canReceivePayoutsSql } from "./payouts.ts";
 
 const GRID_MINUTES = 30;
 
@@ -182,7 +184,13 @@ export async function freeSlotsFor(db: Executor, input: FreeSlotsInput): Promise
        and ${bookings.sessionDatetime} < ${bounds.to.toISOString()}::timestamptz
        and ${bookings.sessionDatetime} + make_interval(mins => ${bookings.durationMinutes}) > ${bounds.from.toISOString()}::timestamptz)`;
   const [coach] = await db
-    .select({ userId: users.id, availability: coachProfiles.availability, hourlyRate: coachProfiles.hourlyRate, busy })
+    .select({
+      userId: users.id,
+      availability: coachProfiles.availability,
+      hourlyRate: coachProfiles.hourlyRate,
+      canReceivePayouts: canReceivePayoutsSql,
+      busy,
+    })
     .from(coachProfiles)
     .innerJoin(users, eq(users.id, coachProfiles.userId))
     .where(
@@ -194,6 +202,8 @@ export async function freeSlotsFor(db: Executor, input: FreeSlotsInput): Promise
     )
     .limit(1);
   if (!coach) throw notFound("Coach");
+  // A client who looks at the free slots usually books one next: that booking can skip this read.
+  rememberBookableCoach(input.coachRef, coach, input.now);
   const { timezone } = availabilityWindows(coach.availability);
   const range = resolveRange(timezone, input.start, input.end, input.now);
   const slots =

@@ -640,7 +640,9 @@ const writes: WriteCase[] = [
   },
   {
     operation: "POST /booking",
+    variant: "a coach this Worker has not read",
     expected: 2,
+    why: "the bookable coach (availability judged on its wall clock in TypeScript), then booking_create()",
     measure: async () => {
       const coach = await createCoach();
       const client = await createClient();
@@ -649,6 +651,27 @@ const writes: WriteCase[] = [
           post(
             "/booking",
             { coach_id: coach.id, session_datetime: slot(12).toISOString(), duration_minutes: 60 },
+            { token: client.token },
+          ),
+        201,
+      );
+    },
+  },
+  {
+    operation: "POST /booking",
+    variant: "after the client viewed the coach's free slots",
+    expected: 1,
+    why: "booking_create_known_coach() re-checks the coach the free-slot view read (bookable-coach-memo.ts)",
+    measure: async () => {
+      const coach = await createCoach();
+      const client = await createClient();
+      const view = await get(`/booking/coach/${coach.id}/availability?duration_minutes=60`, { token: client.token });
+      if (view.status !== 200) throw new Error(`free slots: ${view.status}`);
+      return counted(
+        () =>
+          post(
+            "/booking",
+            { coach_id: coach.id, session_datetime: slot(12, 14).toISOString(), duration_minutes: 60 },
             { token: client.token },
           ),
         201,
