@@ -16,7 +16,7 @@
  * new total are one statement (each step gated by a one-time filter on the one before), so
  * a read stays one round trip.
  */
-import { and, arrayContains, eq, gte, isNotNull, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, arrayContains, eq, gte, lte, or, type SQL, sql } from "drizzle-orm";
 import { type CoachProfile, coachProfiles, users } from "../../drizzle/schema.ts";
 import type { CoachListItem, CoachPage } from "../contract/coaches.ts";
 import type { CoachProfileBody } from "../contract/profiles.ts";
@@ -111,7 +111,8 @@ export function searchWords(q: string): string[] {
 const tsqueryText = (words: readonly string[]) => words.map((word) => `${word}:*`).join(" & ");
 
 function filterConditions(filters: CoachFilters): SQL[] {
-  const conditions: SQL[] = [activeCoach as SQL, isNotNull(coachProfiles.hourlyRate)];
+  // Visibility (active coach, hourly rate set) is membership in coach_list_keys, checked by the range.
+  const conditions: SQL[] = [];
   if (filters.languages?.length) conditions.push(arrayContains(coachProfiles.languages, filters.languages));
   if (filters.countries?.length) conditions.push(arrayContains(coachProfiles.countries, filters.countries));
   if (filters.expertise?.length) conditions.push(arrayContains(coachProfiles.expertise, filters.expertise));
@@ -149,6 +150,35 @@ export async function filterKey(filters: CoachFilters): Promise<string> {
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+/** The longest filter value coach_list_keys holds (the API's own limit for `language`/`country` values). */
+export const LIST_KEY_MAX_LENGTH = 100;
+
+/**
+ * The coach_list_keys range a filter reads: one of its languages and one of its countries ('' =
+ * any), and whether that key alone is the whole filter (`pure`): then a page is a slice of the
+ * range and the total its length. Otherwise the other conditions are checked on coach_profiles.
+ * A value longer than the table holds is never a key (it stays a plain condition).
+ */
+export function listKey(filters: CoachFilters): { language: string; country: string; pure: boolean } {
+  const pick = (values: readonly string[] | undefined) => {
+    const distinct = [...new Set(values ?? [])];
+    const key = distinct.find((value) => value.length >= 1 && value.length <= LIST_KEY_MAX_LENGTH) ?? "";
+    return { key, rest: distinct.length - (key ? 1 : 0) };
+  };
+  const language = pick(filters.languages);
+  const country = pick(filters.countries);
+  const pure =
+    language.rest === 0 &&
+    country.rest === 0 &&
+    !filters.expertise?.length &&
+    filters.minRate === undefined &&
+    filters.maxRate === undefined &&
+    filters.minRating === undefined &&
+    filters.verified === undefined &&
+    !filters.words?.length;
+  return { language: language.key, country: country.key, pure };
+}
+
 /**
  * The list statement (exported so the EXPLAIN tests check the very SQL the route runs).
  *
@@ -156,18 +186,43 @@ export async function filterKey(filters: CoachFilters): Promise<string> {
  *   hit      a total stored for these filters at this version
  *   counted  only without a hit: the exact count
  *   saved    ... stored for the next request when over the threshold; stale versions pruned
- *   page     the page: the rank index walked in order, filtered, stopped after `limit`
+ *   page     the page: a range of ix_coach_list_keys_rank (the list's order within the filter's
+ *            language and country), filtered by the other conditions, stopped after `limit`
+ *
+ * The visible coaches (active users of role coach with a rate) are exactly those with
+ * coach_list_keys rows, so no join to users is needed. A pure language/country filter reads the
+ * keys alone: the page's ids come from one index-only range (skip + limit tuples), and only the
+ * page's coach_profiles rows are read.
  *
  * `not exists (select 1 from hit)` and `(select n from counted) > THRESHOLD` are uncorrelated
  * subqueries: Postgres runs them once, before the scan or write they gate, and skips it when false.
  */
 export function coachListSql(filters: CoachFilters, pagination: Pagination, key: string): SQL {
-  const where = and(...filterConditions(filters)) as SQL;
   const threshold = sql.raw(String(EXACT_COUNT_THRESHOLD));
-  const matching = sql`from ${coachProfiles} inner join ${users} on ${users.id} = ${coachProfiles.userId} where ${where}`;
-  // NULLS LAST as in ix_coach_profiles_rank: a plain `desc` (NULLS FIRST) would not match the index,
-  // and Postgres would sort every matching coach to return 20 (both columns are NOT NULL anyway).
-  const order = sql`${coachProfiles.rating} desc nulls last, ${coachProfiles.totalSessions} desc nulls last, ${coachProfiles.id}`;
+  const range = listKey(filters);
+  const keyed = sql`k.language = ${range.language} and k.country = ${range.country}`;
+  // NULLS LAST as in the index (both columns are NOT NULL anyway): a plain `desc` would not match it.
+  const order = sql`k.rating desc nulls last, k.total_sessions desc nulls last, k.coach_id`;
+  const columns = sql.join(
+    Object.entries(listItemColumns).map(([alias, column]) => sql`${column} as ${sql.identifier(alias)}`),
+    sql`, `,
+  );
+  let matching: SQL;
+  let pageRows: SQL;
+  if (range.pure) {
+    matching = sql`from coach_list_keys k where ${keyed}`;
+    pageRows = sql`
+      select ${columns}
+        from (select k.coach_id, k.rating, k.total_sessions ${matching}
+               order by ${order} limit ${pagination.limit} offset ${pagination.skip}) k
+        join ${coachProfiles} on ${coachProfiles.id} = k.coach_id`;
+  } else {
+    // The rating bound also narrows the range itself (k.rating is the coach's rating).
+    const bound = filters.minRating !== undefined ? sql` and k.rating >= ${filters.minRating.toFixed(2)}` : sql``;
+    const where = and(...filterConditions(filters)) ?? sql`true`;
+    matching = sql`from coach_list_keys k join ${coachProfiles} on ${coachProfiles.id} = k.coach_id where ${keyed}${bound} and ${where}`;
+    pageRows = sql`select ${columns} ${matching} order by ${order} limit ${pagination.limit} offset ${pagination.skip}`;
+  }
   return sql`
     with ver as (select coalesce((select value from app_counters where name = 'coaches_version'), 0) as v),
     hit as (select total from coach_list_counts where filter_key = ${key} and version = (select v from ver)),
@@ -182,14 +237,7 @@ export function coachListSql(filters: CoachFilters, pagination: Pagination, key:
       on conflict (filter_key) do update set version = excluded.version, total = excluded.total
         where coach_list_counts.version < excluded.version
       returning 1),
-    page_rows as (
-      select ${sql.join(
-        Object.entries(listItemColumns).map(([alias, column]) => sql`${column} as ${sql.identifier(alias)}`),
-        sql`, `,
-      )}
-      ${matching}
-      order by ${order}
-      limit ${pagination.limit} offset ${pagination.skip})
+    page_rows as (${pageRows})
     select coalesce((select total from hit), (select n from counted)) as total,
            (select count(*) from saved) + (select count(*) from pruned) as writes,
            p.*
