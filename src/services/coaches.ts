@@ -180,19 +180,37 @@ export function listKey(filters: CoachFilters): { language: string; country: str
 }
 
 /**
- * The list statement (exported so the EXPLAIN tests check the very SQL the route runs).
+ * A list item's columns under the contract's names, typed as JSON wants them (numerics as float8,
+ * whose shortest text is JavaScript's number text at these scales; arrays never null), so that
+ * row_to_json of a row is byte for byte JSON.stringify(toCoachListItem(row)) (the same key order,
+ * compact, the same escaping). The same list as migration coach_list_json's page_rows.
+ */
+const itemJsonColumns = sql`${coachProfiles.id} as id, ${coachProfiles.userId} as user_id,
+  ${coachProfiles.firstName} as first_name, ${coachProfiles.lastName} as last_name,
+  ${coachProfiles.photoUrl} as photo_url, ${coachProfiles.bio} as bio,
+  coalesce(${coachProfiles.expertise}, '{}') as expertise, coalesce(${coachProfiles.languages}, '{}') as languages,
+  coalesce(${coachProfiles.countries}, '{}') as countries, ${coachProfiles.hourlyRate}::float8 as hourly_rate,
+  ${coachProfiles.currency} as currency, ${coachProfiles.rating}::float8 as rating,
+  ${coachProfiles.totalSessions} as total_sessions, ${coachProfiles.isVerified} as is_verified,
+  ${coachProfiles.reviewCount} as review_count`;
+
+/**
+ * The list statement (exported so that tests run the very SQL the route runs). One row, `body`:
+ * the answer's JSON text (CoachPage), built by Postgres, so the Worker sends it as it comes.
+ *
+ * A pure language/country filter (the common search, and no filter at all) is one call of
+ * coach_list_json (migration coach_list_json): its plan is kept by the session, so a warm
+ * (pooled) backend does not parse and plan the statement again on every request. Other filters:
  *
  *   ver      the coaches version (one primary-key read)
  *   hit      a total stored for these filters at this version
  *   counted  only without a hit: the exact count
  *   saved    ... stored for the next request when over the threshold; stale versions pruned
- *   page     the page: a range of ix_coach_list_keys_rank (the list's order within the filter's
- *            language and country), filtered by the other conditions, stopped after `limit`
+ *   page     a range of ix_coach_list_keys_rank (the list's order within the filter's language
+ *            and country), filtered by the other conditions on coach_profiles, stopped after `limit`
  *
  * The visible coaches (active users of role coach with a rate) are exactly those with
- * coach_list_keys rows, so no join to users is needed. A pure language/country filter reads the
- * keys alone: the page's ids come from one index-only range (skip + limit tuples), and only the
- * page's coach_profiles rows are read.
+ * coach_list_keys rows, so no join to users is needed.
  *
  * `not exists (select 1 from hit)` and `(select n from counted) > THRESHOLD` are uncorrelated
  * subqueries: Postgres runs them once, before the scan or write they gate, and skips it when false.
@@ -200,29 +218,17 @@ export function listKey(filters: CoachFilters): { language: string; country: str
 export function coachListSql(filters: CoachFilters, pagination: Pagination, key: string): SQL {
   const threshold = sql.raw(String(EXACT_COUNT_THRESHOLD));
   const range = listKey(filters);
+  if (range.pure) {
+    return sql`select coach_list_json(${range.language}, ${range.country}, ${key}, ${EXACT_COUNT_THRESHOLD}::int,
+      ${pagination.limit}::int, ${pagination.skip}::int) as body`;
+  }
   const keyed = sql`k.language = ${range.language} and k.country = ${range.country}`;
   // NULLS LAST as in the index (both columns are NOT NULL anyway): a plain `desc` would not match it.
   const order = sql`k.rating desc nulls last, k.total_sessions desc nulls last, k.coach_id`;
-  const columns = sql.join(
-    Object.entries(listItemColumns).map(([alias, column]) => sql`${column} as ${sql.identifier(alias)}`),
-    sql`, `,
-  );
-  let matching: SQL;
-  let pageRows: SQL;
-  if (range.pure) {
-    matching = sql`from coach_list_keys k where ${keyed}`;
-    pageRows = sql`
-      select ${columns}
-        from (select k.coach_id, k.rating, k.total_sessions ${matching}
-               order by ${order} limit ${pagination.limit} offset ${pagination.skip}) k
-        join ${coachProfiles} on ${coachProfiles.id} = k.coach_id`;
-  } else {
-    // The rating bound also narrows the range itself (k.rating is the coach's rating).
-    const bound = filters.minRating !== undefined ? sql` and k.rating >= ${filters.minRating.toFixed(2)}` : sql``;
-    const where = and(...filterConditions(filters)) ?? sql`true`;
-    matching = sql`from coach_list_keys k join ${coachProfiles} on ${coachProfiles.id} = k.coach_id where ${keyed}${bound} and ${where}`;
-    pageRows = sql`select ${columns} ${matching} order by ${order} limit ${pagination.limit} offset ${pagination.skip}`;
-  }
+  // The rating bound also narrows the range itself (k.rating is the coach's rating).
+  const bound = filters.minRating !== undefined ? sql` and k.rating >= ${filters.minRating.toFixed(2)}` : sql``;
+  const where = and(...filterConditions(filters)) ?? sql`true`;
+  const matching = sql`from coach_list_keys k join ${coachProfiles} on ${coachProfiles.id} = k.coach_id where ${keyed}${bound} and ${where}`;
   return sql`
     with ver as (select coalesce((select value from app_counters where name = 'coaches_version'), 0) as v),
     hit as (select total from coach_list_counts where filter_key = ${key} and version = (select v from ver)),
@@ -237,22 +243,27 @@ export function coachListSql(filters: CoachFilters, pagination: Pagination, key:
       on conflict (filter_key) do update set version = excluded.version, total = excluded.total
         where coach_list_counts.version < excluded.version
       returning 1),
-    page_rows as (${pageRows})
-    select coalesce((select total from hit), (select n from counted)) as total,
-           (select count(*) from saved) + (select count(*) from pruned) as writes,
-           p.*
-      from (select 1) one left join page_rows p on true
-     order by p."rating" desc nulls last, p."totalSessions" desc nulls last, p."id"`;
+    page_rows as (select ${itemJsonColumns} ${matching} order by ${order} limit ${pagination.limit} offset ${pagination.skip})
+    select '{"items":[' || coalesce((select string_agg(row_to_json(p)::text, ',' order by p.rating desc, p.total_sessions desc, p.id)
+                                       from page_rows p), '')
+           || '],"total":' || coalesce((select total from hit), (select n from counted))
+           || ',"skip":' || ${pagination.skip}::int || ',"limit":' || ${pagination.limit}::int || '}' as body`;
 }
 
-/** GET /coaches: one round trip, whatever the page. */
+/**
+ * GET /coaches: one round trip, whatever the page; the answer's JSON text (a CoachPage, as
+ * c.json would send it: coach-list-keys.test.ts compares the bytes).
+ */
+export async function listCoachesJson(db: Executor, filters: CoachFilters, pagination: Pagination): Promise<string> {
+  const result = await db.execute<{ body: string }>(coachListSql(filters, pagination, await filterKey(filters)));
+  const body = result.rows[0]?.body;
+  if (typeof body !== "string") throw new Error("the coach list statement returned no body");
+  return body;
+}
+
+/** GET /coaches as an object (scripts, tests). */
 export async function listCoaches(db: Executor, filters: CoachFilters, pagination: Pagination): Promise<CoachPage> {
-  const key = await filterKey(filters);
-  const result = await db.execute<Record<string, unknown>>(coachListSql(filters, pagination, key));
-  const rows = result.rows as Array<CoachListRow & { total: string | number }>;
-  const total = Number(rows[0]?.total ?? 0);
-  const items = rows.flatMap((row) => (row.id ? [toCoachListItem(row)] : []));
-  return { items, total, skip: pagination.skip, limit: pagination.limit };
+  return JSON.parse(await listCoachesJson(db, filters, pagination)) as CoachPage;
 }
 
 /** GET /coaches/{id}: by coach profile id or user id; 404 when unknown, not a coach, or inactive. */

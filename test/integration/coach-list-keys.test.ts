@@ -10,20 +10,28 @@
  */
 import { PgDialect } from "drizzle-orm/pg-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { type CoachFilters, coachListSql, filterKey } from "../../src/services/coaches.ts";
+import { type CoachFilters, type CoachListRow, coachListSql, filterKey, toCoachListItem } from "../../src/services/coaches.ts";
+import { get } from "../helpers/api.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
-import { createCoach } from "../helpers/fixtures.ts";
+import { createClient, createCoach } from "../helpers/fixtures.ts";
 
 afterAll(closeTestPool);
 
 const dialect = new PgDialect();
 const tag = (prefix: string) => `${prefix}${crypto.randomUUID().replace(/-/g, "").slice(0, 10)}`;
 
-/** The route's statement, run as the route runs it: ids in order and the total. */
-async function viaKeys(filters: CoachFilters, skip = 0, limit = 100): Promise<{ ids: string[]; total: number }> {
+/** The route's statement, run as the route runs it: the answer's JSON text. */
+async function bodyOf(filters: CoachFilters, skip = 0, limit = 100): Promise<string> {
   const statement = dialect.sqlToQuery(coachListSql(filters, { skip, limit }, await filterKey(filters)));
-  const rows = await query<{ id: string | null; total: string }>(statement.sql, statement.params);
-  return { ids: rows.flatMap((row) => (row.id ? [row.id] : [])), total: Number(rows[0]?.total ?? 0) };
+  const rows = await query<{ body: string }>(statement.sql, statement.params);
+  expect(rows).toHaveLength(1);
+  return rows[0]!.body;
+}
+
+/** ... its ids in order and the total. */
+async function viaKeys(filters: CoachFilters, skip = 0, limit = 100): Promise<{ ids: string[]; total: number }> {
+  const page = JSON.parse(await bodyOf(filters, skip, limit)) as { items: Array<{ id: string }>; total: number };
+  return { ids: page.items.map((item) => item.id), total: page.total };
 }
 
 /** The list's definition, written plainly over coach_profiles and users (what the statement did before). */
@@ -160,4 +168,75 @@ describe("coach_list_keys and the list statement", () => {
     await check("inserted");
     expect((await viaKeys({ languages: [l1], countries: [c1] })).ids[0]).toBe(late.profileId);
   }, 120_000);
+});
+
+describe("the answer's JSON text, built by Postgres", () => {
+  it("is byte for byte JSON.stringify of the page built from the rows (escapes, numbers, nulls, order)", async () => {
+    const country = tag("Bytia");
+    const odd = [
+      'Quote " and \\ backslash',
+      "Line\nbreak\ttab\r\u0001\u001f\u007f",
+      "Ünïcödé 名前 😀 \u2028\u2029 </script>",
+      "",
+    ];
+    const cases: Array<{ rating: number; hourlyRate: number; sessions: number; reviews: number }> = [
+      { rating: 4.5, hourlyRate: 99.99, sessions: 0, reviews: 0 },
+      { rating: 3.33, hourlyRate: 100, sessions: 7, reviews: 3 },
+      { rating: 5, hourlyRate: 40.5, sessions: 7, reviews: 1 },
+      { rating: 0, hourlyRate: 25.1, sessions: 1, reviews: 0 },
+      { rating: 4.5, hourlyRate: 499.99, sessions: 0, reviews: 2 },
+    ];
+    for (const [i, item] of cases.entries()) {
+      const coach = await createCoach({
+        countries: [country, odd[i % odd.length]!],
+        languages: ["English", odd[(i + 1) % odd.length]!],
+        expertise: [odd[(i + 2) % odd.length]!],
+        firstName: odd[i % odd.length]!,
+        rating: item.rating,
+        hourlyRate: item.hourlyRate,
+      });
+      await query(
+        `update coach_profiles set total_sessions = $2, review_count = $3, bio = $4, last_name = $5, photo_url = $6
+          where id = $1`,
+        [
+          coach.profileId,
+          item.sessions,
+          item.reviews,
+          i === 1 ? null : odd[(i + 3) % odd.length],
+          i === 2 ? null : "Ng",
+          i === 0 ? "https://example.test/a.png" : null,
+        ],
+      );
+    }
+    const expected = async (filters: CoachFilters, skip: number, limit: number) => {
+      const { ids, total } = await plain(filters, 0, 1000);
+      const rows = await query<CoachListRow>(
+        `select id, user_id as "userId", first_name as "firstName", last_name as "lastName", photo_url as "photoUrl", bio,
+                expertise, languages, countries, hourly_rate as "hourlyRate", currency, rating, total_sessions as "totalSessions",
+                is_verified as "isVerified", review_count as "reviewCount"
+           from coach_profiles where id = any($1)`,
+        [ids],
+      );
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const items = ids.slice(skip, skip + limit).map((id) => toCoachListItem(byId.get(id)!));
+      return JSON.stringify({ items, total, skip, limit });
+    };
+    for (const filters of [{ countries: [country] }, { countries: [country], verified: false }] as CoachFilters[]) {
+      for (const [skip, limit] of [
+        [0, 20],
+        [1, 2],
+        [10, 5],
+      ] as const) {
+        expect(await bodyOf(filters, skip, limit), JSON.stringify({ filters, skip, limit })).toBe(
+          await expected(filters, skip, limit),
+        );
+      }
+    }
+    // through the Worker: the route sends the text as it comes, as JSON
+    const viewer = await createClient();
+    const answer = await get(`/coaches?country=${encodeURIComponent(country)}&skip=1&limit=3`, { token: viewer.token });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(answer.text).toBe(await expected({ countries: [country] }, 1, 3));
+  }, 60_000);
 });
