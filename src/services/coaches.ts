@@ -110,15 +110,22 @@ export function searchWords(q: string): string[] {
 /** The tsquery text of the words: every word, as a prefix (`coach` finds "coaching"). */
 const tsqueryText = (words: readonly string[]) => words.map((word) => `${word}:*`).join(" & ");
 
-function filterConditions(filters: CoachFilters): SQL[] {
-  // Visibility (active coach, hourly rate set) is membership in coach_list_keys, checked by the range.
+/**
+ * The conditions on coach_profiles that the coach_list_keys range (`range`: its language, country
+ * and the rating bound, all exact copies) does not already imply. Repeating an implied condition
+ * would be harmless for the result but not for the plan: Postgres multiplies the selectivities,
+ * underestimates the rows and sorts a bitmap scan instead of walking the range in order.
+ * Visibility (active coach, hourly rate set) is membership in the range.
+ */
+function residualConditions(filters: CoachFilters, range: { language: string; country: string }): SQL[] {
   const conditions: SQL[] = [];
-  if (filters.languages?.length) conditions.push(arrayContains(coachProfiles.languages, filters.languages));
-  if (filters.countries?.length) conditions.push(arrayContains(coachProfiles.countries, filters.countries));
+  const languages = [...new Set(filters.languages ?? [])].filter((value) => !range.language || value !== range.language);
+  const countries = [...new Set(filters.countries ?? [])].filter((value) => !range.country || value !== range.country);
+  if (languages.length) conditions.push(arrayContains(coachProfiles.languages, languages));
+  if (countries.length) conditions.push(arrayContains(coachProfiles.countries, countries));
   if (filters.expertise?.length) conditions.push(arrayContains(coachProfiles.expertise, filters.expertise));
   if (filters.minRate !== undefined) conditions.push(gte(coachProfiles.hourlyRate, filters.minRate.toFixed(2)));
   if (filters.maxRate !== undefined) conditions.push(lte(coachProfiles.hourlyRate, filters.maxRate.toFixed(2)));
-  if (filters.minRating !== undefined) conditions.push(gte(coachProfiles.rating, filters.minRating.toFixed(2)));
   if (filters.verified !== undefined) conditions.push(eq(coachProfiles.isVerified, filters.verified));
   if (filters.words?.length) {
     // The very expression of ix_coach_profiles_search (migration coach_search_vector), so the index serves it.
@@ -222,13 +229,25 @@ export function coachListSql(filters: CoachFilters, pagination: Pagination, key:
     return sql`select coach_list_json(${range.language}, ${range.country}, ${key}, ${EXACT_COUNT_THRESHOLD}::int,
       ${pagination.limit}::int, ${pagination.skip}::int) as body`;
   }
-  const keyed = sql`k.language = ${range.language} and k.country = ${range.country}`;
   // NULLS LAST as in the index (both columns are NOT NULL anyway): a plain `desc` would not match it.
   const order = sql`k.rating desc nulls last, k.total_sessions desc nulls last, k.coach_id`;
-  // The rating bound also narrows the range itself (k.rating is the coach's rating).
+  // The rating bound is part of the range (k.rating is the coach's rating, kept by the triggers).
   const bound = filters.minRating !== undefined ? sql` and k.rating >= ${filters.minRating.toFixed(2)}` : sql``;
-  const where = and(...filterConditions(filters)) ?? sql`true`;
-  const matching = sql`from coach_list_keys k join ${coachProfiles} on ${coachProfiles.id} = k.coach_id where ${keyed}${bound} and ${where}`;
+  const keyed = sql`k.language = ${range.language} and k.country = ${range.country}${bound}`;
+  const residual = residualConditions(filters, range);
+  let matching: SQL;
+  let pageRows: SQL;
+  if (residual.length === 0) {
+    // The range alone decides (e.g. a language and a rating bound): count it, slice it, then read the page's profiles.
+    matching = sql`from coach_list_keys k where ${keyed}`;
+    pageRows = sql`select ${itemJsonColumns}
+      from (select k.coach_id, k.rating, k.total_sessions ${matching} order by ${order}
+             limit ${pagination.limit} offset ${pagination.skip}) k
+      join ${coachProfiles} on ${coachProfiles.id} = k.coach_id`;
+  } else {
+    matching = sql`from coach_list_keys k join ${coachProfiles} on ${coachProfiles.id} = k.coach_id where ${keyed} and ${and(...residual)}`;
+    pageRows = sql`select ${itemJsonColumns} ${matching} order by ${order} limit ${pagination.limit} offset ${pagination.skip}`;
+  }
   return sql`
     with ver as (select coalesce((select value from app_counters where name = 'coaches_version'), 0) as v),
     hit as (select total from coach_list_counts where filter_key = ${key} and version = (select v from ver)),
@@ -243,7 +262,7 @@ export function coachListSql(filters: CoachFilters, pagination: Pagination, key:
       on conflict (filter_key) do update set version = excluded.version, total = excluded.total
         where coach_list_counts.version < excluded.version
       returning 1),
-    page_rows as (select ${itemJsonColumns} ${matching} order by ${order} limit ${pagination.limit} offset ${pagination.skip})
+    page_rows as (${pageRows})
     select '{"items":[' || coalesce((select string_agg(row_to_json(p)::text, ',' order by p.rating desc, p.total_sessions desc, p.id)
                                        from page_rows p), '')
            || '],"total":' || coalesce((select total from hit), (select n from counted))
