@@ -166,6 +166,37 @@ export const coachMatchKeys = pgTable(
   (t) => [index("ix_coach_match_keys_coach").on(t.coachId)],
 );
 
+/**
+ * added (issue 14, GET /coaches at scale): the discovery list's keys, one row per visible coach
+ * (active user of role coach, hourly rate set) and (language, country) pair of theirs, where ''
+ * stands for "any": (l, c), (l, ''), ('', c) and ('', '') for every language l and country c
+ * of the coach. Kept by triggers on coach_profiles and users (migration coach_list_keys_sync).
+ * A page of a language and/or country filter is then a range of ix_coach_list_keys_rank, already
+ * in the list's order (rating desc, total_sessions desc, id), and the total an index-only count,
+ * instead of a walk of the global rank index that skips the ~92 % of coaches who do not match and
+ * joins users for each one that does (docs/SEARCH.md). Values longer than 100 characters (the
+ * longest filter value the API accepts) are left out: no request can ask for them. Never written
+ * by the application.
+ */
+export const coachListKeys = pgTable(
+  "coach_list_keys",
+  {
+    language: text("language").notNull(),
+    country: text("country").notNull(),
+    rating: numeric("rating", { precision: 3, scale: 2 }).notNull(),
+    totalSessions: integer("total_sessions").notNull(),
+    coachId: uuid("coach_id")
+      .notNull()
+      .references(() => coachProfiles.id, { onDelete: "cascade" }),
+  },
+  (t) => [
+    // the list's order within one (language, country): a page is one range, read index-only
+    uniqueIndex("ix_coach_list_keys_rank").on(t.language, t.country, t.rating.desc(), t.totalSessions.desc(), t.coachId),
+    // the triggers' and the cascade's delete by coach; a filter that starts from coach_profiles
+    index("ix_coach_list_keys_coach").on(t.coachId, t.language, t.country),
+  ],
+);
+
 export const bookings = pgTable(
   "bookings",
   {

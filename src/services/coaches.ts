@@ -16,7 +16,7 @@
  * new total are one statement (each step gated by a one-time filter on the one before), so
  * a read stays one round trip.
  */
-import { and, arrayContains, eq, gte, isNotNull, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, arrayContains, eq, gte, lte, or, type SQL, sql } from "drizzle-orm";
 import { type CoachProfile, coachProfiles, users } from "../../drizzle/schema.ts";
 import type { CoachListItem, CoachPage } from "../contract/coaches.ts";
 import type { CoachProfileBody } from "../contract/profiles.ts";
@@ -110,14 +110,22 @@ export function searchWords(q: string): string[] {
 /** The tsquery text of the words: every word, as a prefix (`coach` finds "coaching"). */
 const tsqueryText = (words: readonly string[]) => words.map((word) => `${word}:*`).join(" & ");
 
-function filterConditions(filters: CoachFilters): SQL[] {
-  const conditions: SQL[] = [activeCoach as SQL, isNotNull(coachProfiles.hourlyRate)];
-  if (filters.languages?.length) conditions.push(arrayContains(coachProfiles.languages, filters.languages));
-  if (filters.countries?.length) conditions.push(arrayContains(coachProfiles.countries, filters.countries));
+/**
+ * The conditions on coach_profiles that the coach_list_keys range (`range`: its language, country
+ * and the rating bound, all exact copies) does not already imply. Repeating an implied condition
+ * would be harmless for the result but not for the plan: Postgres multiplies the selectivities,
+ * underestimates the rows and sorts a bitmap scan instead of walking the range in order.
+ * Visibility (active coach, hourly rate set) is membership in the range.
+ */
+function residualConditions(filters: CoachFilters, range: { language: string; country: string }): SQL[] {
+  const conditions: SQL[] = [];
+  const languages = [...new Set(filters.languages ?? [])].filter((value) => !range.language || value !== range.language);
+  const countries = [...new Set(filters.countries ?? [])].filter((value) => !range.country || value !== range.country);
+  if (languages.length) conditions.push(arrayContains(coachProfiles.languages, languages));
+  if (countries.length) conditions.push(arrayContains(coachProfiles.countries, countries));
   if (filters.expertise?.length) conditions.push(arrayContains(coachProfiles.expertise, filters.expertise));
   if (filters.minRate !== undefined) conditions.push(gte(coachProfiles.hourlyRate, filters.minRate.toFixed(2)));
   if (filters.maxRate !== undefined) conditions.push(lte(coachProfiles.hourlyRate, filters.maxRate.toFixed(2)));
-  if (filters.minRating !== undefined) conditions.push(gte(coachProfiles.rating, filters.minRating.toFixed(2)));
   if (filters.verified !== undefined) conditions.push(eq(coachProfiles.isVerified, filters.verified));
   if (filters.words?.length) {
     // The very expression of ix_coach_profiles_search (migration coach_search_vector), so the index serves it.
@@ -149,25 +157,97 @@ export async function filterKey(filters: CoachFilters): Promise<string> {
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+/** The longest filter value coach_list_keys holds (the API's own limit for `language`/`country` values). */
+export const LIST_KEY_MAX_LENGTH = 100;
+
 /**
- * The list statement (exported so the EXPLAIN tests check the very SQL the route runs).
+ * The coach_list_keys range a filter reads: one of its languages and one of its countries ('' =
+ * any), and whether that key alone is the whole filter (`pure`): then a page is a slice of the
+ * range and the total its length. Otherwise the other conditions are checked on coach_profiles.
+ * A value longer than the table holds is never a key (it stays a plain condition).
+ */
+export function listKey(filters: CoachFilters): { language: string; country: string; pure: boolean } {
+  const pick = (values: readonly string[] | undefined) => {
+    const distinct = [...new Set(values ?? [])];
+    const key = distinct.find((value) => value.length >= 1 && value.length <= LIST_KEY_MAX_LENGTH) ?? "";
+    return { key, rest: distinct.length - (key ? 1 : 0) };
+  };
+  const language = pick(filters.languages);
+  const country = pick(filters.countries);
+  const pure =
+    language.rest === 0 &&
+    country.rest === 0 &&
+    !filters.expertise?.length &&
+    filters.minRate === undefined &&
+    filters.maxRate === undefined &&
+    filters.minRating === undefined &&
+    filters.verified === undefined &&
+    !filters.words?.length;
+  return { language: language.key, country: country.key, pure };
+}
+
+/**
+ * A list item's columns under the contract's names, typed as JSON wants them (numerics as float8,
+ * whose shortest text is JavaScript's number text at these scales; arrays never null), so that
+ * row_to_json of a row is byte for byte JSON.stringify(toCoachListItem(row)) (the same key order,
+ * compact, the same escaping). The same list as migration coach_list_json's page_rows.
+ */
+const itemJsonColumns = sql`${coachProfiles.id} as id, ${coachProfiles.userId} as user_id,
+  ${coachProfiles.firstName} as first_name, ${coachProfiles.lastName} as last_name,
+  ${coachProfiles.photoUrl} as photo_url, ${coachProfiles.bio} as bio,
+  coalesce(${coachProfiles.expertise}, '{}') as expertise, coalesce(${coachProfiles.languages}, '{}') as languages,
+  coalesce(${coachProfiles.countries}, '{}') as countries, ${coachProfiles.hourlyRate}::float8 as hourly_rate,
+  ${coachProfiles.currency} as currency, ${coachProfiles.rating}::float8 as rating,
+  ${coachProfiles.totalSessions} as total_sessions, ${coachProfiles.isVerified} as is_verified,
+  ${coachProfiles.reviewCount} as review_count`;
+
+/**
+ * The list statement (exported so that tests run the very SQL the route runs). One row, `body`:
+ * the answer's JSON text (CoachPage), built by Postgres, so the Worker sends it as it comes.
+ *
+ * A pure language/country filter (the common search, and no filter at all) is one call of
+ * coach_list_json (migration coach_list_json): its plan is kept by the session, so a warm
+ * (pooled) backend does not parse and plan the statement again on every request. Other filters:
  *
  *   ver      the coaches version (one primary-key read)
  *   hit      a total stored for these filters at this version
  *   counted  only without a hit: the exact count
  *   saved    ... stored for the next request when over the threshold; stale versions pruned
- *   page     the page: the rank index walked in order, filtered, stopped after `limit`
+ *   page     a range of ix_coach_list_keys_rank (the list's order within the filter's language
+ *            and country), filtered by the other conditions on coach_profiles, stopped after `limit`
+ *
+ * The visible coaches (active users of role coach with a rate) are exactly those with
+ * coach_list_keys rows, so no join to users is needed.
  *
  * `not exists (select 1 from hit)` and `(select n from counted) > THRESHOLD` are uncorrelated
  * subqueries: Postgres runs them once, before the scan or write they gate, and skips it when false.
  */
 export function coachListSql(filters: CoachFilters, pagination: Pagination, key: string): SQL {
-  const where = and(...filterConditions(filters)) as SQL;
   const threshold = sql.raw(String(EXACT_COUNT_THRESHOLD));
-  const matching = sql`from ${coachProfiles} inner join ${users} on ${users.id} = ${coachProfiles.userId} where ${where}`;
-  // NULLS LAST as in ix_coach_profiles_rank: a plain `desc` (NULLS FIRST) would not match the index,
-  // and Postgres would sort every matching coach to return 20 (both columns are NOT NULL anyway).
-  const order = sql`${coachProfiles.rating} desc nulls last, ${coachProfiles.totalSessions} desc nulls last, ${coachProfiles.id}`;
+  const range = listKey(filters);
+  if (range.pure) {
+    return sql`select coach_list_json(${range.language}, ${range.country}, ${key}, ${EXACT_COUNT_THRESHOLD}::int,
+      ${pagination.limit}::int, ${pagination.skip}::int) as body`;
+  }
+  // NULLS LAST as in the index (both columns are NOT NULL anyway): a plain `desc` would not match it.
+  const order = sql`k.rating desc nulls last, k.total_sessions desc nulls last, k.coach_id`;
+  // The rating bound is part of the range (k.rating is the coach's rating, kept by the triggers).
+  const bound = filters.minRating !== undefined ? sql` and k.rating >= ${filters.minRating.toFixed(2)}` : sql``;
+  const keyed = sql`k.language = ${range.language} and k.country = ${range.country}${bound}`;
+  const residual = residualConditions(filters, range);
+  let matching: SQL;
+  let pageRows: SQL;
+  if (residual.length === 0) {
+    // The range alone decides (e.g. a language and a rating bound): count it, slice it, then read the page's profiles.
+    matching = sql`from coach_list_keys k where ${keyed}`;
+    pageRows = sql`select ${itemJsonColumns}
+      from (select k.coach_id, k.rating, k.total_sessions ${matching} order by ${order}
+             limit ${pagination.limit} offset ${pagination.skip}) k
+      join ${coachProfiles} on ${coachProfiles.id} = k.coach_id`;
+  } else {
+    matching = sql`from coach_list_keys k join ${coachProfiles} on ${coachProfiles.id} = k.coach_id where ${keyed} and ${and(...residual)}`;
+    pageRows = sql`select ${itemJsonColumns} ${matching} order by ${order} limit ${pagination.limit} offset ${pagination.skip}`;
+  }
   return sql`
     with ver as (select coalesce((select value from app_counters where name = 'coaches_version'), 0) as v),
     hit as (select total from coach_list_counts where filter_key = ${key} and version = (select v from ver)),
@@ -182,29 +262,27 @@ export function coachListSql(filters: CoachFilters, pagination: Pagination, key:
       on conflict (filter_key) do update set version = excluded.version, total = excluded.total
         where coach_list_counts.version < excluded.version
       returning 1),
-    page_rows as (
-      select ${sql.join(
-        Object.entries(listItemColumns).map(([alias, column]) => sql`${column} as ${sql.identifier(alias)}`),
-        sql`, `,
-      )}
-      ${matching}
-      order by ${order}
-      limit ${pagination.limit} offset ${pagination.skip})
-    select coalesce((select total from hit), (select n from counted)) as total,
-           (select count(*) from saved) + (select count(*) from pruned) as writes,
-           p.*
-      from (select 1) one left join page_rows p on true
-     order by p."rating" desc nulls last, p."totalSessions" desc nulls last, p."id"`;
+    page_rows as (${pageRows})
+    select '{"items":[' || coalesce((select string_agg(row_to_json(p)::text, ',' order by p.rating desc, p.total_sessions desc, p.id)
+                                       from page_rows p), '')
+           || '],"total":' || coalesce((select total from hit), (select n from counted))
+           || ',"skip":' || ${pagination.skip}::int || ',"limit":' || ${pagination.limit}::int || '}' as body`;
 }
 
-/** GET /coaches: one round trip, whatever the page. */
+/**
+ * GET /coaches: one round trip, whatever the page; the answer's JSON text (a CoachPage, as
+ * c.json would send it: coach-list-keys.test.ts compares the bytes).
+ */
+export async function listCoachesJson(db: Executor, filters: CoachFilters, pagination: Pagination): Promise<string> {
+  const result = await db.execute<{ body: string }>(coachListSql(filters, pagination, await filterKey(filters)));
+  const body = result.rows[0]?.body;
+  if (typeof body !== "string") throw new Error("the coach list statement returned no body");
+  return body;
+}
+
+/** GET /coaches as an object (scripts, tests). */
 export async function listCoaches(db: Executor, filters: CoachFilters, pagination: Pagination): Promise<CoachPage> {
-  const key = await filterKey(filters);
-  const result = await db.execute<Record<string, unknown>>(coachListSql(filters, pagination, key));
-  const rows = result.rows as Array<CoachListRow & { total: string | number }>;
-  const total = Number(rows[0]?.total ?? 0);
-  const items = rows.flatMap((row) => (row.id ? [toCoachListItem(row)] : []));
-  return { items, total, skip: pagination.skip, limit: pagination.limit };
+  return JSON.parse(await listCoachesJson(db, filters, pagination)) as CoachPage;
 }
 
 /** GET /coaches/{id}: by coach profile id or user id; 404 when unknown, not a coach, or inactive. */

@@ -1,0 +1,242 @@
+/**
+ * coach_list_keys (issue 14, GET /coaches at scale): the list's keys follow every write of a
+ * coach profile or of its user (triggers, migration coach_list_keys_sync), and the list statement
+ * that reads them (coachListSql) returns exactly what the plain query over coach_profiles and
+ * users returns — same coaches, same order, same total — for every kind of filter, before and
+ * after inserts, updates, deactivation, role changes and deletes.
+ *
+ * Each test uses a language and countries of its own, so the shared test database's other coaches
+ * never match; the whole-table invariant is checked in one statement (one snapshot).
+ */
+import { PgDialect } from "drizzle-orm/pg-core";
+import { afterAll, describe, expect, it } from "vitest";
+import { type CoachFilters, type CoachListRow, coachListSql, filterKey, toCoachListItem } from "../../src/services/coaches.ts";
+import { get } from "../helpers/api.ts";
+import { closeTestPool, query } from "../helpers/db.ts";
+import { createClient, createCoach } from "../helpers/fixtures.ts";
+
+afterAll(closeTestPool);
+
+const dialect = new PgDialect();
+const tag = (prefix: string) => `${prefix}${crypto.randomUUID().replace(/-/g, "").slice(0, 10)}`;
+
+/** The route's statement, run as the route runs it: the answer's JSON text. */
+async function bodyOf(filters: CoachFilters, skip = 0, limit = 100): Promise<string> {
+  const statement = dialect.sqlToQuery(coachListSql(filters, { skip, limit }, await filterKey(filters)));
+  const rows = await query<{ body: string }>(statement.sql, statement.params);
+  expect(rows).toHaveLength(1);
+  return rows[0]!.body;
+}
+
+/** ... its ids in order and the total. */
+async function viaKeys(filters: CoachFilters, skip = 0, limit = 100): Promise<{ ids: string[]; total: number }> {
+  const page = JSON.parse(await bodyOf(filters, skip, limit)) as { items: Array<{ id: string }>; total: number };
+  return { ids: page.items.map((item) => item.id), total: page.total };
+}
+
+/** The list's definition, written plainly over coach_profiles and users (what the statement did before). */
+async function plain(filters: CoachFilters, skip = 0, limit = 100): Promise<{ ids: string[]; total: number }> {
+  const params: unknown[] = [];
+  const p = (value: unknown) => `$${params.push(value)}`;
+  const where = [`u.is_active`, `u.role = 'coach'`, `cp.hourly_rate is not null`];
+  if (filters.languages?.length) where.push(`cp.languages @> ${p(filters.languages)}::text[]`);
+  if (filters.countries?.length) where.push(`cp.countries @> ${p(filters.countries)}::text[]`);
+  if (filters.expertise?.length) where.push(`cp.expertise @> ${p(filters.expertise)}::text[]`);
+  if (filters.minRate !== undefined) where.push(`cp.hourly_rate >= ${p(filters.minRate)}`);
+  if (filters.maxRate !== undefined) where.push(`cp.hourly_rate <= ${p(filters.maxRate)}`);
+  if (filters.minRating !== undefined) where.push(`cp.rating >= ${p(filters.minRating)}`);
+  if (filters.verified !== undefined) where.push(`cp.is_verified = ${p(filters.verified)}`);
+  if (filters.words?.length) {
+    where.push(
+      `coach_search_vector(cp.first_name, cp.last_name, cp.bio, cp.expertise) @@ to_tsquery('simple', ${p(
+        filters.words.map((word) => `${word}:*`).join(" & "),
+      )})`,
+    );
+  }
+  const rows = await query<{ id: string }>(
+    `select cp.id from coach_profiles cp join users u on u.id = cp.user_id where ${where.join(" and ")}
+      order by cp.rating desc, cp.total_sessions desc, cp.id`,
+    params,
+  );
+  const ids = rows.map((row) => row.id);
+  return { ids: ids.slice(skip, skip + limit), total: ids.length };
+}
+
+/** coach_list_keys equals its definition over the whole table (missing and extra rows, one snapshot). */
+async function expectKeysExact(): Promise<void> {
+  const [result] = await query<{ missing: string; extra: string }>(
+    `with expected as (
+       select l.language, c.country, cp.rating, cp.total_sessions, cp.id as coach_id
+         from coach_profiles cp
+         join users u on u.id = cp.user_id
+         cross join lateral (select distinct x from unnest(array[''] || cp.languages) x
+                              where x = '' or length(x) between 1 and 100) l(language)
+         cross join lateral (select distinct x from unnest(array[''] || cp.countries) x
+                              where x = '' or length(x) between 1 and 100) c(country)
+        where u.is_active and u.role = 'coach' and cp.hourly_rate is not null),
+     actual as (select language, country, rating, total_sessions, coach_id from coach_list_keys)
+     select (select count(*) from (select * from expected except all select * from actual) m) as missing,
+            (select count(*) from (select * from actual except all select * from expected) e) as extra`,
+  );
+  expect(result).toEqual({ missing: "0", extra: "0" });
+}
+
+describe("coach_list_keys and the list statement", () => {
+  it("agree with the plain query for every kind of filter, through inserts, updates, deactivation and deletes", async () => {
+    const [l1, l2] = [tag("Lingua"), tag("Lingua")];
+    const [c1, c2] = [tag("Terra"), tag("Terra")];
+    const word = tag("zq");
+    // Ties on rating and on sessions, so that the id decides some places.
+    const coaches = [];
+    for (let i = 0; i < 14; i++) {
+      const coach = await createCoach({
+        languages: i % 3 === 0 ? [l1] : i % 3 === 1 ? [l1, l2] : [l2, "English"],
+        countries: i % 4 === 0 ? [c1] : i % 4 === 1 ? [c1, c2, c1] : [c2],
+        expertise: i % 2 === 0 ? [`Career ${word}`] : ["Family relocation"],
+        rating: 3 + (i % 4) * 0.5,
+        hourlyRate: 50 + (i % 5) * 20,
+      });
+      coaches.push(coach);
+      if (i % 3 === 0) await query("update coach_profiles set is_verified = true where id = $1", [coach.profileId]);
+      if (i % 2 === 1) await query("update coach_profiles set total_sessions = $2 where id = $1", [coach.profileId, i % 5]);
+    }
+    const combos: CoachFilters[] = [
+      { languages: [l1] },
+      { countries: [c1] },
+      { languages: [l1], countries: [c1] },
+      { languages: [l2], countries: [c2] },
+      { languages: [l1, l2], countries: [c1] },
+      { languages: [l2], countries: [c1, c2] },
+      { languages: [l1], expertise: ["Family relocation"] },
+      { countries: [c2], verified: true },
+      { countries: [c2], verified: false },
+      { countries: [c1], minRating: 4 },
+      { languages: [l2], minRate: 60, maxRate: 110 },
+      { countries: [c2], words: [word] },
+      { languages: [l1], countries: [c2], words: ["career"], minRating: 3.5 },
+      { countries: [c1, "x".repeat(101)] },
+      { languages: ["Nolanguage"], countries: [c1] },
+    ];
+    const check = async (step: string) => {
+      await expectKeysExact();
+      for (const filters of combos) {
+        const expected = await plain(filters);
+        expect(await viaKeys(filters), `${step}: ${JSON.stringify(filters)}`).toEqual(expected);
+        // a later page, as the bench's misses ask for
+        expect(await viaKeys(filters, 2, 3), `${step} page: ${JSON.stringify(filters)}`).toEqual(await plain(filters, 2, 3));
+      }
+    };
+    await check("created");
+    expect((await plain({ countries: [c1] })).total).toBeGreaterThan(5);
+
+    const [a, b, c, d, e, f] = coaches.map((coach) => coach.profileId!);
+    // a review or a completed session moves a coach in the order
+    await query("update coach_profiles set rating = 4.99, total_sessions = total_sessions + 3 where id = $1", [a]);
+    // new languages and countries (duplicates, an empty string and a 101-character value included)
+    await query(`update coach_profiles set languages = array[$2, $2, ''], countries = array[$3, $4] where id = $1`, [
+      b,
+      l2,
+      c2,
+      "y".repeat(101),
+    ]);
+    // no rate: not listed
+    await query("update coach_profiles set hourly_rate = null where id = $1", [c]);
+    await check("updated");
+    // an unrelated column leaves the rows alone
+    const before = await query("select ctid::text from coach_list_keys where coach_id = $1 order by 1", [d]);
+    await query("update coach_profiles set bio = 'Another bio', photo_url = 'https://example.test/p.png' where id = $1", [d]);
+    expect(await query("select ctid::text from coach_list_keys where coach_id = $1 order by 1", [d])).toEqual(before);
+
+    // the user: deactivated, role changed, reactivated
+    await query("update users set is_active = false where id = $1", [coaches[3]!.id]);
+    await query("update users set role = 'client' where id = $1", [coaches[4]!.id]);
+    await check("deactivated");
+    expect(await query("select 1 from coach_list_keys where coach_id = any($1)", [[d, e]])).toEqual([]);
+    await query("update users set is_active = true where id = $1", [coaches[3]!.id]);
+    await query("update users set role = 'coach' where id = $1", [coaches[4]!.id]);
+    await query("update coach_profiles set hourly_rate = 75 where id = $1", [c]);
+    await check("reactivated");
+
+    // deletes: the profile alone, and the account (cascade)
+    await query("delete from coach_profiles where id = $1", [e]);
+    await query("delete from users where id = $1", [coaches[5]!.id]);
+    expect(await query("select 1 from coach_list_keys where coach_id = any($1)", [[e, f]])).toEqual([]);
+    await check("deleted");
+
+    // a new coach (of an inactive user until activated)
+    const late = await createCoach({ languages: [l1], countries: [c1], rating: 5 });
+    await check("inserted");
+    expect((await viaKeys({ languages: [l1], countries: [c1] })).ids[0]).toBe(late.profileId);
+  }, 120_000);
+});
+
+describe("the answer's JSON text, built by Postgres", () => {
+  it("is byte for byte JSON.stringify of the page built from the rows (escapes, numbers, nulls, order)", async () => {
+    const country = tag("Bytia");
+    const odd = [
+      'Quote " and \\ backslash',
+      "Line\nbreak\ttab\r\u0001\u001f\u007f",
+      "Ünïcödé 名前 😀 \u2028\u2029 </script>",
+      "",
+    ];
+    const cases: Array<{ rating: number; hourlyRate: number; sessions: number; reviews: number }> = [
+      { rating: 4.5, hourlyRate: 99.99, sessions: 0, reviews: 0 },
+      { rating: 3.33, hourlyRate: 100, sessions: 7, reviews: 3 },
+      { rating: 5, hourlyRate: 40.5, sessions: 7, reviews: 1 },
+      { rating: 0, hourlyRate: 25.1, sessions: 1, reviews: 0 },
+      { rating: 4.5, hourlyRate: 499.99, sessions: 0, reviews: 2 },
+    ];
+    for (const [i, item] of cases.entries()) {
+      const coach = await createCoach({
+        countries: [country, odd[i % odd.length]!],
+        languages: ["English", odd[(i + 1) % odd.length]!],
+        expertise: [odd[(i + 2) % odd.length]!],
+        firstName: odd[i % odd.length]!,
+        rating: item.rating,
+        hourlyRate: item.hourlyRate,
+      });
+      await query(
+        `update coach_profiles set total_sessions = $2, review_count = $3, bio = $4, last_name = $5, photo_url = $6
+          where id = $1`,
+        [
+          coach.profileId,
+          item.sessions,
+          item.reviews,
+          i === 1 ? null : odd[(i + 3) % odd.length],
+          i === 2 ? null : "Ng",
+          i === 0 ? "https://example.test/a.png" : null,
+        ],
+      );
+    }
+    const expected = async (filters: CoachFilters, skip: number, limit: number) => {
+      const { ids, total } = await plain(filters, 0, 1000);
+      const rows = await query<CoachListRow>(
+        `select id, user_id as "userId", first_name as "firstName", last_name as "lastName", photo_url as "photoUrl", bio,
+                expertise, languages, countries, hourly_rate as "hourlyRate", currency, rating, total_sessions as "totalSessions",
+                is_verified as "isVerified", review_count as "reviewCount"
+           from coach_profiles where id = any($1)`,
+        [ids],
+      );
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const items = ids.slice(skip, skip + limit).map((id) => toCoachListItem(byId.get(id)!));
+      return JSON.stringify({ items, total, skip, limit });
+    };
+    for (const filters of [{ countries: [country] }, { countries: [country], verified: false }] as CoachFilters[]) {
+      for (const [skip, limit] of [
+        [0, 20],
+        [1, 2],
+        [10, 5],
+      ] as const) {
+        expect(await bodyOf(filters, skip, limit), JSON.stringify({ filters, skip, limit })).toBe(
+          await expected(filters, skip, limit),
+        );
+      }
+    }
+    // through the Worker: the route sends the text as it comes, as JSON
+    const viewer = await createClient();
+    const answer = await get(`/coaches?country=${encodeURIComponent(country)}&skip=1&limit=3`, { token: viewer.token });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(answer.text).toBe(await expected({ countries: [country] }, 1, 3));
+  }, 60_000);
+});
