@@ -157,7 +157,10 @@ export function writeJourneys(world: WriteWorld, created: Created): Journey[] {
       client.token,
       200,
     );
-    const listed = (view.body.available_slots as Array<{ start: string }> | undefined) ?? [];
+    // A slot at least two days ahead: a client may reschedule only >= 24 h before the start.
+    const listed = ((view.body.available_slots as Array<{ start: string }> | undefined) ?? []).filter(
+      (free) => Date.parse(free.start) > Date.now() + 2 * 86_400_000,
+    );
     const chosen = listed.length > 0 ? listed[Math.floor(random() * listed.length)]!.start : slot(coach);
     const answer = await step(operation, "POST", "/booking", client.token, 201, {
       json: { coach_id: coach.id, session_datetime: chosen, duration_minutes: 60 },
