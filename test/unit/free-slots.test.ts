@@ -71,8 +71,12 @@ function oracleFits(windows: Windows, timeZone: string, t: number, duration: num
     const local = oracleLocal(t + minute * MINUTE, timeZone);
     if (local.date !== first.date || local.minutes < window.start || local.minutes >= window.end) return false;
   }
-  const end = oracleLocal(t + duration * MINUTE, timeZone);
-  return end.date === first.date ? end.minutes <= window.end : window.end === 1440 && end.minutes === 0;
+  // The session occupies [t, t + duration): its last instant must still be in the window on that
+  // day (booking-rules.ts judges by the time a session occupies). Judging the end instant's wall
+  // clock instead would refuse a session that ends exactly when clocks spring forward (Auckland,
+  // 2027-09-26 01:30-02:00 standard time, whose end reads 03:00): fast-check found that case.
+  const last = oracleLocal(t + duration * MINUTE - 1, timeZone);
+  return last.date === first.date && last.minutes >= window.start && last.minutes < window.end;
 }
 
 const offsetAt = (t: number, timeZone: string) => {
@@ -185,9 +189,28 @@ describe("computeFreeSlots (property, against a brute-force oracle)", () => {
           }
         },
       ),
-      { numRuns: 40 },
+      // FREE_SLOTS_RUNS=1500 for a longer search (1,500 runs passed on 2026-12-01; ~150 s).
+      { numRuns: Number(process.env.FREE_SLOTS_RUNS ?? 40) },
     );
   }, 240_000);
+
+  it("lists a session that ends exactly when clocks spring forward (it occupies only time inside the window)", () => {
+    // Auckland 2027-09-26: 02:00 NZST becomes 03:00 NZDT. 01:30-02:00 standard time fits 00:30-02:00.
+    const availability = { timezone: "Pacific/Auckland", sunday: ["00:30-02:00"] };
+    const now = new Date("2027-09-20T00:00:00Z");
+    const range = resolveRange(
+      "Pacific/Auckland",
+      { kind: "date", date: "2027-09-26" },
+      { kind: "date", date: "2027-09-26" },
+      now,
+    );
+    const starts = computeFreeSlots({ availability, range, durationMinutes: 30, busy: [], now }).map((slot) =>
+      slot.start.toISOString(),
+    );
+    expect(starts).toEqual(["2027-09-25T12:30:00.000Z", "2027-09-25T13:00:00.000Z", "2027-09-25T13:30:00.000Z"]);
+    expect(checkAvailability(availability, new Date("2027-09-25T13:30:00Z"), 30).ok).toBe(true);
+    expect(checkAvailability(availability, new Date("2027-09-25T13:30:00Z"), 60).ok).toBe(false);
+  });
 
   it("leaves out busy times and starts less than 2 hours ahead", () => {
     const availability = { timezone: "Asia/Kolkata", monday: ["09:00-13:00"] };
