@@ -197,6 +197,23 @@ export const coachListKeys = pgTable(
   ],
 );
 
+/**
+ * added (issue 14, GET /coaches at scale): how many coach_list_keys rows each (language, country)
+ * has, i.e. the exact total of a pure language/country filter ('' = any), kept by statement
+ * triggers on coach_list_keys (migration coach_list_totals_sync) so that a list read never counts
+ * and never writes. Only membership changes touch it: a rating or session count moves a coach
+ * within its ranges by an UPDATE, which leaves the totals alone.
+ */
+export const coachListTotals = pgTable(
+  "coach_list_totals",
+  {
+    language: text("language").notNull(),
+    country: text("country").notNull(),
+    coaches: integer("coaches").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.language, t.country] })],
+);
+
 export const bookings = pgTable(
   "bookings",
   {

@@ -72,8 +72,6 @@ const WRITE_TARGET = /\b(?:insert\s+into|update|delete\s+from)\s+"?([a-z_][a-z0-
  */
 const FUNCTION_WRITES: Record<string, readonly string[]> = {
   booking_create: ["bookings", "email_outbox"],
-  // GET /coaches (0019): stores a broad filter's total for the coaches version
-  coach_list_json: ["coach_list_counts"],
   booking_reschedule: ["bookings", "booking_reschedules", "email_outbox"],
   // completing a paid session raises total_sessions (coach_profiles) and bumps coaches_version (app_counters)
   booking_set_status: ["bookings", "coach_profiles", "app_counters", "email_outbox"],

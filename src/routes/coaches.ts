@@ -124,6 +124,8 @@ export const coachesRoutes = createRouter()
         words: query.q,
       },
       { skip: query.skip, limit: query.limit },
+      // Hyperdrive keeps warm backends; without it every request has a new one (services/coaches.ts).
+      c.env.HYPERDRIVE ? "warm" : "fresh",
     );
     const response = c.body(text, 200, { "Content-Type": "application/json" });
     // The text is a CoachPage, byte for byte what c.json would send (coach-list-keys.test.ts).

@@ -9,7 +9,8 @@
  * total_sessions desc, id) is the ix_coach_profiles_rank index, walked with the
  * index's own NULLS LAST so that a page stops after its rows (docs/SEARCH.md).
  *
- * The total is exact and costs little (docs/SEARCH.md has the figures): a narrow filter
+ * The total is exact and costs little (docs/SEARCH.md has the figures). A pure language and/or
+ * country filter reads it from coach_list_totals (kept by triggers). Other filters: a narrow one
  * (at most EXACT_COUNT_THRESHOLD matches) is counted on every request, which is cheap; a
  * broader filter's total is counted once per coaches version and kept in coach_list_counts,
  * where later requests (other pages, other users) read it. Lookup, count and the write of a
@@ -202,12 +203,24 @@ const itemJsonColumns = sql`${coachProfiles.id} as id, ${coachProfiles.userId} a
   ${coachProfiles.reviewCount} as review_count`;
 
 /**
+ * How the database's backends live, which decides the cheaper form of a pure filter's page:
+ * - "warm": a pool keeps them (Hyperdrive, a transaction pooler): one call of coach_list_page, a
+ *   plpgsql function whose generic plan the backend keeps, so a call plans nothing;
+ * - "fresh": a new backend per request (the Neon serverless driver without Hyperdrive): the same
+ *   page as a plain statement (coach_list_page_rows is inlined), since a new backend would compile
+ *   the function and plan its statement anyway, and pays for the plpgsql library on top
+ *   (docs/SEARCH.md has the figures). The Worker joins the rows' JSON texts.
+ */
+export type BackendKind = "warm" | "fresh";
+
+/**
  * The list statement (exported so that tests run the very SQL the route runs). One row, `body`:
  * the answer's JSON text (CoachPage), built by Postgres, so the Worker sends it as it comes.
  *
  * A pure language/country filter (the common search, and no filter at all) is one call of
- * coach_list_json (migration coach_list_json): its plan is kept by the session, so a warm
- * (pooled) backend does not parse and plan the statement again on every request. Other filters:
+ * coach_list_page (migration coach_list_totals_sync): a range of ix_coach_list_keys_rank, the
+ * page's profiles by primary key, the total from coach_list_totals (kept by triggers, so the read
+ * neither counts nor writes). `key` is not used for it. Other filters:
  *
  *   ver      the coaches version (one primary-key read)
  *   hit      a total stored for these filters at this version
@@ -226,8 +239,8 @@ export function coachListSql(filters: CoachFilters, pagination: Pagination, key:
   const threshold = sql.raw(String(EXACT_COUNT_THRESHOLD));
   const range = listKey(filters);
   if (range.pure) {
-    return sql`select coach_list_json(${range.language}, ${range.country}, ${key}, ${EXACT_COUNT_THRESHOLD}::int,
-      ${pagination.limit}::int, ${pagination.skip}::int) as body`;
+    return sql`select coach_list_page(${range.language}, ${range.country}, ${pagination.limit}::int,
+      ${pagination.skip}::int) as body`;
   }
   // NULLS LAST as in the index (both columns are NOT NULL anyway): a plain `desc` would not match it.
   const order = sql`k.rating desc nulls last, k.total_sessions desc nulls last, k.coach_id`;
@@ -269,12 +282,40 @@ export function coachListSql(filters: CoachFilters, pagination: Pagination, key:
            || ',"skip":' || ${pagination.skip}::int || ',"limit":' || ${pagination.limit}::int || '}' as body`;
 }
 
+/** A pure filter's page as rows, for fresh backends (BackendKind): ordered, at least one row. */
+export function coachPageRowsSql(filters: CoachFilters, pagination: Pagination): SQL {
+  const range = listKey(filters);
+  if (!range.pure) throw new Error("coachPageRowsSql: only a pure language/country filter has a page of rows");
+  return sql`select total, item from coach_list_page_rows(${range.language}, ${range.country}, ${pagination.limit}::int,
+    ${pagination.skip}::int) order by rating desc, sessions desc, coach_id`;
+}
+
+/** The rows of coachPageRowsSql joined into the answer's text, exactly as coach_list_page builds it. */
+export function pageBodyFromRows(rows: ReadonlyArray<{ total: number; item: string | null }>, pagination: Pagination): string {
+  const items = rows.flatMap((row) => (row.item === null ? [] : [row.item]));
+  const total = rows[0]?.total;
+  if (typeof total !== "number") throw new Error("the coach page statement returned no total");
+  return `{"items":[${items.join(",")}],"total":${total},"skip":${pagination.skip},"limit":${pagination.limit}}`;
+}
+
 /**
  * GET /coaches: one round trip, whatever the page; the answer's JSON text (a CoachPage, as
  * c.json would send it: coach-list-keys.test.ts compares the bytes).
  */
-export async function listCoachesJson(db: Executor, filters: CoachFilters, pagination: Pagination): Promise<string> {
-  const result = await db.execute<{ body: string }>(coachListSql(filters, pagination, await filterKey(filters)));
+export async function listCoachesJson(
+  db: Executor,
+  filters: CoachFilters,
+  pagination: Pagination,
+  backend: BackendKind = "warm",
+): Promise<string> {
+  const range = listKey(filters);
+  if (range.pure && backend === "fresh") {
+    const result = await db.execute<{ total: number; item: string | null }>(coachPageRowsSql(filters, pagination));
+    return pageBodyFromRows(result.rows, pagination);
+  }
+  // The stored-total key serves the other filters only (a pure filter's total is coach_list_totals').
+  const key = range.pure ? "" : await filterKey(filters);
+  const result = await db.execute<{ body: string }>(coachListSql(filters, pagination, key));
   const body = result.rows[0]?.body;
   if (typeof body !== "string") throw new Error("the coach list statement returned no body");
   return body;

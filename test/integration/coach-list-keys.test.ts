@@ -10,7 +10,16 @@
  */
 import { PgDialect } from "drizzle-orm/pg-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { type CoachFilters, type CoachListRow, coachListSql, filterKey, toCoachListItem } from "../../src/services/coaches.ts";
+import {
+  type CoachFilters,
+  type CoachListRow,
+  coachListSql,
+  coachPageRowsSql,
+  filterKey,
+  listKey,
+  pageBodyFromRows,
+  toCoachListItem,
+} from "../../src/services/coaches.ts";
 import { get } from "../helpers/api.ts";
 import { closeTestPool, query } from "../helpers/db.ts";
 import { createClient, createCoach } from "../helpers/fixtures.ts";
@@ -20,12 +29,22 @@ afterAll(closeTestPool);
 const dialect = new PgDialect();
 const tag = (prefix: string) => `${prefix}${crypto.randomUUID().replace(/-/g, "").slice(0, 10)}`;
 
-/** The route's statement, run as the route runs it: the answer's JSON text. */
+/**
+ * The route's statement, run as the route runs it: the answer's JSON text. A pure filter has two
+ * forms (warm backends: one function call; fresh backends: rows the Worker joins): both are run
+ * and must give the same bytes.
+ */
 async function bodyOf(filters: CoachFilters, skip = 0, limit = 100): Promise<string> {
   const statement = dialect.sqlToQuery(coachListSql(filters, { skip, limit }, await filterKey(filters)));
   const rows = await query<{ body: string }>(statement.sql, statement.params);
   expect(rows).toHaveLength(1);
-  return rows[0]!.body;
+  const body = rows[0]!.body;
+  if (listKey(filters).pure) {
+    const fresh = dialect.sqlToQuery(coachPageRowsSql(filters, { skip, limit }));
+    const pageRows = await query<{ total: number; item: string | null }>(fresh.sql, fresh.params);
+    expect(pageBodyFromRows(pageRows, { skip, limit }), `fresh-backend form of ${JSON.stringify(filters)}`).toBe(body);
+  }
+  return body;
 }
 
 /** ... its ids in order and the total. */
@@ -79,6 +98,19 @@ async function expectKeysExact(): Promise<void> {
             (select count(*) from (select * from actual except all select * from expected) e) as extra`,
   );
   expect(result).toEqual({ missing: "0", extra: "0" });
+  await expectTotalsExact();
+}
+
+/** coach_list_totals equals the sizes of coach_list_keys' ranges (a range without rows may keep a 0). */
+async function expectTotalsExact(): Promise<void> {
+  const wrong = await query<{ language: string; country: string; stored: number | null; actual: string | null }>(
+    `with actual as (select language, country, count(*) as n from coach_list_keys group by language, country)
+     select coalesce(t.language, a.language) as language, coalesce(t.country, a.country) as country,
+            t.coaches as stored, a.n::text as actual
+       from coach_list_totals t full join actual a on a.language = t.language and a.country = t.country
+      where coalesce(t.coaches, 0) <> coalesce(a.n, 0)`,
+  );
+  expect(wrong).toEqual([]);
 }
 
 describe("coach_list_keys and the list statement", () => {
@@ -168,6 +200,49 @@ describe("coach_list_keys and the list statement", () => {
     await check("inserted");
     expect((await viaKeys({ languages: [l1], countries: [c1] })).ids[0]).toBe(late.profileId);
   }, 120_000);
+});
+
+describe("coach_list_totals", () => {
+  it("stays exact when coaches are added, hidden and deleted at the same time, and a rating change does not touch it", async () => {
+    const language = tag("Lingua");
+    const country = tag("Terra");
+    const coaches = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        createCoach({ languages: [language, "English"], countries: i % 2 ? [country] : [country, "Japan"], rating: 4 }),
+      ),
+    );
+    await expectTotalsExact();
+    const total = async (l: string, c: string) =>
+      (await query<{ coaches: number }>("select coaches from coach_list_totals where language = $1 and country = $2", [l, c]))[0]
+        ?.coaches;
+    expect(await total(language, country)).toBe(8);
+    expect(await total(language, "")).toBe(8);
+
+    // a review's rating and a completed session rewrite the coach's keys in place, not the totals
+    const before = await query("select language, country, xmin::text from coach_list_totals where language = $1", [language]);
+    await query("update coach_profiles set rating = 4.75, total_sessions = total_sessions + 1 where id = $1", [
+      coaches[0]!.profileId,
+    ]);
+    expect(await query("select language, country, xmin::text from coach_list_totals where language = $1", [language])).toEqual(
+      before,
+    );
+    expect((await viaKeys({ languages: [language], countries: [country] })).ids[0]).toBe(coaches[0]!.profileId);
+
+    // concurrent changes of membership: deactivation, a language removed, a profile and an account deleted
+    await Promise.all([
+      query("update users set is_active = false where id = $1", [coaches[1]!.id]),
+      query("update coach_profiles set languages = array['English'] where id = $1", [coaches[2]!.profileId]),
+      query("delete from coach_profiles where id = $1", [coaches[3]!.profileId]),
+      query("delete from users where id = $1", [coaches[4]!.id]),
+      query("update coach_profiles set countries = array[$2, 'Japan'] where id = $1", [coaches[5]!.profileId, country]),
+    ]);
+    await expectTotalsExact();
+    expect(await total(language, country)).toBe(4);
+    expect(await total(language, "Japan")).toBe(3);
+    expect((await viaKeys({ languages: [language], countries: [country] })).total).toBe(4);
+    // an empty page past the end still carries the total
+    expect(await viaKeys({ languages: [language], countries: [country] }, 10, 5)).toEqual({ ids: [], total: 4 });
+  }, 60_000);
 });
 
 describe("the answer's JSON text, built by Postgres", () => {

@@ -18,7 +18,7 @@ import {
   readMatchPointer,
   writeMatchPointer,
 } from "../../src/platform/match-pointer.ts";
-import { coachListSql } from "../../src/services/coaches.ts";
+import { coachListSql, coachPageRowsSql } from "../../src/services/coaches.ts";
 import { runMaintenance } from "../../src/services/maintenance.ts";
 import { candidateSql } from "../../src/services/matching/candidates.ts";
 import {
@@ -264,8 +264,8 @@ describe("EXPLAIN", () => {
           ),
         ).toBe(true);
 
-        // A language filter with another condition (a pure one is one call of coach_list_json(), the same
-        // range inside a function): a range of the list index, in the list's order, not a walk of all coaches.
+        // A language filter with another condition: a range of the list index, in the list's order, not a
+        // walk of all coaches.
         const [rankIndex] = (
           await client.query<{ indexname: string }>(
             `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'coach_list_keys' AND indexdef ILIKE '%UNIQUE%'`,
@@ -278,6 +278,13 @@ describe("EXPLAIN", () => {
         );
         const listNodes = await explain(list.sql, list.params);
         expect(listNodes.some((node) => node["Index Name"] === rankIndex!.indexname)).toBe(true);
+        // A pure filter on a fresh backend: coach_list_page_rows is inlined (no function scan), the same
+        // range, the total by primary key (coach_list_page runs this very statement inside plpgsql).
+        const page = new PgDialect().sqlToQuery(coachPageRowsSql({ languages: ["Maltese"] }, { skip: 40, limit: 20 }));
+        const pageNodes = await explain(page.sql, page.params);
+        expect(pageNodes.some((node) => node["Node Type"] === "Function Scan")).toBe(false);
+        expect(pageNodes.some((node) => node["Index Name"] === rankIndex!.indexname)).toBe(true);
+        expect(pageNodes.some((node) => node["Relation Name"] === "coach_list_totals")).toBe(true);
       } finally {
         await client.query("ROLLBACK");
         client.release();
