@@ -32,7 +32,8 @@
  * Options (environment): BENCH_DURATION (s), BENCH_CONNECTIONS ("50,100"),
  * BENCH_BASELINE (git revision, "none" to skip), BENCH_ONLY (comma-separated
  * scenario names), BENCH_DATABASE_URL, BENCH_SUITES ("edge,far,main"), BENCH_FAR_REVISION
- * (the far suite's Worker built from that git revision).
+ * (the far suite's Worker built from that git revision), BENCH_INSPECT (a Worker's label, e.g.
+ * "pooled": its DevTools on port 9229, to record a CPU profile while a scenario runs).
  */
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -271,6 +272,8 @@ async function startWorker(
     persistTo,
     output: (chunk) => out.write(chunk),
     extraArgs: ["--config", builtConfig, "--no-bundle"],
+    // BENCH_INSPECT=<worker label> (current, pooled, far-0 ...): that Worker's DevTools on port 9229.
+    inspectorPort: process.env.BENCH_INSPECT === label ? 9229 : undefined,
   });
   cleanups.push(async () => {
     await worker.stop();

@@ -95,6 +95,8 @@ export interface WranglerDevOptions {
   /** Where wrangler's output goes; defaults to this process's stdout/stderr. */
   output?: "inherit" | "ignore" | ((chunk: string) => void);
   extraArgs?: string[];
+  /** A fixed DevTools port (e.g. to take a CPU profile of the Worker under load); default: any free port. */
+  inspectorPort?: number;
 }
 
 export function startWranglerDev(options: WranglerDevOptions): WranglerDev {
@@ -110,7 +112,7 @@ export function startWranglerDev(options: WranglerDevOptions): WranglerDev {
     "--port",
     String(options.port),
     "--inspector-port",
-    "0",
+    String(options.inspectorPort ?? 0),
     "--persist-to",
     options.persistTo,
     "--show-interactive-dev-session=false",

@@ -180,6 +180,7 @@ describe("cron cleanup", () => {
 interface PlanNode {
   "Node Type": string;
   "Index Name"?: string;
+  "Relation Name"?: string;
   Plans?: PlanNode[];
 }
 
