@@ -905,6 +905,8 @@ async function main() {
       `select id from posts where not is_private and title like 'Question %' order by created_at desc limit 2000`,
     )
   ).rows.map((row) => row.id);
+  /** URLs the no-repeats scenario has asked (both Workers: none is asked twice in a run). */
+  const askedPaths = new Set<string>();
   const combos = (
     await db.query<{ language: string; country: string }>(
       `select l as language, c as country, count(*) as n
@@ -1011,6 +1013,26 @@ async function main() {
             path: `/coaches?language=${encodeURIComponent(combo.language)}&country=${encodeURIComponent(combo.country)}`,
             token: anyToken(),
           };
+        },
+      },
+      {
+        // Only misses: every request a URL this run has not asked before (a page of 1..25 coaches at
+        // any offset below 1,000 of the 12 filters' ~8,000-coach ranges). The scenario above repeats about half
+        // of its 1,320 URLs in a pooled run (those are edge hits); this one never does.
+        name: "GET /coaches language+country (edge misses only)",
+        limit: "db",
+        method: "GET",
+        pooled: true,
+        request: () => {
+          const combo = pick(combos);
+          let path: string;
+          do {
+            const skip = Math.floor(random() * 1000);
+            const limit = 1 + Math.floor(random() * 25);
+            path = `/coaches?language=${encodeURIComponent(combo.language)}&country=${encodeURIComponent(combo.country)}&skip=${skip}&limit=${limit}`;
+          } while (askedPaths.has(path));
+          askedPaths.add(path);
+          return { path, token: anyToken() };
         },
       },
       {
