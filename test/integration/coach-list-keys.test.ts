@@ -21,7 +21,7 @@ import {
   toCoachListItem,
 } from "../../src/services/coaches.ts";
 import { get } from "../helpers/api.ts";
-import { closeTestPool, query } from "../helpers/db.ts";
+import { closeTestPool, query, testPool } from "../helpers/db.ts";
 import { createClient, createCoach } from "../helpers/fixtures.ts";
 
 afterAll(closeTestPool);
@@ -242,6 +242,56 @@ describe("coach_list_totals", () => {
     expect((await viaKeys({ languages: [language], countries: [country] })).total).toBe(4);
     // an empty page past the end still carries the total
     expect(await viaKeys({ languages: [language], countries: [country] }, 10, 5)).toEqual({ ids: [], total: 4 });
+  }, 60_000);
+});
+
+describe("coach_list_totals under a multi-row INSERT", () => {
+  it("updates each range's total once per statement, not once per coach (admin import batches, seeds)", async () => {
+    const language = tag("Lingua");
+    const country = tag("Terra");
+    const client = await testPool().connect();
+    try {
+      await client.query("BEGIN");
+      await client.query(
+        `INSERT INTO users (email, role) SELECT $1 || '-' || g || '@example.test', 'coach' FROM generate_series(1, 300) g`,
+        [language.toLowerCase()],
+      );
+      // This backend's writes to the totals, read before and after inside the transaction (the
+      // counters may still hold earlier transactions' writes that were not flushed yet).
+      const totalsWrites = async () =>
+        Number(
+          (
+            await client.query<{ n: string }>(
+              "SELECT (n_tup_ins + n_tup_upd)::text AS n FROM pg_stat_xact_user_tables WHERE relname = 'coach_list_totals'",
+            )
+          ).rows[0]?.n,
+        );
+      const writesBefore = await totalsWrites();
+      await client.query(
+        `INSERT INTO coach_profiles (user_id, languages, countries, hourly_rate, rating, total_sessions)
+         SELECT id, array[$2::text], array[$3::text], 50, 4, 0 FROM users WHERE email LIKE $1 || '-%'`,
+        [language.toLowerCase(), language, country],
+      );
+      // One write per range the 300 coaches are in ('' = any: ('', ''), ('', country), (language, ''),
+      // (language, country)). Row by row it was 1,200, and each update walked the row versions the
+      // earlier ones had left in this transaction (quadratic in the batch's size).
+      expect((await totalsWrites()) - writesBefore).toBe(4);
+      const totals = await client.query<{ language: string; country: string; coaches: number }>(
+        "SELECT language, country, coaches FROM coach_list_totals WHERE language = $1 ORDER BY country",
+        [language],
+      );
+      expect(totals.rows).toEqual([
+        { language, country: "", coaches: 300 },
+        { language, country, coaches: 300 },
+      ]);
+      const keys = await client.query<{ n: string }>("SELECT count(*)::text AS n FROM coach_list_keys WHERE language = $1", [
+        language,
+      ]);
+      expect(keys.rows[0]?.n).toBe("600");
+    } finally {
+      await client.query("ROLLBACK");
+      client.release();
+    }
   }, 60_000);
 });
 

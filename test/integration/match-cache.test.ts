@@ -209,7 +209,7 @@ describe("EXPLAIN", () => {
         // GET /coaches pages through coach_list_keys (migrations coach_list_keys*), kept by its trigger the same way.
         await client.query(`CREATE TABLE ${schemaName}.coach_list_keys (LIKE public.coach_list_keys INCLUDING ALL)`);
         await client.query(
-          `CREATE TRIGGER list_keys_insert AFTER INSERT ON ${schemaName}.coach_profiles FOR EACH ROW EXECUTE FUNCTION public.coach_list_keys_profile_sync()`,
+          `CREATE TRIGGER list_keys_insert AFTER INSERT ON ${schemaName}.coach_profiles REFERENCING NEW TABLE AS added_profiles FOR EACH STATEMENT EXECUTE FUNCTION public.coach_list_keys_profiles_added()`,
         );
         await client.query(`SET LOCAL search_path = ${schemaName}, public`);
         await client.query(
