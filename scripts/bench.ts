@@ -323,6 +323,12 @@ interface Scenario {
   baseline?: boolean;
   /** run on the pooled worker too (the connection-reuse lever) */
   pooled?: boolean;
+  /**
+   * run on Workers with EDGE_CACHE=off too (unpooled and, when `pooled`, pooled): the route alone,
+   * so that the edge cache's own work on a miss (a Cache API lookup and store, which `wrangler dev`
+   * serves from workerd on this machine's cores) is priced apart from the statement's
+   */
+  edgeCacheOff?: boolean;
   connections?: number[];
   before?: () => Promise<void>;
 }
@@ -1023,6 +1029,7 @@ async function main() {
         limit: "db",
         method: "GET",
         pooled: true,
+        edgeCacheOff: true,
         request: () => {
           const combo = pick(combos);
           let path: string;
@@ -1042,6 +1049,7 @@ async function main() {
         limit: "db",
         method: "GET",
         pooled: true,
+        edgeCacheOff: true,
         request: () => {
           const combo = pick(combos);
           const skip = Math.floor(random() * 10) * 20;
@@ -1156,6 +1164,14 @@ async function main() {
     for (const scenario of changed.filter(wanted))
       await pair(current.url, "current", scenario, scenario.connections ?? CONNECTIONS);
 
+    const uncachedScenarios = scenarios.filter((scenario) => scenario.edgeCacheOff && wanted(scenario));
+    if (uncachedScenarios.length > 0) {
+      const uncached = await startWorker("no-edge-cache", { ...vars, EDGE_CACHE: "off" });
+      await warmUsers(uncached.url, clientTokens);
+      for (const scenario of uncachedScenarios) await pair(uncached.url, "no-edge-cache", scenario, [50]);
+      await uncached.stop();
+    }
+
     const baselineScenarios = [...scenarios, ...changed].filter((scenario) => scenario.baseline && wanted(scenario));
     if (BASELINE !== "none" && baselineScenarios.length > 0) {
       const config = baselineWorktree(BASELINE);
@@ -1190,6 +1206,17 @@ async function main() {
         await warmMatches(pooled.url, clientTokens.slice(0, hitClients));
         for (const scenario of pooledScenarios) await pair(pooled.url, "pooled", scenario, [50]);
         await pooled.stop();
+        const pooledUncached = pooledScenarios.filter((scenario) => scenario.edgeCacheOff);
+        if (pooledUncached.length > 0) {
+          const uncached = await startWorker(
+            "pooled-no-edge-cache",
+            { ...vars, DATABASE_URL: pooledUrl.toString(), EDGE_CACHE: "off" },
+            configWithHyperdrive(pooledUrl.toString()),
+          );
+          await warmUsers(uncached.url, clientTokens);
+          for (const scenario of pooledUncached) await pair(uncached.url, "pooled-no-edge-cache", scenario, [50]);
+          await uncached.stop();
+        }
         await pooler.stop();
       }
     }

@@ -56,6 +56,8 @@ export interface Bindings {
   RATE_LIMITS?: RateLimitBinding;
   /** "location" (default) or "exact" (Durable Object counter per user/IP). */
   RATE_LIMIT_MODE?: string;
+  /** "on" (default) or "off": the edge cache of public reads (middleware/edge-cache.ts). */
+  EDGE_CACHE?: string;
 }
 
 /** The authenticated caller, as established by the auth middleware. */
@@ -129,6 +131,7 @@ const rawConfigSchema = z.object({
   APP_BASE_URL: optionalText,
   // --- edge data path (issue 13) ---
   RATE_LIMIT_MODE: z.preprocess((value) => value || "location", z.enum(["location", "exact"])),
+  EDGE_CACHE: z.preprocess((value) => value || "on", z.enum(["on", "off"])),
   // bookings (contract v2 Meeting links)
   MEETING_BASE_URL: optionalText,
   // --- payouts (Stripe Connect) ---
@@ -174,6 +177,8 @@ export interface Config {
   // --- edge data path (issue 13) ---
   /** Where the general rate limit is counted (platform/rate-limiter.ts). */
   rateLimitMode: "location" | "exact";
+  /** false: every public read is answered by its route (an operator's switch, README "Edge cache"). */
+  edgeCache: boolean;
   // bookings (contract v2 Meeting links)
   /** Generated meeting links are this + "/" + an unguessable room name (default https://meet.jit.si). */
   meetingBaseUrl: string;
@@ -290,6 +295,7 @@ export function readConfig(env: RawEnv): Config {
     allowsOrigin: originRule(corsOrigins, raw.ENVIRONMENT === "development" && raw.CORS_ORIGINS === undefined),
     // --- edge data path (issue 13) ---
     rateLimitMode: raw.RATE_LIMIT_MODE,
+    edgeCache: raw.EDGE_CACHE === "on",
     meetingBaseUrl: meetingBaseUrl ?? DEFAULT_MEETING_BASE_URL,
     payouts: {
       feePercent,

@@ -19,6 +19,10 @@ import { bodyTag } from "./etag.ts";
  * hits only to authenticated callers, so the route's own 401 still answers
  * the others.
  *
+ * EDGE_CACHE=off (an operator's switch, README "Edge cache") answers every read from its route,
+ * e.g. while a write path that does not bump the versions is being fixed; the bench uses it to
+ * price the cache's own work on a miss.
+ *
  * Cache API caveat: on a *.workers.dev hostname the Cache API stores nothing
  * (Cloudflare serves it only on a zone's custom domain); the answers are then
  * simply computed every time.
@@ -67,7 +71,7 @@ function edgeCache(rule: EdgeCacheRule): MiddlewareHandler<AppEnv> {
     if (c.req.method !== "GET") return next();
     const cache = typeof caches === "undefined" ? undefined : (caches as unknown as { default?: Cache }).default;
     const kv = c.env.MATCH_CACHE;
-    if (!cache || !kv || (rule.auth && !c.var.user)) return answer(c, next);
+    if (!cache || !kv || !c.var.config.edgeCache || (rule.auth && !c.var.user)) return answer(c, next);
     let key: Request;
     let hit: Response | undefined;
     try {
@@ -90,10 +94,13 @@ function edgeCache(rule: EdgeCacheRule): MiddlewareHandler<AppEnv> {
     }
     await answer(c, next);
     if (c.res.status !== 200 || !(c.res.headers.get("content-type") ?? "").includes("application/json")) return;
-    const body = await c.res.clone().arrayBuffer();
+    // Read once and answered from the same bytes (a clone would tee the stream and copy it twice).
+    const body = await c.res.arrayBuffer();
     const tag = await bodyTag(body);
-    c.res.headers.set("ETag", tag);
-    c.res.headers.set("X-Edge-Cache", "miss");
+    const headers = new Headers(c.res.headers);
+    headers.set("ETag", tag);
+    headers.set("X-Edge-Cache", "miss");
+    c.res = new Response(body, { status: 200, headers });
     const stored = new Response(body, {
       headers: { "Content-Type": "application/json", ETag: tag, "Cache-Control": `public, max-age=${EDGE_TTL_SECONDS}` },
     });

@@ -215,3 +215,37 @@ describe("freshness everywhere within 60 s (two Workers sharing only KV)", () =>
     expect(took).toBeLessThan(EVERYWHERE_MS);
   }, 90_000);
 });
+
+describe("EDGE_CACHE=off (the operator's switch)", () => {
+  it("answers every public read from its route: no lookup, no store, still an ETag and 304s", async () => {
+    const stack = { databaseUrl: inject("databaseUrl"), proxyUrl: inject("proxyUrl"), stripeUrl: inject("stripeUrl") };
+    const uncached = await startTestWorker(stack, { EDGE_CACHE: "off" });
+    try {
+      const country = `Switchland ${crypto.randomUUID().slice(0, 8)}`;
+      await createCoach({ countries: [country] });
+      const client = await createClient();
+      const url = `/coaches?country=${encodeURIComponent(country)}`;
+      const first = await call("GET", url, { token: client.token }, uncached.url);
+      const second = await call("GET", url, { token: client.token }, uncached.url);
+      for (const answer of [first, second]) {
+        expect(answer.status).toBe(200);
+        expect(answer.body.total).toBe(1);
+        expect(answer.headers.get("x-edge-cache")).toBeNull();
+        expect(queries(answer)).toBe(1);
+      }
+      expect(second.headers.get("etag")).toBe(first.headers.get("etag"));
+      const conditional = await call(
+        "GET",
+        url,
+        { token: client.token, headers: { "if-none-match": first.headers.get("etag")! } },
+        uncached.url,
+      );
+      expect(conditional.status).toBe(304);
+      // The same Worker with the cache on (the default test Worker) stores and serves it.
+      await get(url, { token: client.token });
+      expect((await get(url, { token: client.token })).headers.get("x-edge-cache")).toBe("hit");
+    } finally {
+      await uncached.stop();
+    }
+  }, 120_000);
+});
