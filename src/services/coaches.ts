@@ -191,7 +191,7 @@ export function listKey(filters: CoachFilters): { language: string; country: str
  * A list item's columns under the contract's names, typed as JSON wants them (numerics as float8,
  * whose shortest text is JavaScript's number text at these scales; arrays never null), so that
  * row_to_json of a row is byte for byte JSON.stringify(toCoachListItem(row)) (the same key order,
- * compact, the same escaping). The same list as migration coach_list_json's page_rows.
+ * compact, the same escaping). The same list as coach_list_page_rows (migration 0021) selects.
  */
 const itemJsonColumns = sql`${coachProfiles.id} as id, ${coachProfiles.userId} as user_id,
   ${coachProfiles.firstName} as first_name, ${coachProfiles.lastName} as last_name,
