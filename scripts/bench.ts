@@ -379,8 +379,18 @@ async function warmMatches(base: string, tokens: readonly string[]): Promise<voi
 async function warmUsers(base: string, tokens: readonly string[]): Promise<void> {
   const t0 = Date.now();
   await inBatches(tokens, 25, async (token) => {
-    const response = await fetch(`${base}/dev/bench/constant`, { headers: { authorization: `Bearer ${token}` } });
-    await response.arrayBuffer();
+    // A Worker just reported ready once reset the first connections of this burst (ECONNRESET,
+    // session 6): a warm-up request is retried a few times before the run gives up.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await fetch(`${base}/dev/bench/constant`, { headers: { authorization: `Bearer ${token}` } });
+        await response.arrayBuffer();
+        return;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
+    }
   });
   log(`${tokens.length} users warmed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
