@@ -14,8 +14,10 @@
 -- Updates stay row by row (0018's trigger, filtered by WHEN to the columns the keys depend on):
 -- the application changes one coach per statement, and a rating or session change updates keys
 -- in place without touching the totals (0021). A hand-written UPDATE moving many coaches between
--- languages or countries in one transaction still pays the per-row cost; so does a bulk DELETE
--- of many coaches through the foreign key's cascade.
+-- ranges in one transaction (languages, countries, or users.is_active for many coaches) still
+-- pays the per-row cost: 300 coaches deactivated by one UPDATE write the totals 1,200 times. A
+-- DELETE of many coaches is fine: the foreign key's cascade fires the totals' statement trigger
+-- once (300 coaches deleted by one statement: 4 writes).
 
 -- The rows coaches should have (0018's definition, unchanged), for many coaches at once.
 CREATE OR REPLACE FUNCTION coach_list_keys_wanted_for(p_coaches uuid[])
