@@ -149,6 +149,7 @@ export function writeJourneys(world: WriteWorld, created: Created): Journey[] {
    * view is its own operation (a read: 1 statement, 0 on an edge hit); the Worker keeps the coach
    * it read, so the booking right after it can be one statement (bookable-coach-memo.ts).
    */
+  const startOf = new Map<string, string>();
   const book = async (step: Step, client: Actor, coach: Actor & { availability: Availability }, operation = "POST /booking") => {
     const view = await step(
       `${VIEW_SLOTS}${operation === "POST /booking" ? "" : " (setup)"}`,
@@ -166,7 +167,15 @@ export function writeJourneys(world: WriteWorld, created: Created): Journey[] {
       json: { coach_id: coach.id, session_datetime: chosen, duration_minutes: 60 },
     });
     created.bookings.add(answer.body.id as string);
+    startOf.set(answer.body.id as string, chosen);
     return answer.body.id as string;
+  };
+  /** Another start for a booking: the API refuses a reschedule to the time it already has (400). */
+  const otherSlot = (coach: { availability: Availability }, bookingId: string) => {
+    let target = slot(coach);
+    for (let attempt = 0; attempt < 20 && Date.parse(target) === Date.parse(startOf.get(bookingId) ?? ""); attempt++)
+      target = slot(coach);
+    return target;
   };
 
   return [
@@ -191,7 +200,7 @@ export function writeJourneys(world: WriteWorld, created: Created): Journey[] {
           json: { status: "confirmed" },
         });
         await step("POST /booking/{id}/reschedule", "POST", `/booking/${id}/reschedule`, client.token, 200, {
-          json: { session_datetime: slot(coach) },
+          json: { session_datetime: otherSlot(coach, id) },
         });
       },
     },
